@@ -1,0 +1,11 @@
+# Writes every migrations/NNNN_name.sql into a C++ table (run at build time by CMake -P).
+file(GLOB files ${DIR}/*.sql)
+list(SORT files)
+set(body "")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} sql)
+  string(APPEND body "    {\"${name}\", R\"SBSQL(${sql})SBSQL\"},\n")
+endforeach()
+file(WRITE ${OUT}.tmp "// Generated from migrations/*.sql by cmake/embed_migrations.cmake; do not edit.\n#include \"storage/migrations.hpp\"\nnamespace switchboard::storage {\nconst std::vector<embedded_file>& embedded_migration_files() {\n  static const std::vector<embedded_file> files{\n${body}  };\n  return files;\n}\n}  // namespace switchboard::storage\n")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,274 @@
+// Loading, environment overrides and validation of the configuration.
+#include "config/settings.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "config/ini_parser.hpp"
+
+extern char** environ;
+
+namespace switchboard::config {
+
+namespace {
+
+using setter = std::function<std::optional<std::string>(settings&, const std::string&)>;
+
+struct key_def {
+  std::string section;
+  std::string key;
+  setter apply;
+};
+
+std::optional<std::string> parse_int(const std::string& v, long lo, long hi, int& out) {
+  long n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || p != v.data() + v.size())
+    return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+  if (n < lo || n > hi) return "must be from " + std::to_string(lo) + " to " + std::to_string(hi);
+  out = static_cast<int>(n);
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(const std::string& v, bool& out) {
+  if (v == "true" || v == "yes" || v == "on" || v == "1") {
+    out = true;
+    return std::nullopt;
+  }
+  if (v == "false" || v == "no" || v == "off" || v == "0") {
+    out = false;
+    return std::nullopt;
+  }
+  return "expected true or false";
+}
+
+std::optional<std::string> parse_listen(const std::string& v, listen_address& out) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "expected host:port, e.g. 127.0.0.1:8080";
+  std::string host = v.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  if (parse_int(v.substr(colon + 1), 0, 65535, port)) return "port must be an integer from 0 to 65535";
+  out = listen_address{host, static_cast<std::uint16_t>(port)};
+  return std::nullopt;
+}
+
+
+template <class Section>
+setter int_key(Section settings::*sec, int Section::*field, long lo, long hi) {
+  return [=](settings& s, const std::string& v) { return parse_int(v, lo, hi, s.*sec.*field); };
+}
+template <class Section>
+setter bool_key(Section settings::*sec, bool Section::*field) {
+  return [=](settings& s, const std::string& v) { return parse_bool(v, s.*sec.*field); };
+}
+template <class Section>
+setter string_key(Section settings::*sec, std::string Section::*field) {
+  return [=](settings& s, const std::string& v) -> std::optional<std::string> {
+    s.*sec.*field = v;
+    return std::nullopt;
+  };
+}
+template <class Section>
+setter enum_key(Section settings::*sec, std::string Section::*field, std::vector<std::string> allowed) {
+  return [=](settings& s, const std::string& v) -> std::optional<std::string> {
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string all;
+      for (const auto& a : allowed) all += (all.empty() ? "" : ", ") + a;
+      return "must be one of: " + all;
+    }
+    s.*sec.*field = v;
+    return std::nullopt;
+  };
+}
+
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+const std::vector<key_def>& schema() {
+  using S = settings;
+  static const std::vector<key_def> defs{
+      {"server", "listen",
+       [](S& s, const std::string& v) { return parse_listen(v, s.server.listen); }},
+      {"server", "allowed_origins",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         s.server.allowed_origins = split_list(v);
+         return std::nullopt;
+       }},
+      {"server", "threads", int_key(&S::server, &S::server_section::threads, 0, 256)},
+      {"server", "shutdown_grace_ms", int_key(&S::server, &S::server_section::shutdown_grace_ms, 0, 600000)},
+      {"server", "http_idle_timeout_s", int_key(&S::server, &S::server_section::http_idle_timeout_s, 1, 3600)},
+      {"server", "max_connections", int_key(&S::server, &S::server_section::max_connections, 1, 10000000)},
+      {"server", "hello_timeout_ms", int_key(&S::server, &S::server_section::hello_timeout_ms, 100, 600000)},
+      {"server", "heartbeat_s", int_key(&S::server, &S::server_section::heartbeat_s, 1, 3600)},
+      {"tls", "enabled", bool_key(&S::tls, &S::tls_section::enabled)},
+      {"tls", "cert_file", string_key(&S::tls, &S::tls_section::cert_file)},
+      {"tls", "key_file", string_key(&S::tls, &S::tls_section::key_file)},
+      {"database", "url",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         s.database.url = v;
+         return std::nullopt;
+       }},
+      {"database", "pool_size", int_key(&S::database, &S::database_section::pool_size, 1, 256)},
+      {"database", "connect_timeout_s", int_key(&S::database, &S::database_section::connect_timeout_s, 1, 300)},
+      {"database", "migrate_on_start", bool_key(&S::database, &S::database_section::migrate_on_start)},
+      {"database", "startup_timeout_s", int_key(&S::database, &S::database_section::startup_timeout_s, 0, 3600)},
+      {"database", "health_interval_ms",
+       int_key(&S::database, &S::database_section::health_interval_ms, 50, 600000)},
+      {"database", "max_queue", int_key(&S::database, &S::database_section::max_queue, 1, 100000000)},
+      {"limits", "max_frame_bytes", int_key(&S::limits, &S::limits_section::max_frame_bytes, 1024, 16777216)},
+      {"limits", "max_body_bytes", int_key(&S::limits, &S::limits_section::max_body_bytes, 1024, 1073741824)},
+      {"limits", "requests_per_second",
+       int_key(&S::limits, &S::limits_section::requests_per_second, 1, 1000000)},
+      {"limits", "request_burst", int_key(&S::limits, &S::limits_section::request_burst, 1, 1000000)},
+      {"limits", "max_group_members", int_key(&S::limits, &S::limits_section::max_group_members, 2, 1000000)},
+      {"limits", "outbound_queue_bytes",
+       int_key(&S::limits, &S::limits_section::outbound_queue_bytes, 65536, 1073741824)},
+      {"logging", "level",
+       enum_key(&S::logging, &S::logging_section::level,
+                {"trace", "debug", "info", "warn", "error", "critical", "off"})},
+      {"logging", "format", enum_key(&S::logging, &S::logging_section::format, {"text", "json"})},
+      {"logging", "file", string_key(&S::logging, &S::logging_section::file)},
+      {"metrics", "listen",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) {
+           s.metrics.listen.reset();
+           return std::nullopt;
+         }
+         listen_address a;
+         if (auto e = parse_listen(v, a)) return e;
+         s.metrics.listen = a;
+         return std::nullopt;
+       }},
+      {"auth", "scrypt_log2_n", int_key(&S::auth, &S::auth_section::scrypt_log2_n, 10, 22)},
+      {"auth", "token_ttl_s", int_key(&S::auth, &S::auth_section::token_ttl_s, 60, 365 * 24 * 3600)},
+      {"auth", "signup_enabled", bool_key(&S::auth, &S::auth_section::signup_enabled)},
+      {"sms", "sink", enum_key(&S::sms, &S::sms_section::sink, {"log", "file", "http"})},
+      {"sms", "path", string_key(&S::sms, &S::sms_section::path)},
+      {"sms", "url", string_key(&S::sms, &S::sms_section::url)},
+      {"callbacks", "allow_private", bool_key(&S::callbacks, &S::callbacks_section::allow_private)},
+      {"media", "dir", string_key(&S::media, &S::media_section::dir)},
+  };
+  return defs;
+}
+
+std::string env_name(const key_def& d) {
+  std::string n = "SWITCHBOARD_" + d.section + "_" + d.key;
+  for (auto& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return n;
+}
+
+bool readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+
+std::optional<config_error> cross_check(const settings& s, const std::string& where) {
+  if (s.tls.enabled) {
+    if (s.tls.cert_file.empty()) return config_error{"tls.cert_file", where, "required when tls.enabled is true"};
+    if (s.tls.key_file.empty()) return config_error{"tls.key_file", where, "required when tls.enabled is true"};
+    if (!readable(s.tls.cert_file))
+      return config_error{"tls.cert_file", where, "cannot read '" + s.tls.cert_file + "'"};
+    if (!readable(s.tls.key_file)) return config_error{"tls.key_file", where, "cannot read '" + s.tls.key_file + "'"};
+  }
+  if (s.sms.sink == "file" && s.sms.path.empty())
+    return config_error{"sms.path", where, "required when sms.sink is file"};
+  if (s.sms.sink == "http" && s.sms.url.rfind("http://", 0) != 0 && s.sms.url.rfind("https://", 0) != 0)
+    return config_error{"sms.url", where, "an http:// or https:// URL is required when sms.sink is http"};
+  if (s.limits.request_burst < s.limits.requests_per_second)
+    return config_error{"limits.request_burst", where, "must be at least limits.requests_per_second"};
+  if (s.metrics.listen && s.metrics.listen->host == s.server.listen.host &&
+      s.metrics.listen->port == s.server.listen.port && s.server.listen.port != 0)
+    return config_error{"metrics.listen", where, "must differ from server.listen (leave it empty to share)"};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string listen_address::to_string() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string config_error::to_string() const {
+  std::string out = "config error";
+  if (!where.empty()) out += " (" + where + ")";
+  if (!key.empty()) out += ": " + key;
+  return out + ": " + reason;
+}
+
+environment process_environment() {
+  environment env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::vector<std::string> known_keys() {
+  std::vector<std::string> out;
+  for (const auto& d : schema()) out.push_back(d.section + "." + d.key);
+  return out;
+}
+
+std::variant<settings, config_error> load_settings_from_text(const std::string& text, const std::string& where,
+                                                             const environment& env) {
+  settings s;
+  auto parsed = parse_ini(text);
+  if (auto* err = std::get_if<ini_error>(&parsed))
+    return config_error{"", where + ":" + std::to_string(err->line), err->message};
+  const auto& doc = std::get<ini_document>(parsed);
+  const auto& defs = schema();
+  for (const auto& [section, keys] : doc) {
+    bool section_known = std::any_of(defs.begin(), defs.end(), [&](const key_def& d) { return d.section == section; });
+    if (!section_known) {
+      int line = keys.empty() ? 0 : keys.begin()->second.line;
+      return config_error{section, where + (line ? ":" + std::to_string(line) : ""), "unknown section"};
+    }
+    for (const auto& [key, entry] : keys) {
+      auto it = std::find_if(defs.begin(), defs.end(),
+                             [&](const key_def& d) { return d.section == section && d.key == key; });
+      std::string loc = where + ":" + std::to_string(entry.line);
+      if (it == defs.end()) return config_error{section + "." + key, loc, "unknown key"};
+      if (auto e = it->apply(s, entry.value)) return config_error{section + "." + key, loc, *e};
+    }
+  }
+  for (const auto& [name, value] : env) {
+    if (name.rfind("SWITCHBOARD_", 0) != 0) continue;
+    auto it = std::find_if(defs.begin(), defs.end(), [&](const key_def& d) { return env_name(d) == name; });
+    if (it == defs.end()) return config_error{"", "env " + name, "unknown variable (no such configuration key)"};
+    if (auto e = it->apply(s, value)) return config_error{it->section + "." + it->key, "env " + name, *e};
+  }
+  if (auto e = cross_check(s, where)) return *e;
+  return s;
+}
+
+std::variant<settings, config_error> load_settings(const std::string& path, const environment& env) {
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return config_error{"", path, "cannot open the configuration file"};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  return load_settings_from_text(text, path.empty() ? "defaults" : path, env);
+}
+
+}  // namespace switchboard::config

@@ -1,0 +1,99 @@
+// Every configuration key of Switchboard, loaded from one INI file plus SWITCHBOARD_<SECTION>_<KEY>.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace switchboard::config {
+
+struct listen_address {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const;
+};
+
+struct settings {
+  struct server_section {
+    listen_address listen{"127.0.0.1", 8080};
+    std::vector<std::string> allowed_origins;  // empty: any Origin (a request without one is always allowed)
+    int threads = 0;                           // 0: one per CPU core
+    int shutdown_grace_ms = 10000;             // SIGTERM: how long to drain before exiting anyway
+    int http_idle_timeout_s = 60;              // keep-alive connections idle longer are closed
+    int max_connections = 100000;
+    int hello_timeout_ms = 10000;  // spec default: the first request must be hello within 10 s
+    int heartbeat_s = 30;          // spec default: WebSocket ping period
+  } server;
+  struct tls_section {
+    bool enabled = false;
+    std::string cert_file;
+    std::string key_file;
+  } tls;
+  struct database_section {
+    std::string url = "postgresql:///switchboard";  // local socket, database "switchboard"
+    int pool_size = 4;                              // storage threads, each with its own connection
+    int connect_timeout_s = 5;
+    bool migrate_on_start = true;
+    int startup_timeout_s = 30;  // serve waits this long for PostgreSQL at start before giving up
+    int health_interval_ms = 1000;
+    int max_queue = 100000;  // queued storage jobs beyond this fail fast with `unavailable`
+  } database;
+  struct limits_section {
+    int max_frame_bytes = 65536;
+    int max_body_bytes = 1048576;
+    int requests_per_second = 100;
+    int request_burst = 200;
+    int max_group_members = 2000;
+    int outbound_queue_bytes = 1048576;
+  } limits;
+  struct logging_section {
+    std::string level = "info";   // trace, debug, info, warn, error, critical, off
+    std::string format = "text";  // text or json (one JSON object per line)
+    std::string file;             // empty: standard error; SIGHUP reopens it
+  } logging;
+  struct metrics_section {
+    std::optional<listen_address> listen;  // unset: /metrics on the main listener
+  } metrics;
+  struct auth_section {
+    int scrypt_log2_n = 17;
+    int token_ttl_s = 7 * 24 * 3600;
+    bool signup_enabled = false;
+  } auth;
+  struct sms_section {
+    std::string sink = "log";
+    std::string path;
+    std::string url;
+  } sms;
+  struct callbacks_section {
+    bool allow_private = false;
+  } callbacks;
+  struct media_section {
+    std::string dir = "/var/lib/switchboard/media";
+  } media;
+};
+
+struct config_error {
+  std::string key;     // "section.key", or empty for a file-level problem
+  std::string where;   // "file.ini:12", "env SWITCHBOARD_X", or the file path
+  std::string reason;
+  std::string to_string() const;
+};
+
+using environment = std::map<std::string, std::string>;
+environment process_environment();
+
+// Loads `path` (may be empty: defaults only), then applies SWITCHBOARD_* overrides from `env`,
+// then validates keys against each other. Unknown sections, keys and variables are errors.
+std::variant<settings, config_error> load_settings(const std::string& path, const environment& env);
+
+// The same from text already read (used by tests and by load_settings).
+std::variant<settings, config_error> load_settings_from_text(const std::string& text, const std::string& where,
+                                                             const environment& env);
+
+// Every key as "section.key", for documentation and tests.
+std::vector<std::string> known_keys();
+
+}  // namespace switchboard::config

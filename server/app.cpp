@@ -1,0 +1,240 @@
+// `switchboard serve`.
+#include "server/app.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <pqxx/connection>
+#include <thread>
+
+#include "server/app_context.hpp"
+#include "server/http_router.hpp"
+#include "server/listener.hpp"
+#include "server/logging.hpp"
+#include "server/metrics.hpp"
+#include "server/systemd_notify.hpp"
+#include "storage/migrator.hpp"
+#include "storage/org_store.hpp"
+
+namespace switchboard::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+namespace {
+// How often shutdown checks whether every connection and storage job has finished.
+constexpr auto drain_poll_period = std::chrono::milliseconds(20);
+// Wait between attempts to reach PostgreSQL at start.
+constexpr auto startup_retry_period = std::chrono::milliseconds(500);
+
+std::vector<std::string> all_op_names() { return http_router::route_names(); }
+}  // namespace
+
+struct app::impl {
+  config::settings cfg;
+  std::shared_ptr<spdlog::logger> log;
+  server::metrics stats{all_op_names()};
+  storage::db_pool db;
+  storage::db_health health;
+  connection_registry connections;
+  app_context ctx;
+  http_router router;
+  asio::io_context ioc;
+  asio::signal_set stop_signals{ioc, SIGTERM, SIGINT};
+  asio::signal_set hup_signal{ioc, SIGHUP};
+  asio::steady_timer watchdog_timer{ioc};
+  asio::steady_timer drain_timer{ioc};
+  std::vector<std::shared_ptr<listener>> listeners;
+  clock::time_point drain_deadline{};
+  bool shutting_down = false;
+
+  impl(config::settings c, std::shared_ptr<spdlog::logger> l)
+      : cfg(std::move(c)),
+        log(std::move(l)),
+        db(storage::db_pool::options{cfg.database.url, cfg.database.pool_size, cfg.database.connect_timeout_s,
+                                     static_cast<std::size_t>(cfg.database.max_queue)},
+           log),
+        health(cfg.database.url, storage::latest_builtin_version(),
+               std::chrono::milliseconds(cfg.database.health_interval_ms), log),
+        ctx{cfg, log, stats, db, health, connections},
+        router(ctx),
+        ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+
+  bool prepare_database();
+  bool open_listeners();
+  void start_signals();
+  void start_watchdog(std::chrono::microseconds interval);
+  void begin_shutdown(const char* why);
+  void poll_drain();
+};
+
+app::app(config::settings cfg, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<impl>(std::move(cfg), std::move(log))) {}
+app::~app() = default;
+
+// Migrates (or checks the schema) before anything listens. Blocking is fine here: nothing runs yet.
+bool app::impl::prepare_database() {
+  auto deadline = clock::now() + std::chrono::seconds(cfg.database.startup_timeout_s);
+  std::string url = storage::with_connect_timeout(cfg.database.url, cfg.database.connect_timeout_s);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::connection conn(url);
+      storage::migrator m(conn, storage::builtin_migrations());
+      if (cfg.database.migrate_on_start) {
+        auto rep = m.migrate();
+        for (const auto& name : rep.applied) log->info("applied migration {}", name);
+        log->info("schema at version {} (binary knows {})", rep.to_version, storage::latest_builtin_version());
+      } else {
+        int v = m.current_version();
+        if (v > storage::latest_builtin_version())
+          throw storage::schema_too_new("the database schema is at version " + std::to_string(v) +
+                                        " but this binary knows versions up to " +
+                                        std::to_string(storage::latest_builtin_version()));
+        if (v < storage::latest_builtin_version())
+          log->warn("schema at version {} is behind this binary ({}); /readyz answers 503 until "
+                    "`switchboard migrate` runs",
+                    v, storage::latest_builtin_version());
+      }
+      return true;
+    } catch (const storage::schema_too_new& e) {
+      log->critical("refusing to start: {}", e.what());
+      return false;
+    } catch (const pqxx::broken_connection& e) {
+      if (clock::now() >= deadline) {
+        log->critical("PostgreSQL unreachable for {} s at start, giving up: {}", cfg.database.startup_timeout_s,
+                      e.what());
+        return false;
+      }
+      if (attempt == 1) log->warn("waiting for PostgreSQL: {}", e.what());
+      std::this_thread::sleep_for(startup_retry_period);
+    } catch (const std::exception& e) {
+      log->critical("database preparation failed: {}", e.what());
+      return false;
+    }
+  }
+}
+
+bool app::impl::open_listeners() {
+  auto add = [&](const config::listen_address& a, bool metrics_only) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(a.host, ec);
+    if (ec) {
+      log->critical("cannot listen on {}: '{}' is not an IP address", a.to_string(), a.host);
+      return false;
+    }
+    auto l = std::make_shared<listener>(ioc, ctx, router, metrics_only);
+    if (auto e = l->open(tcp::endpoint(addr, a.port))) {
+      log->critical("cannot listen on {}: {}", a.to_string(), e.message());
+      return false;
+    }
+    auto ep = l->local_endpoint();
+    log->info("{} on {}:{}", metrics_only ? "metrics listening" : "listening", ep.address().to_string(), ep.port());
+    listeners.push_back(l);
+    return true;
+  };
+  if (!add(cfg.server.listen, false)) return false;
+  if (cfg.metrics.listen && !add(*cfg.metrics.listen, true)) return false;
+  for (auto& l : listeners) l->run();
+  return true;
+}
+
+void app::impl::start_signals() {
+  stop_signals.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    begin_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  auto arm = std::make_shared<std::function<void()>>();
+  *arm = [this, arm] {
+    hup_signal.async_wait([this, arm](boost::system::error_code ec, int) {
+      if (ec) return;
+      try {
+        reopen_log_files();
+        log->info("SIGHUP: log file reopened");
+      } catch (const std::exception& e) {
+        log->error("SIGHUP: {}", e.what());
+      }
+      (*arm)();
+    });
+  };
+  (*arm)();
+}
+
+void app::impl::start_watchdog(std::chrono::microseconds interval) {
+  // Pinging from an io_context thread proves the event loop itself is alive, not just the process.
+  watchdog_timer.expires_after(interval / 2);
+  watchdog_timer.async_wait([this, interval](boost::system::error_code ec) {
+    if (ec || shutting_down) return;
+    systemd::notify_watchdog();
+    start_watchdog(interval);
+  });
+}
+
+void app::impl::begin_shutdown(const char* why) {
+  if (shutting_down) return;
+  shutting_down = true;
+  log->info("{}: draining (grace {} ms)", why, cfg.server.shutdown_grace_ms);
+  systemd::notify_stopping();
+  ctx.draining.store(true);
+  drain_deadline = clock::now() + std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
+  for (auto& l : listeners) l->stop();
+  watchdog_timer.cancel();
+  hup_signal.cancel();
+  connections.close_all();
+  poll_drain();
+}
+
+void app::impl::poll_drain() {
+  auto pool = db.stats();
+  bool idle = connections.size() == 0 && pool.queued == 0 && pool.busy == 0;
+  if (idle || clock::now() >= drain_deadline) {
+    if (!idle)
+      log->warn("grace period over with {} connections and {} storage jobs left", connections.size(),
+                pool.queued + static_cast<std::size_t>(pool.busy));
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(drain_poll_period);
+  drain_timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) poll_drain();
+  });
+}
+
+int app::serve() {
+  auto& s = *impl_;
+  if (s.cfg.tls.enabled) {
+    s.log->critical("tls.enabled: TLS termination is not built yet; terminate TLS in front of switchboard");
+    return 2;
+  }
+  if (!s.prepare_database()) return 1;
+  s.db.add_connect_hook(&storage::org_store::prepare);
+  s.db.start();
+  s.health.probe_now();
+  s.health.start();
+  if (!s.open_listeners()) {
+    s.health.stop();
+    s.db.drain(clock::now());
+    return 1;
+  }
+  s.start_signals();
+  if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
+  int threads = s.cfg.server.threads > 0 ? s.cfg.server.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  systemd::notify_ready("serving on " + s.cfg.server.listen.to_string());
+  s.log->info("switchboard ready ({} io threads, {} storage threads)", threads, s.cfg.database.pool_size);
+
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : pool) t.join();
+
+  s.db.drain(s.drain_deadline);
+  s.health.stop();
+  s.log->info("stopped");
+  s.log->flush();
+  return 0;
+}
+
+}  // namespace switchboard::server

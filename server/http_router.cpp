@@ -1,0 +1,105 @@
+// HTTP routing: operational endpoints now; /v1 routes are added beside them.
+#include "server/http_router.hpp"
+
+#include <boost/json.hpp>
+#include <chrono>
+
+namespace switchboard::server {
+
+namespace http = boost::beast::http;
+
+http_response make_json_response(const http_request& req, http::status status, std::string body) {
+  http_response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+http_response make_error_response(const http_request& req, const protocol::error& e) {
+  auto res = make_json_response(req, static_cast<http::status>(protocol::http_status(e.code)),
+                                protocol::encode_http_error(e));
+  if (e.retry_after_ms) res.set(http::field::retry_after, std::to_string((*e.retry_after_ms + 999) / 1000));
+  return res;
+}
+
+http_router::http_router(app_context& ctx) : ctx_(ctx) {}
+
+std::vector<std::string> http_router::route_names() {
+  return {"GET /healthz", "GET /readyz", "GET /metrics", "http unmatched"};
+}
+
+void http_router::route(const http_request& req, const boost::asio::ip::address&, bool metrics_only,
+                        respond_fn respond) {
+  auto started = std::chrono::steady_clock::now();
+  std::string_view target(req.target().data(), req.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  auto finish = [&](std::string_view op, http_response res) {
+    auto status = res.result_int();
+    std::optional<protocol::error_code> code;
+    if (status >= 400) {
+      code = status == 404   ? protocol::error_code::not_found
+             : status == 503 ? protocol::error_code::unavailable
+             : status == 405 ? protocol::error_code::bad_request
+             : status == 413 ? protocol::error_code::too_large
+             : status >= 500 ? protocol::error_code::internal
+                             : protocol::error_code::bad_request;
+    }
+    ctx_.stats.op(op).record(code, std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - started));
+    respond(std::move(res));
+  };
+  auto only_get = [&](std::string_view op, auto handler) {
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      auto res = make_error_response(req, {protocol::error_code::bad_request, "method not allowed"});
+      res.result(http::status::method_not_allowed);
+      res.set(http::field::allow, "GET, HEAD");
+      return finish(op, std::move(res));
+    }
+    auto res = (this->*handler)(req);
+    if (req.method() == http::verb::head) {
+      auto len = res.body().size();
+      res.body().clear();
+      res.content_length(len);
+    }
+    finish(op, std::move(res));
+  };
+  if (path == "/healthz") return only_get("GET /healthz", &http_router::healthz);
+  if (path == "/readyz") return only_get("GET /readyz", &http_router::readyz);
+  // With metrics.listen set, /metrics lives only there; that listener serves nothing else of the API.
+  bool metrics_here = metrics_only || !ctx_.cfg.metrics.listen;
+  if (path == "/metrics" && metrics_here) return only_get("GET /metrics", &http_router::metrics_text);
+  finish("http unmatched",
+         make_error_response(req, {protocol::error_code::not_found, "no route for " + std::string(path)}));
+}
+
+http_response http_router::healthz(const http_request& req) {
+  return make_json_response(req, http::status::ok, R"({"status":"ok"})");
+}
+
+http_response http_router::readyz(const http_request& req) {
+  bool reachable = ctx_.health.reachable();
+  int version = ctx_.health.schema_version();
+  int expected = ctx_.health.expected_version();
+  boost::json::object body{{"database", reachable ? "up" : "down"},
+                           {"schema_version", version},
+                           {"expected_schema_version", expected},
+                           {"draining", ctx_.draining.load()}};
+  bool ready = ctx_.health.ready() && !ctx_.draining.load();
+  body["status"] = ready ? "ready" : "not_ready";
+  return make_json_response(req, ready ? http::status::ok : http::status::service_unavailable,
+                            boost::json::serialize(body));
+}
+
+http_response http_router::metrics_text(const http_request& req) {
+  http_response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.keep_alive(req.keep_alive());
+  res.body() = ctx_.stats.render(ctx_.db.stats(), ctx_.health.ready(), ctx_.health.schema_version());
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace switchboard::server

@@ -1,0 +1,43 @@
+// One HTTP/1.1 connection: reads requests with deadlines, routes them, writes one response at a time.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+
+#include "server/app_context.hpp"
+#include "server/connection_registry.hpp"
+#include "server/http_router.hpp"
+
+namespace switchboard::server {
+
+class http_session : public closable, public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router, bool metrics_only);
+  ~http_session() override;
+
+  void run();
+  void close_for_shutdown() override;
+
+ private:
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void send(http_response res);
+  void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
+  void do_close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<http_response> response_;  // kept alive while async_write runs
+  app_context& ctx_;
+  http_router& router_;
+  bool metrics_only_;
+  bool busy_ = false;  // a request is being handled or its response written
+  bool closing_ = false;
+  boost::asio::ip::address remote_;
+};
+
+}  // namespace switchboard::server

@@ -1,0 +1,36 @@
+// Accepts TCP connections on one address and starts an http_session for each, on its own strand.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+#include "server/app_context.hpp"
+#include "server/http_router.hpp"
+
+namespace switchboard::server {
+
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(boost::asio::io_context& ioc, app_context& ctx, http_router& router, bool metrics_only);
+
+  // Binds and listens; the bound endpoint (port 0 resolved) is then local_endpoint().
+  boost::system::error_code open(const boost::asio::ip::tcp::endpoint& ep);
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  void run();
+  void stop();  // posts; safe from any thread
+
+ private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  app_context& ctx_;
+  http_router& router_;
+  bool metrics_only_;
+};
+
+}  // namespace switchboard::server

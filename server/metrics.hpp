@@ -1,0 +1,64 @@
+// Process metrics in Prometheus text format. Counters are relaxed atomics: no lock on the hot path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/errors.hpp"
+
+namespace switchboard::storage {
+struct pool_stats;
+}
+
+namespace switchboard::server {
+
+class histogram {
+ public:
+  // Upper bounds in microseconds, from 100 us to 10 s: ack latencies of interest sit in between.
+  static constexpr std::array<std::int64_t, 16> bounds_us{100,    250,    500,     1000,    2500,    5000,
+                                                          10000,  25000,  50000,   100000,  250000,  500000,
+                                                          1000000, 2500000, 5000000, 10000000};
+  void observe(std::chrono::microseconds d);
+  void render(std::string& out, std::string_view name, std::string_view labels) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, bounds_us.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_us_{0};
+};
+
+// One operation (a WebSocket op or an HTTP route): its results by code and its latency.
+struct op_metrics {
+  std::string name;
+  std::array<std::atomic<std::uint64_t>, protocol::error_code_count + 1> by_code{};  // [0] = ok
+  histogram latency;
+  void record(std::optional<protocol::error_code> code, std::chrono::microseconds took);
+};
+
+class metrics {
+ public:
+  // The set of operation names is fixed at start, so lookups never take a lock.
+  explicit metrics(const std::vector<std::string>& op_names);
+
+  op_metrics& op(std::string_view name);  // an unknown name counts as "other"
+
+  std::atomic<std::int64_t> http_connections{0};
+  std::atomic<std::int64_t> ws_connections{0};
+  std::atomic<std::uint64_t> connections_accepted_total{0};
+  std::atomic<std::uint64_t> connections_rejected_total{0};
+
+  std::string render(const storage::pool_stats& pool, bool db_ready, int schema_version) const;
+
+ private:
+  std::map<std::string, std::unique_ptr<op_metrics>, std::less<>> ops_;
+};
+
+}  // namespace switchboard::server

@@ -1,0 +1,190 @@
+// Storage threads with their own connections, reconnecting with backoff.
+#include "storage/db_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <pqxx/except>
+
+namespace switchboard::storage {
+
+namespace {
+// Reconnect attempts back off from 100 ms to 5 s so a down database is not hammered.
+constexpr auto min_backoff = std::chrono::milliseconds(100);
+constexpr auto max_backoff = std::chrono::milliseconds(5000);
+}  // namespace
+
+struct db_pool::worker_state {
+  int index = 0;
+  std::unique_ptr<pqxx::connection> conn;
+  std::chrono::steady_clock::time_point next_attempt{};
+  std::chrono::milliseconds backoff{min_backoff};
+  bool ever_connected = false;
+};
+
+std::string with_connect_timeout(const std::string& url, int seconds) {
+  if (url.find("connect_timeout") != std::string::npos) return url;
+  bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  std::string t = std::to_string(seconds);
+  if (!uri) return url + (url.empty() ? "" : " ") + "connect_timeout=" + t;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + t;
+}
+
+db_pool::db_pool(options opt, std::shared_ptr<spdlog::logger> log) : opt_(std::move(opt)), log_(std::move(log)) {
+  opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
+}
+
+db_pool::~db_pool() { drain(std::chrono::steady_clock::now()); }
+
+void db_pool::add_connect_hook(connect_hook hook) { hooks_.push_back(std::move(hook)); }
+
+void db_pool::start() {
+  for (int i = 0; i < opt_.size; ++i) {
+    auto w = std::make_unique<worker_state>();
+    w->index = i;
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) threads_.emplace_back([this, ws = w.get()] { run_worker(*ws); });
+}
+
+void db_pool::submit(work_fn work, fail_fn fail) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_ && queue_.size() < opt_.max_queue) {
+      queue_.push_back(job{std::move(work), std::move(fail)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
+  fail(db_failure{db_failure::kind::unavailable, "storage queue closed or full"});
+}
+
+void db_pool::drain(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+    deadline_ = deadline;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  // Anything left (all workers gone past the deadline) fails rather than vanishing.
+  std::deque<job> rest;
+  {
+    std::lock_guard lk(mu_);
+    rest.swap(queue_);
+  }
+  for (auto& j : rest) {
+    failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
+    j.fail(db_failure{db_failure::kind::unavailable, "server shutting down"});
+  }
+}
+
+pool_stats db_pool::stats() const {
+  pool_stats s;
+  s.size = opt_.size;
+  s.connected = connected_.load(std::memory_order_relaxed);
+  s.busy = busy_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lk(mu_);
+    s.queued = queue_.size();
+  }
+  s.completed_total = completed_.load(std::memory_order_relaxed);
+  s.failed_unavailable_total = failed_unavailable_.load(std::memory_order_relaxed);
+  s.reconnects_total = reconnects_.load(std::memory_order_relaxed);
+  return s;
+}
+
+bool db_pool::ensure_connected(worker_state& w) {
+  if (w.conn && w.conn->is_open()) return true;
+  if (w.conn) {
+    w.conn.reset();
+    connected_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (now < w.next_attempt) return false;
+  try {
+    auto c = std::make_unique<pqxx::connection>(opt_.url);
+    for (auto& h : hooks_) h(*c);
+    w.conn = std::move(c);
+    connected_.fetch_add(1, std::memory_order_relaxed);
+    if (w.ever_connected) {
+      reconnects_.fetch_add(1, std::memory_order_relaxed);
+      log_->info("storage thread {} reconnected to PostgreSQL", w.index);
+    }
+    w.ever_connected = true;
+    w.backoff = min_backoff;
+    return true;
+  } catch (const std::exception& e) {
+    w.next_attempt = now + w.backoff;
+    log_->warn("storage thread {} cannot connect to PostgreSQL (retry in {} ms): {}", w.index, w.backoff.count(),
+               e.what());
+    w.backoff = std::min(w.backoff * 2, max_backoff);
+    return false;
+  }
+}
+
+void db_pool::run_job(worker_state& w, job& j) {
+  if (!ensure_connected(w)) {
+    failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
+    j.fail(db_failure{db_failure::kind::unavailable, "no database connection"});
+    return;
+  }
+  busy_.fetch_add(1, std::memory_order_relaxed);
+  std::optional<db_failure> failure;
+  try {
+    j.work(*w.conn);
+  } catch (const pqxx::in_doubt_error& e) {
+    failure = db_failure{db_failure::kind::in_doubt, e.what()};
+  } catch (const pqxx::broken_connection& e) {
+    failure = db_failure{db_failure::kind::unavailable, e.what()};
+  } catch (const std::exception& e) {
+    // An SQL error on a connection that has since died is an outage, not a bug.
+    bool open = false;
+    try {
+      open = w.conn->is_open();
+    } catch (...) {
+    }
+    failure = db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
+  }
+  busy_.fetch_sub(1, std::memory_order_relaxed);
+  completed_.fetch_add(1, std::memory_order_relaxed);
+  if (!failure) return;
+  if (failure->what != db_failure::kind::internal) {
+    failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
+    // Drop the connection: the next job reconnects (with backoff if the database is still down).
+    w.conn.reset();
+    connected_.fetch_sub(1, std::memory_order_relaxed);
+    w.next_attempt = {};
+  }
+  j.fail(*failure);
+}
+
+void db_pool::run_worker(worker_state& w) {
+  ensure_connected(w);  // connect eagerly so the first request does not pay for it
+  for (;;) {
+    job j;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping with nothing left
+      if (stopping_ && std::chrono::steady_clock::now() >= deadline_) break;
+      j = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      run_job(w, j);
+    } catch (const std::exception& e) {  // a throwing fail callback must not kill the thread
+      log_->error("storage thread {}: callback threw: {}", w.index, e.what());
+    }
+  }
+  if (w.conn) {
+    w.conn.reset();
+    connected_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace switchboard::storage
