@@ -19,10 +19,8 @@
 #include "storage/db_pool.hpp"
 #include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
+#include "switchboard_version.hpp"
 
-#ifndef SWITCHBOARD_VERSION
-#define SWITCHBOARD_VERSION "dev"
-#endif
 
 namespace switchboard::server {
 

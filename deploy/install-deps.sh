@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything Switchboard needs to build, test and run, from Debian 12 packages only.
+# Used by the quickstart, the test command, CI and new users. Safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
+  libssl-dev libpqxx-dev libpq-dev libspdlog-dev libsystemd-dev catch2
+  postgresql-15 postgresql-client-15
+  systemd curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,58 @@
+// Password hashing and metrics rendering.
+#include <catch2/catch.hpp>
+
+#include "server/metrics.hpp"
+#include "server/password_hasher.hpp"
+#include "storage/db_pool.hpp"
+
+using namespace switchboard;
+
+TEST_CASE("password hashes verify, carry their parameters and differ by salt") {
+  auto h1 = server::password_hasher::hash("correct horse", 10);
+  auto h2 = server::password_hasher::hash("correct horse", 10);
+  CHECK(h1 != h2);
+  CHECK(h1.rfind("scrypt$10$8$1$", 0) == 0);
+  CHECK(server::password_hasher::verify("correct horse", h1));
+  CHECK_FALSE(server::password_hasher::verify("correct horsf", h1));
+  // A hash made at another cost still verifies: parameters travel with it.
+  auto h3 = server::password_hasher::hash("pw", 11);
+  CHECK(server::password_hasher::verify("pw", h3));
+}
+
+TEST_CASE("malformed or hostile encodings never verify") {
+  for (std::string bad : {"", "scrypt", "scrypt$10$8$1$", "bcrypt$10$8$1$AAAA$AAAA", "scrypt$99$8$1$AAAA$AAAA",
+                          "scrypt$10$8$1$!!!!$AAAA", "scrypt$10$8$1$AAAA$"}) {
+    INFO(bad);
+    CHECK_FALSE(server::password_hasher::verify("pw", bad));
+  }
+}
+
+TEST_CASE("metrics render requests by op and code with cumulative histograms") {
+  server::metrics m({"send", "GET /healthz"});
+  m.op("send").record(std::nullopt, std::chrono::microseconds(700));
+  m.op("send").record(protocol::error_code::unavailable, std::chrono::microseconds(3000));
+  m.op("no such op").record(std::nullopt, std::chrono::microseconds(1));
+  m.ws_connections = 3;
+  storage::pool_stats ps;
+  ps.size = 4;
+  ps.connected = 4;
+  auto text = m.render(ps, true, 1);
+  CHECK_THAT(text, Catch::Contains("switchboard_requests_total{op=\"send\",code=\"ok\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_requests_total{op=\"send\",code=\"unavailable\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_requests_total{op=\"other\",code=\"ok\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_request_duration_seconds_bucket{op=\"send\",le=\"0.001\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_request_duration_seconds_bucket{op=\"send\",le=\"0.005\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_request_duration_seconds_bucket{op=\"send\",le=\"+Inf\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_request_duration_seconds_count{op=\"send\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_connections{kind=\"websocket\"} 3\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_db_pool_connections{state=\"connected\"} 4\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_db_ready 1\n"));
+}
+
+TEST_CASE("connect_timeout is added to URIs and key=value strings once") {
+  CHECK(storage::with_connect_timeout("postgresql:///sb", 5) == "postgresql:///sb?connect_timeout=5");
+  CHECK(storage::with_connect_timeout("postgresql://h/sb?sslmode=disable", 3) ==
+        "postgresql://h/sb?sslmode=disable&connect_timeout=3");
+  CHECK(storage::with_connect_timeout("dbname=sb", 2) == "dbname=sb connect_timeout=2");
+  CHECK(storage::with_connect_timeout("dbname=sb connect_timeout=9", 2) == "dbname=sb connect_timeout=9");
+}
