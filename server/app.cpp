@@ -67,6 +67,7 @@ struct app::impl {
   bool prepare_database();
   bool open_listeners();
   void start_signals();
+  void wait_hup();
   void start_watchdog(std::chrono::microseconds interval);
   void begin_shutdown(const char* why);
   void poll_drain();
@@ -147,20 +148,20 @@ void app::impl::start_signals() {
     if (ec) return;
     begin_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
-  auto arm = std::make_shared<std::function<void()>>();
-  *arm = [this, arm] {
-    hup_signal.async_wait([this, arm](boost::system::error_code ec, int) {
-      if (ec) return;
-      try {
-        reopen_log_files();
-        log->info("SIGHUP: log file reopened");
-      } catch (const std::exception& e) {
-        log->error("SIGHUP: {}", e.what());
-      }
-      (*arm)();
-    });
-  };
-  (*arm)();
+  wait_hup();
+}
+
+void app::impl::wait_hup() {
+  hup_signal.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    try {
+      reopen_log_files();
+      log->info("SIGHUP: log file reopened");
+    } catch (const std::exception& e) {
+      log->error("SIGHUP: {}", e.what());
+    }
+    wait_hup();
+  });
 }
 
 void app::impl::start_watchdog(std::chrono::microseconds interval) {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds Switchboard and starts it on a local PostgreSQL that this script provisions itself:
+# installs packages, starts the local cluster, creates a role and database, migrates, creates a
+# demo organization (printing its admin's login) and runs the server in the foreground.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deploy/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+bin=build/release/switchboard
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+as_pg() { $sudo runuser -u postgres -- "$@"; }
+
+# The Debian cluster 15/main: start it if it is not running (works with and without systemd).
+if ! pg_lsclusters -h 2>/dev/null | awk '$1=="15" && $2=="main" && $4=="online"' | grep -q .; then
+  if ! pg_lsclusters -h 2>/dev/null | awk '$1=="15" && $2=="main"' | grep -q .; then
+    $sudo pg_createcluster 15 main
+  fi
+  $sudo pg_ctlcluster 15 main start
+fi
+
+# A role named after the invoking user, so the default database.url (local socket) just works.
+me=$(id -un)
+as_pg psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1 ||
+  as_pg psql -qc "CREATE ROLE \"$me\" LOGIN"
+as_pg psql -qtAc "SELECT 1 FROM pg_database WHERE datname = 'switchboard'" | grep -q 1 ||
+  as_pg psql -qc "CREATE DATABASE switchboard OWNER \"$me\""
+
+export SWITCHBOARD_DATABASE_URL=${SWITCHBOARD_DATABASE_URL:-postgresql:///switchboard}
+export SWITCHBOARD_SERVER_LISTEN=${SWITCHBOARD_SERVER_LISTEN:-127.0.0.1:8080}
+"$bin" migrate
+
+# A demo organization the first time only.
+state=${XDG_STATE_HOME:-$HOME/.local/state}/switchboard
+mkdir -p "$state"
+if [ ! -f "$state/demo-login.json" ]; then
+  password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
+  mobile="+8613800000000"
+  created=$("$bin" org create --name "Demo Org" --admin-name "Demo Admin" --admin-mobile "$mobile" \
+    --admin-password "$password")
+  org=$(printf '%s' "$created" | sed -E 's/.*"org":"([0-9]+)".*/\1/')
+  printf '{"org":"%s","mobile":"%s","password":"%s"}\n' "$org" "$mobile" "$password" >"$state/demo-login.json"
+  chmod 600 "$state/demo-login.json"
+fi
+echo "Demo organization admin login (POST /v1/auth/login): $(cat "$state/demo-login.json")"
+echo "Starting switchboard on http://$SWITCHBOARD_SERVER_LISTEN (Ctrl-C stops it)"
+exec "$bin" serve
