@@ -132,6 +132,10 @@ const std::vector<key_def>& schema() {
       {"database", "health_interval_ms",
        int_key(&S::database, &S::database_section::health_interval_ms, 50, 600000)},
       {"database", "max_queue", int_key(&S::database, &S::database_section::max_queue, 1, 100000000)},
+      {"database", "batch_max_messages",
+       int_key(&S::database, &S::database_section::batch_max_messages, 1, 10000)},
+      {"database", "batch_max_delay_us",
+       int_key(&S::database, &S::database_section::batch_max_delay_us, 0, 1000000)},
       {"limits", "max_frame_bytes", int_key(&S::limits, &S::limits_section::max_frame_bytes, 1024, 16777216)},
       {"limits", "max_body_bytes", int_key(&S::limits, &S::limits_section::max_body_bytes, 1024, 1073741824)},
       {"limits", "requests_per_second",
@@ -239,7 +243,9 @@ std::variant<settings, config_error> load_settings_from_text(const std::string& 
     bool section_known = std::any_of(defs.begin(), defs.end(), [&](const key_def& d) { return d.section == section; });
     if (!section_known) {
       int line = keys.empty() ? 0 : keys.begin()->second.line;
-      return config_error{section, where + (line ? ":" + std::to_string(line) : ""), "unknown section"};
+      std::string loc = where;
+      if (line) loc.append(":").append(std::to_string(line));
+      return config_error{section, loc, "unknown section"};
     }
     for (const auto& [key, entry] : keys) {
       auto it = std::find_if(defs.begin(), defs.end(),

@@ -40,6 +40,8 @@ struct settings {
     int startup_timeout_s = 30;  // serve waits this long for PostgreSQL at start before giving up
     int health_interval_ms = 1000;
     int max_queue = 100000;  // queued storage jobs beyond this fail fast with `unavailable`
+    int batch_max_messages = 256;  // group commit: messages per INSERT round trip and COMMIT
+    int batch_max_delay_us = 100;  // group commit: how long a batch waits for more messages
   } database;
   struct limits_section {
     int max_frame_bytes = 65536;

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include <pqxx/connection>
@@ -17,7 +18,9 @@
 #include "server/metrics.hpp"
 #include "server/systemd_notify.hpp"
 #include "storage/migrator.hpp"
+#include "storage/conv_store.hpp"
 #include "storage/org_store.hpp"
+#include "storage/user_store.hpp"
 
 namespace switchboard::server {
 
@@ -40,7 +43,13 @@ struct app::impl {
   server::metrics stats{all_op_names()};
   storage::db_pool db;
   storage::db_health health;
+  storage::message_writer writer;
   connection_registry connections;
+  session_registry sessions;
+  presence_tracker presence{sessions};
+  member_cache members;
+  token_cache tokens;
+  asio::thread_pool cpu{2};
   app_context ctx;
   http_router router;
   asio::io_context ioc;
@@ -60,7 +69,12 @@ struct app::impl {
            log),
         health(cfg.database.url, storage::latest_builtin_version(),
                std::chrono::milliseconds(cfg.database.health_interval_ms), log),
-        ctx{cfg, log, stats, db, health, connections},
+        writer(storage::message_writer::options{cfg.database.url, cfg.database.connect_timeout_s,
+                                                cfg.database.batch_max_messages,
+                                                std::chrono::microseconds(cfg.database.batch_max_delay_us),
+                                                static_cast<std::size_t>(cfg.database.max_queue)},
+               log),
+        ctx{cfg, log, stats, db, health, writer, connections, sessions, presence, members, tokens, cpu},
         router(ctx),
         ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
@@ -190,7 +204,7 @@ void app::impl::begin_shutdown(const char* why) {
 
 void app::impl::poll_drain() {
   auto pool = db.stats();
-  bool idle = connections.size() == 0 && pool.queued == 0 && pool.busy == 0;
+  bool idle = connections.size() == 0 && pool.queued == 0 && pool.busy == 0 && writer.stats().queued == 0;
   if (idle || clock::now() >= drain_deadline) {
     if (!idle)
       log->warn("grace period over with {} connections and {} storage jobs left", connections.size(),
@@ -211,12 +225,17 @@ int app::serve() {
     return 2;
   }
   if (!s.prepare_database()) return 1;
-  s.db.add_connect_hook(&storage::org_store::prepare);
+  for (auto hook : {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare}) {
+    s.db.add_connect_hook(hook);
+    s.writer.add_connect_hook(hook);
+  }
   s.db.start();
+  s.writer.start();
   s.health.probe_now();
   s.health.start();
   if (!s.open_listeners()) {
     s.health.stop();
+    s.writer.drain(clock::now());
     s.db.drain(clock::now());
     return 1;
   }
@@ -231,7 +250,9 @@ int app::serve() {
   s.ioc.run();
   for (auto& t : pool) t.join();
 
+  s.writer.drain(s.drain_deadline);
   s.db.drain(s.drain_deadline);
+  s.cpu.join();
   s.health.stop();
   s.log->info("stopped");
   s.log->flush();

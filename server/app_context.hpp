@@ -2,13 +2,19 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 
 #include "config/settings.hpp"
 #include "server/connection_registry.hpp"
+#include "server/member_cache.hpp"
 #include "server/metrics.hpp"
+#include "server/presence_tracker.hpp"
+#include "server/session_registry.hpp"
+#include "server/token_cache.hpp"
 #include "storage/db_health.hpp"
 #include "storage/db_pool.hpp"
+#include "storage/message_writer.hpp"
 
 namespace spdlog {
 class logger;
@@ -22,7 +28,13 @@ struct app_context {
   server::metrics& stats;
   storage::db_pool& db;
   storage::db_health& health;
+  storage::message_writer& writer;
   connection_registry& connections;
+  session_registry& sessions;
+  presence_tracker& presence;
+  member_cache& members;
+  token_cache& tokens;
+  boost::asio::thread_pool& cpu;  // password hashing and other CPU-heavy work
   std::atomic<bool> draining{false};
 };
 

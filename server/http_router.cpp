@@ -1,6 +1,9 @@
 // HTTP routing: operational endpoints now; /v1 routes are added beside them.
 #include "server/http_router.hpp"
 
+#include "server/api_handlers.hpp"
+#include "server/ws_ops.hpp"
+
 #include <boost/json.hpp>
 #include <chrono>
 
@@ -25,14 +28,18 @@ http_response make_error_response(const http_request& req, const protocol::error
   return res;
 }
 
-http_router::http_router(app_context& ctx) : ctx_(ctx) {}
+http_router::http_router(app_context& ctx) : ctx_(ctx), api_(std::make_unique<api_handlers>(ctx)) {}
+http_router::~http_router() = default;
 
 std::vector<std::string> http_router::route_names() {
-  return {"GET /healthz", "GET /readyz", "GET /metrics", "http unmatched"};
+  std::vector<std::string> names{"GET /healthz", "GET /readyz", "GET /metrics", "http unmatched"};
+  for (auto& n : api_handlers::route_names()) names.push_back(n);
+  for (auto& n : ws_ops::op_names()) names.push_back(n);
+  return names;
 }
 
-void http_router::route(const http_request& req, const boost::asio::ip::address&, bool metrics_only,
-                        respond_fn respond) {
+void http_router::route(http_request req, const boost::asio::ip::address& remote, bool metrics_only,
+                        boost::asio::any_io_executor ex, respond_fn respond) {
   auto started = std::chrono::steady_clock::now();
   std::string_view target(req.target().data(), req.target().size());
   std::string_view path = target.substr(0, target.find('?'));
@@ -71,6 +78,15 @@ void http_router::route(const http_request& req, const boost::asio::ip::address&
   // With metrics.listen set, /metrics lives only there; that listener serves nothing else of the API.
   bool metrics_here = metrics_only || !ctx_.cfg.metrics.listen;
   if (path == "/metrics" && metrics_here) return only_get("GET /metrics", &http_router::metrics_text);
+  if (!metrics_only && path.rfind("/v1/", 0) == 0) {
+    std::string p(path);
+    http_request stub;  // what an unmatched answer needs once the request itself has moved on
+    stub.version(req.version());
+    stub.keep_alive(req.keep_alive());
+    api_call call{std::move(req), p, remote, ex, respond, "", started};
+    if (api_->handle(std::move(call))) return;
+    return finish("http unmatched", make_error_response(stub, {protocol::error_code::not_found, "no route for " + p}));
+  }
   finish("http unmatched",
          make_error_response(req, {protocol::error_code::not_found, "no route for " + std::string(path)}));
 }

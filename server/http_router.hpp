@@ -1,12 +1,15 @@
 // Maps an HTTP request to its handler and produces exactly one response.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <memory>
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <string>
 
 #include "protocol/errors.hpp"
+#include "server/api_handlers_fwd.hpp"
 #include "server/app_context.hpp"
 
 namespace switchboard::server {
@@ -22,12 +25,14 @@ http_response make_error_response(const http_request& req, const protocol::error
 class http_router {
  public:
   explicit http_router(app_context& ctx);
+  ~http_router();
 
   // The names of every route, for metrics.
   static std::vector<std::string> route_names();
 
   // metrics_only: the separate metrics listener answers /metrics, /healthz and /readyz only.
-  void route(const http_request& req, const boost::asio::ip::address& remote, bool metrics_only, respond_fn respond);
+  void route(http_request req, const boost::asio::ip::address& remote, bool metrics_only,
+             boost::asio::any_io_executor ex, respond_fn respond);
 
  private:
   http_response healthz(const http_request& req);
@@ -35,6 +40,7 @@ class http_router {
   http_response metrics_text(const http_request& req);
 
   app_context& ctx_;
+  std::unique_ptr<api_handlers> api_;
 };
 
 }  // namespace switchboard::server

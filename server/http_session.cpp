@@ -3,7 +3,10 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
+
+#include "server/ws_session.hpp"
 
 namespace switchboard::server {
 
@@ -76,10 +79,26 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   busy_ = true;
   stream_.expires_never();  // the handler may wait on the database; it owns the deadline now
   auto req = parser_->release();
+  if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
   auto self = shared_from_this();
-  router_.route(req, remote_, metrics_only_, [self](http_response res) {
+  router_.route(std::move(req), remote_, metrics_only_, stream_.get_executor(), [self](http_response res) {
     asio::post(self->stream_.get_executor(), [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
   });
+}
+
+void http_session::upgrade(http_request req) {
+  std::string_view target(req.target().data(), req.target().size());
+  if (metrics_only_ || target.substr(0, target.find('?')) != "/v1/ws")
+    return send(make_error_response(req, {protocol::error_code::not_found, "no WebSocket endpoint here"}));
+  const auto& allowed = ctx_.cfg.server.allowed_origins;
+  auto origin = req.find(http::field::origin);
+  if (!allowed.empty() && origin != req.end() &&
+      std::find(allowed.begin(), allowed.end(), std::string(origin->value())) == allowed.end()) {
+    closing_ = true;
+    return send(make_error_response(req, {protocol::error_code::forbidden, "origin not allowed"}));
+  }
+  ctx_.connections.remove(this);
+  std::make_shared<ws_session>(stream_.release_socket(), ctx_)->run(std::move(req));
 }
 
 void http_session::send(http_response res) {

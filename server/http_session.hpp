@@ -24,6 +24,7 @@ class http_session : public closable, public std::enable_shared_from_this<http_s
  private:
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void upgrade(http_request req);
   void send(http_response res);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();

@@ -1,0 +1,124 @@
+// Typed reads of request fields.
+#include "protocol/fields.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "protocol/json_util.hpp"
+
+namespace switchboard::protocol {
+
+std::int64_t parse_id(std::string_view s) {
+  if (s.empty() || s.size() > 19 || s[0] == '0') return 0;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v <= 0) return 0;
+  return v;
+}
+
+void fields::fail(error_code code, std::string message) {
+  if (!error_) error_ = error{code, std::move(message)};
+}
+
+const boost::json::value* fields::need(std::string_view key) {
+  if (error_) return nullptr;
+  auto* v = o_.if_contains(key);
+  if (!v || v->is_null()) {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " is required");
+    return nullptr;
+  }
+  return v;
+}
+
+std::string fields::str(std::string_view key, std::size_t min_bytes, std::size_t max_bytes) {
+  auto* v = need(key);
+  if (!v) return {};
+  if (!v->is_string()) {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be a string");
+    return {};
+  }
+  const auto& s = v->get_string();
+  if (s.size() < min_bytes || s.size() > max_bytes) {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be " + std::to_string(min_bytes) + " to " +
+                                      std::to_string(max_bytes) + " bytes");
+    return {};
+  }
+  return std::string(s);
+}
+
+std::optional<std::string> fields::opt_str(std::string_view key, std::size_t min_bytes, std::size_t max_bytes) {
+  auto* v = o_.if_contains(key);
+  if (!v || v->is_null() || error_) return std::nullopt;
+  return str(key, min_bytes, max_bytes);
+}
+
+std::int64_t fields::integer(std::string_view key, std::int64_t lo, std::int64_t hi) {
+  auto* v = need(key);
+  if (!v) return 0;
+  std::int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    n = static_cast<std::int64_t>(v->get_uint64());
+  } else {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an integer");
+    return 0;
+  }
+  if (n < lo || n > hi) {
+    fail(error_code::bad_request,
+         prefix_ + std::string(key) + " must be from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return 0;
+  }
+  return n;
+}
+
+std::optional<std::int64_t> fields::opt_integer(std::string_view key, std::int64_t lo, std::int64_t hi) {
+  auto* v = o_.if_contains(key);
+  if (!v || v->is_null() || error_) return std::nullopt;
+  return integer(key, lo, hi);
+}
+
+std::int64_t fields::id(std::string_view key) {
+  auto* v = need(key);
+  if (!v) return 0;
+  if (!v->is_string()) {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an id string");
+    return 0;
+  }
+  return parse_id(v->get_string());
+}
+
+std::vector<std::int64_t> fields::id_list(std::string_view key, std::size_t max_items) {
+  std::vector<std::int64_t> out;
+  auto* v = need(key);
+  if (!v) return out;
+  if (!v->is_array()) {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an array of id strings");
+    return out;
+  }
+  const auto& a = v->get_array();
+  if (a.size() > max_items) {
+    fail(error_code::too_large, prefix_ + std::string(key) + " has more than " + std::to_string(max_items) + " items");
+    return out;
+  }
+  for (const auto& e : a) {
+    if (!e.is_string()) {
+      fail(error_code::bad_request, prefix_ + std::string(key) + " must be an array of id strings");
+      return {};
+    }
+    out.push_back(parse_id(e.get_string()));
+  }
+  return out;
+}
+
+const boost::json::object* fields::object(std::string_view key) {
+  auto* v = need(key);
+  if (!v) return nullptr;
+  if (!v->is_object()) {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an object");
+    return nullptr;
+  }
+  return &v->get_object();
+}
+
+}  // namespace switchboard::protocol

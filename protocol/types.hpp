@@ -1,0 +1,57 @@
+// The protocol's objects (User, Conv, Message) and their JSON encoding.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchboard::protocol {
+
+struct user {
+  std::int64_t id = 0;
+  std::int64_t org_id = 0;
+  std::string name, mobile, title, email;
+  std::string role = "member";    // member | admin | owner
+  std::string status = "active";  // active | suspended | removed
+  std::vector<std::int64_t> departments;
+  std::int64_t created_at_ms = 0;
+};
+
+struct conv {
+  std::int64_t id = 0;
+  std::string kind;  // direct | group
+  std::string name;
+  std::optional<std::int64_t> owner;
+  int member_count = 0;
+  std::int64_t last_seq = 0;
+  std::int64_t read_seq = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+struct conv_member {
+  std::int64_t user = 0;
+  std::string role;  // owner | member
+  std::int64_t joined_at_ms = 0;
+};
+
+struct message {
+  std::int64_t conv = 0;
+  std::int64_t seq = 0;
+  std::int64_t msg_id = 0;
+  std::int64_t from = 0;
+  std::string client_msg_id;
+  std::string type;
+  std::string body_json;  // the body as stored: a JSON object's text
+  std::int64_t ts = 0;
+  bool recalled = false;
+};
+
+std::string id_string(std::int64_t id);
+boost::json::object to_json(const user& u);
+boost::json::object to_json(const conv& c);
+boost::json::object to_json(const conv& c, const std::vector<conv_member>& members);
+boost::json::object to_json(const message& m);
+
+}  // namespace switchboard::protocol

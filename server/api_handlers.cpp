@@ -1,0 +1,359 @@
+// The /v1 HTTP API.
+#include "server/api_handlers.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "protocol/fields.hpp"
+#include "protocol/json_util.hpp"
+#include "protocol/types.hpp"
+#include "protocol/validate.hpp"
+#include "server/db_call.hpp"
+#include "server/password_hasher.hpp"
+#include "server/token_cache.hpp"
+#include "server/ws_session.hpp"
+#include "storage/org_store.hpp"
+#include "storage/user_store.hpp"
+
+namespace switchboard::server {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using protocol::error;
+using protocol::error_code;
+using protocol::result;
+
+namespace {
+
+constexpr std::size_t max_name_bytes = 200;
+constexpr std::size_t min_password_bytes = 8;
+constexpr std::size_t max_password_bytes = 256;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+using call_ptr = std::shared_ptr<api_call>;
+
+void finish(app_context& ctx, const call_ptr& c, http_response res) {
+  auto status = res.result_int();
+  std::optional<error_code> code;
+  if (status >= 400) {
+    // The error body names the code; recover it for metrics from the status.
+    code = status == 401   ? error_code::unauthorized
+           : status == 403 ? error_code::forbidden
+           : status == 404 ? error_code::not_found
+           : status == 409 ? error_code::conflict
+           : status == 413 ? error_code::too_large
+           : status == 429 ? error_code::rate_limited
+           : status == 503 ? error_code::unavailable
+           : status >= 500 ? error_code::internal
+                           : error_code::bad_request;
+  }
+  ctx.stats.op(c->op).record(code, std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - c->started));
+  c->respond(std::move(res));
+}
+
+void fail(app_context& ctx, const call_ptr& c, const error& e) { finish(ctx, c, make_error_response(c->req, e)); }
+
+void ok(app_context& ctx, const call_ptr& c, http::status st, const json::object& body) {
+  finish(ctx, c, make_json_response(c->req, st, json::serialize(body)));
+}
+
+void no_content(app_context& ctx, const call_ptr& c) {
+  http_response res{http::status::no_content, c->req.version()};
+  res.keep_alive(c->req.keep_alive());
+  finish(ctx, c, std::move(res));
+}
+
+result<json::object> json_body(const call_ptr& c) {
+  auto parsed = protocol::parse_untrusted_json(c->req.body());
+  if (!parsed) return parsed.err();
+  if (!parsed.value().is_object()) return error{error_code::bad_request, "the body must be a JSON object"};
+  return std::move(parsed.value().get_object());
+}
+
+std::optional<std::string> bearer(const call_ptr& c) {
+  auto it = c->req.find(http::field::authorization);
+  if (it == c->req.end()) return std::nullopt;
+  std::string_view v(it->value().data(), it->value().size());
+  if (v.size() < 8 || v.substr(0, 7) != "Bearer ") return std::nullopt;
+  auto token = v.substr(7);
+  if (token.empty() || token.size() > 512) return std::nullopt;
+  return std::string(token);
+}
+
+// Resolves the bearer token (cache first), then runs `then(token_info, hash)` on the call's executor.
+template <class Then>
+void authenticate(app_context& ctx, const call_ptr& c, Then then) {
+  auto token = bearer(c);
+  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
+  auto hash = token_hash(*token);
+  if (auto cached = ctx.tokens.get(hash, now_ms())) return then(*cached, hash);
+  db_call<storage::token_info>(
+      ctx, c->ex,
+      [hash, &ctx](pqxx::connection& conn) -> result<storage::token_info> {
+        auto info = storage::user_store::resolve_token(conn, hash);
+        if (!info) return error{error_code::unauthorized, "unknown, expired or revoked token"};
+        ctx.tokens.put(hash, *info);
+        return *info;
+      },
+      [&ctx, c, hash, then](result<storage::token_info> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        then(r.value(), hash);
+      });
+}
+
+template <class Then>
+void authenticate_admin(app_context& ctx, const call_ptr& c, Then then) {
+  authenticate(ctx, c, [&ctx, c, then](const storage::token_info& t, const std::string& hash) mutable {
+    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    if (t.role != "admin" && t.role != "owner") return fail(ctx, c, {error_code::forbidden, "admins only"});
+    then(t, hash);
+  });
+}
+
+// Hashes on the CPU pool (scrypt takes ~100 ms), then continues on the call's executor.
+template <class Then>
+void hash_password(app_context& ctx, const call_ptr& c, std::string password, Then then) {
+  int cost = ctx.cfg.auth.scrypt_log2_n;
+  boost::asio::post(ctx.cpu, [&ctx, c, password = std::move(password), cost, then]() mutable {
+    std::string h;
+    try {
+      h = password_hasher::hash(password, cost);
+    } catch (const std::exception& e) {
+      auto err = internal_error(*ctx.log, "password hashing", e.what());
+      return boost::asio::post(c->ex, [&ctx, c, err] { fail(ctx, c, err); });
+    }
+    boost::asio::post(c->ex, [h = std::move(h), then]() mutable { then(std::move(h)); });
+  });
+}
+
+// Issues a token for a user and answers with `shape(token, expires_at)`.
+template <class Shape>
+void issue_token(app_context& ctx, const call_ptr& c, std::int64_t org, std::int64_t user, http::status st,
+                 Shape shape) {
+  auto token = new_token();
+  auto hash = token_hash(token);
+  auto expires = now_ms() + static_cast<std::int64_t>(ctx.cfg.auth.token_ttl_s) * 1000;
+  db_call<bool>(
+      ctx, c->ex,
+      [=](pqxx::connection& conn) -> result<bool> {
+        storage::user_store::insert_token(conn, hash, org, user, expires);
+        return true;
+      },
+      [&ctx, c, token, expires, st, shape](result<bool> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        ok(ctx, c, st, shape(token, expires));
+      });
+}
+
+// --- routes -------------------------------------------------------------------------------------
+
+void login(app_context& ctx, const call_ptr& c) {
+  auto body = json_body(c);
+  if (!body) return fail(ctx, c, body.err());
+  protocol::fields f(body.value(), "");
+  auto org = f.id("org");
+  auto mobile = f.str("mobile", 1, 32);
+  auto password = f.opt_str("password", 1, max_password_bytes);
+  auto code = f.opt_str("code", 1, 16);
+  if (f.ok() && !protocol::is_e164(mobile)) f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
+  if (f.ok() && !password && !code) f.fail(error_code::bad_request, "password or code is required");
+  if (!f.ok()) return fail(ctx, c, f.err());
+  if (!password) return fail(ctx, c, {error_code::unauthorized, "invalid code"});  // no codes are issued yet
+  db_call<storage::login_candidate>(
+      ctx, c->ex,
+      [org, mobile](pqxx::connection& conn) -> result<storage::login_candidate> {
+        auto cand = storage::user_store::find_for_login(conn, org, mobile);
+        if (!cand || cand->password_hash.empty()) return error{error_code::unauthorized, "wrong mobile or password"};
+        return *cand;
+      },
+      [&ctx, c, password = *password](result<storage::login_candidate> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        auto cand = std::make_shared<storage::login_candidate>(std::move(r.value()));
+        boost::asio::post(ctx.cpu, [&ctx, c, cand, password] {
+          bool good = password_hasher::verify(password, cand->password_hash);
+          boost::asio::post(c->ex, [&ctx, c, cand, good] {
+            if (!good) return fail(ctx, c, {error_code::unauthorized, "wrong mobile or password"});
+            if (cand->user.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + cand->user.status});
+            auto user = protocol::to_json(cand->user);
+            issue_token(ctx, c, cand->user.org_id, cand->user.id, http::status::ok,
+                        [user](const std::string& token, std::int64_t expires) {
+                          return json::object{{"token", token}, {"user", user}, {"expires_at", expires}};
+                        });
+          });
+        });
+      });
+}
+
+void logout(app_context& ctx, const call_ptr& c) {
+  authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string& hash) {
+    db_call<bool>(
+        ctx, c->ex,
+        [hash](pqxx::connection& conn) -> result<bool> {
+          storage::user_store::revoke_token(conn, hash);
+          return true;
+        },
+        [&ctx, c, hash, user = t.user_id](result<bool> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ctx.tokens.erase(hash);
+          for (auto& s : ctx.sessions.sessions_of(user))
+            if (s->token_hash() == hash) s->kick("logout", close_code::unauthorized);
+          no_content(ctx, c);
+        });
+  });
+}
+
+void get_me(app_context& ctx, const call_ptr& c) {
+  authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    db_call<protocol::user>(
+        ctx, c->ex,
+        [t](pqxx::connection& conn) -> result<protocol::user> {
+          auto u = storage::user_store::get(conn, t.org_id, t.user_id);
+          if (!u) return error{error_code::unauthorized, "unknown user"};
+          return *u;
+        },
+        [&ctx, c](result<protocol::user> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ok(ctx, c, http::status::ok, protocol::to_json(r.value()));
+        });
+  });
+}
+
+void create_user(app_context& ctx, const call_ptr& c) {
+  authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    auto body = json_body(c);
+    if (!body) return fail(ctx, c, body.err());
+    protocol::fields f(body.value(), "");
+    storage::new_user u;
+    u.name = f.str("name", 1, max_name_bytes);
+    u.mobile = f.str("mobile", 1, 32);
+    auto password = f.opt_str("password", min_password_bytes, max_password_bytes);
+    u.title = f.opt_str("title", 0, max_name_bytes).value_or("");
+    u.email = f.opt_str("email", 0, 254).value_or("");
+    u.role = f.opt_str("role", 1, 16).value_or("member");
+    if (f.ok() && !protocol::is_e164(u.mobile)) f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
+    if (f.ok() && u.role != "member" && u.role != "admin") f.fail(error_code::bad_request, "role must be member or admin");
+    if (f.ok() && body.value().contains("departments")) {
+      auto deps = f.id_list("departments", 100);
+      if (f.ok() && !deps.empty()) f.fail(error_code::not_found, "department not found");  // none exist yet
+    }
+    if (!f.ok()) return fail(ctx, c, f.err());
+    auto store = [&ctx, c, org = t.org_id](storage::new_user nu) {
+      db_call<protocol::user>(
+          ctx, c->ex,
+          [org, nu](pqxx::connection& conn) -> result<protocol::user> {
+            auto created = storage::user_store::create(conn, org, nu);
+            if (!created) return error{error_code::conflict, "mobile " + nu.mobile + " is taken in this organization"};
+            return *created;
+          },
+          [&ctx, c](result<protocol::user> r) {
+            if (!r) return fail(ctx, c, r.err());
+            ok(ctx, c, http::status::created, protocol::to_json(r.value()));
+          });
+    };
+    if (!password) return store(std::move(u));
+    hash_password(ctx, c, *password, [u, store](std::string hash) mutable {
+      u.password_hash = std::move(hash);
+      store(std::move(u));
+    });
+  });
+}
+
+void get_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
+  authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
+    db_call<protocol::user>(
+        ctx, c->ex,
+        [org = t.org_id, id](pqxx::connection& conn) -> result<protocol::user> {
+          auto u = storage::user_store::get(conn, org, id);
+          if (!u) return error{error_code::not_found, "user " + protocol::id_string(id) + " not found"};
+          return *u;
+        },
+        [&ctx, c](result<protocol::user> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ok(ctx, c, http::status::ok, protocol::to_json(r.value()));
+        });
+  });
+}
+
+void signup(app_context& ctx, const call_ptr& c) {
+  if (!ctx.cfg.auth.signup_enabled) return fail(ctx, c, {error_code::forbidden, "sign-up is disabled on this server"});
+  auto body = json_body(c);
+  if (!body) return fail(ctx, c, body.err());
+  protocol::fields f(body.value(), "");
+  auto name = f.str("name", 1, max_name_bytes);
+  auto* admin = f.object("admin");
+  std::string admin_name, mobile, password;
+  if (admin) {
+    protocol::fields a(*admin, "admin.");
+    admin_name = a.str("name", 1, max_name_bytes);
+    mobile = a.str("mobile", 1, 32);
+    password = a.str("password", min_password_bytes, max_password_bytes);
+    if (a.ok() && !protocol::is_e164(mobile)) a.fail(error_code::bad_request, "admin.mobile must be E.164");
+    if (!a.ok()) f.fail(a.err().code, a.err().message);
+  }
+  if (!f.ok()) return fail(ctx, c, f.err());
+  hash_password(ctx, c, password, [&ctx, c, name, admin_name, mobile](std::string hash) {
+    db_call<std::pair<storage::created_org, protocol::user>>(
+        ctx, c->ex,
+        [=](pqxx::connection& conn) -> result<std::pair<storage::created_org, protocol::user>> {
+          auto created = storage::org_store::create_with_owner(conn, name, {admin_name, mobile, hash});
+          auto u = storage::user_store::get(conn, created.org_id, created.user_id);
+          return std::make_pair(created, *u);
+        },
+        [&ctx, c](result<std::pair<storage::created_org, protocol::user>> r) {
+          if (!r) return fail(ctx, c, r.err());
+          auto [created, user] = r.value();
+          auto user_json = protocol::to_json(user);
+          issue_token(ctx, c, created.org_id, created.user_id, http::status::created,
+                      [org = created.org_id, user_json](const std::string& token, std::int64_t) {
+                        return json::object{{"org", protocol::id_string(org)}, {"user", user_json}, {"token", token}};
+                      });
+        });
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> api_handlers::route_names() {
+  return {"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",   "POST /v1/admin/users",
+          "GET /v1/admin/users/{id}", "POST /v1/orgs", "GET /v1/ws"};
+}
+
+bool api_handlers::handle(api_call call) {
+  auto c = std::make_shared<api_call>(std::move(call));
+  auto method = c->req.method();
+  const std::string& p = c->path;
+  auto route = [&](http::verb v, std::string name, auto fn) {
+    if (method != v) {
+      c->op = name;
+      auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
+      res.result(http::status::method_not_allowed);
+      res.set(http::field::allow, http::to_string(v));
+      finish(ctx_, c, std::move(res));
+      return true;
+    }
+    c->op = std::move(name);
+    fn();
+    return true;
+  };
+  if (p == "/v1/auth/login") return route(http::verb::post, "POST /v1/auth/login", [&] { login(ctx_, c); });
+  if (p == "/v1/auth/logout") return route(http::verb::post, "POST /v1/auth/logout", [&] { logout(ctx_, c); });
+  if (p == "/v1/me") return route(http::verb::get, "GET /v1/me", [&] { get_me(ctx_, c); });
+  if (p == "/v1/orgs") return route(http::verb::post, "POST /v1/orgs", [&] { signup(ctx_, c); });
+  if (p == "/v1/admin/users") return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
+  static const std::string users_prefix = "/v1/admin/users/";
+  if (p.rfind(users_prefix, 0) == 0 && p.find('/', users_prefix.size()) == std::string::npos) {
+    auto id = protocol::parse_id(p.substr(users_prefix.size()));
+    return route(http::verb::get, "GET /v1/admin/users/{id}", [&] { get_user(ctx_, c, id); });
+  }
+  return false;
+}
+
+}  // namespace switchboard::server

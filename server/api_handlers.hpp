@@ -1,0 +1,36 @@
+// The /v1 HTTP API: JSON in, JSON out, the spec's error bodies.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "server/app_context.hpp"
+#include "server/http_router.hpp"
+
+namespace switchboard::server {
+
+struct api_call {
+  http_request req;
+  std::string path;
+  boost::asio::ip::address remote;
+  boost::asio::any_io_executor ex;
+  respond_fn respond;
+  std::string op;  // route name for metrics
+  std::chrono::steady_clock::time_point started;
+};
+
+class api_handlers {
+ public:
+  explicit api_handlers(app_context& ctx) : ctx_(ctx) {}
+  static std::vector<std::string> route_names();
+  // True when the path is an API route (the call is then answered); false for unknown paths.
+  bool handle(api_call call);
+
+ private:
+  app_context& ctx_;
+};
+
+}  // namespace switchboard::server

@@ -1,0 +1,72 @@
+// The token cache and token generation.
+#include "server/token_cache.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <stdexcept>
+
+namespace switchboard::server {
+
+std::optional<storage::token_info> token_cache::get(const std::string& hash, std::int64_t now_ms) const {
+  std::lock_guard lk(mu_);
+  auto it = map_.find(hash);
+  if (it == map_.end()) return std::nullopt;
+  if (std::chrono::steady_clock::now() - it->second.at > max_age || it->second.info.expires_at_ms <= now_ms)
+    return std::nullopt;
+  return it->second.info;
+}
+
+void token_cache::put(const std::string& hash, const storage::token_info& info) {
+  std::lock_guard lk(mu_);
+  if (map_.size() >= max_entries) map_.clear();  // bounded; a miss costs one query
+  map_[hash] = entry{info, std::chrono::steady_clock::now()};
+}
+
+void token_cache::erase(const std::string& hash) {
+  std::lock_guard lk(mu_);
+  map_.erase(hash);
+}
+
+void token_cache::erase_user(std::int64_t user) {
+  std::lock_guard lk(mu_);
+  for (auto it = map_.begin(); it != map_.end();) {
+    if (it->second.info.user_id == user)
+      it = map_.erase(it);
+    else
+      ++it;
+  }
+}
+
+std::string new_token() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned bits = 0, acc = 0;
+  for (auto b : raw) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(alphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits) out.push_back(alphabet[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+std::string token_hash(const std::string& token) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : d) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 15]);
+  }
+  return out;
+}
+
+}  // namespace switchboard::server

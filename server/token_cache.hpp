@@ -1,0 +1,39 @@
+// Verified tokens, so hello and HTTP calls skip the database on the hot path. Bounded; logout
+// and suspension on this node erase at once; entries expire so other nodes' revocations apply.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "storage/user_store.hpp"
+
+namespace switchboard::server {
+
+class token_cache {
+ public:
+  static constexpr auto max_age = std::chrono::seconds(30);
+  static constexpr std::size_t max_entries = 200000;
+
+  std::optional<storage::token_info> get(const std::string& hash, std::int64_t now_ms) const;
+  void put(const std::string& hash, const storage::token_info& info);
+  void erase(const std::string& hash);
+  void erase_user(std::int64_t user);
+
+ private:
+  struct entry {
+    storage::token_info info;
+    std::chrono::steady_clock::time_point at;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, entry> map_;
+};
+
+// 32 random bytes, base64url without padding (256 bits).
+std::string new_token();
+// Lowercase hex SHA-256 of a token: what the database stores.
+std::string token_hash(const std::string& token);
+
+}  // namespace switchboard::server

@@ -1,0 +1,78 @@
+// Conversations, membership, read cursors, message reads and recall. Every query is scoped by org_id.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "protocol/errors.hpp"
+#include "protocol/types.hpp"
+
+namespace switchboard::storage {
+
+// The outcome of a membership change: the conversation as the actor now sees it, the system
+// message written for it (if any), who is affected, and every member to notify.
+struct conv_change {
+  protocol::conv conv;
+  std::optional<protocol::message> system_message;
+  std::vector<std::int64_t> affected;     // users added / removed
+  std::vector<std::int64_t> members;      // members after the change
+  bool changed = true;                    // false when nothing changed (e.g. adding existing members)
+};
+
+struct message_page {
+  std::vector<protocol::message> messages;
+  bool has_more = false;
+};
+
+struct read_outcome {
+  std::int64_t read_seq = 0;
+  bool moved = false;
+  std::string kind;                         // direct | group
+  std::vector<std::int64_t> members;        // for the read event of a direct conversation
+};
+
+class conv_store {
+ public:
+  static void prepare(pqxx::connection& c);
+
+  static std::vector<protocol::conv> list_for_user(pqxx::connection& c, std::int64_t org, std::int64_t user,
+                                                   std::optional<std::int64_t> updated_after_ms);
+  // The one direct conversation of a pair, created if needed (safe under concurrent calls).
+  static protocol::result<conv_change> open_direct(pqxx::connection& c, std::int64_t org, std::int64_t caller,
+                                                   std::int64_t other);
+  static protocol::result<conv_change> create_group(pqxx::connection& c, std::int64_t org, std::int64_t owner,
+                                                    const std::string& name, std::vector<std::int64_t> members,
+                                                    int max_members);
+  static protocol::result<std::pair<protocol::conv, std::vector<protocol::conv_member>>> info(
+      pqxx::connection& c, std::int64_t org, std::int64_t conv, std::int64_t caller);
+  static protocol::result<conv_change> add_members(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                                   std::int64_t actor, std::vector<std::int64_t> users,
+                                                   int max_members);
+  static protocol::result<conv_change> remove_members(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                                      std::int64_t actor, bool actor_is_admin,
+                                                      std::vector<std::int64_t> users);
+  static protocol::result<conv_change> leave(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                             std::int64_t user);
+  static protocol::result<conv_change> rename(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                              std::int64_t actor, const std::string& name);
+  static protocol::result<read_outcome> mark_read(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                                  std::int64_t user, std::int64_t seq);
+  static protocol::result<std::vector<std::int64_t>> recall(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                                            std::int64_t actor, bool actor_is_admin, std::int64_t seq,
+                                                            std::int64_t window_ms);
+  static protocol::result<message_page> sync(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                             std::int64_t user, std::int64_t after_seq, int limit);
+  static protocol::result<message_page> history(pqxx::connection& c, std::int64_t org, std::int64_t conv,
+                                                std::int64_t user, std::optional<std::int64_t> before_seq, int limit);
+  // Current members, for fan-out; empty when the conversation does not exist.
+  static std::vector<std::int64_t> members(pqxx::connection& c, std::int64_t org, std::int64_t conv);
+  // Membership check for ephemeral ops (typing): not_found / forbidden / the member list.
+  static protocol::result<std::vector<std::int64_t>> members_if_member(pqxx::connection& c, std::int64_t org,
+                                                                       std::int64_t conv, std::int64_t user);
+};
+
+}  // namespace switchboard::storage

@@ -1,0 +1,258 @@
+// The ordered writer with group commit.
+#include "storage/message_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+namespace switchboard::storage {
+
+namespace {
+constexpr auto min_backoff = std::chrono::milliseconds(100);
+constexpr auto max_backoff = std::chrono::milliseconds(5000);
+}  // namespace
+
+message_writer::message_writer(options opt, std::shared_ptr<spdlog::logger> log)
+    : opt_(std::move(opt)), log_(std::move(log)) {
+  opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
+}
+
+message_writer::~message_writer() { drain(std::chrono::steady_clock::now()); }
+
+void message_writer::add_connect_hook(db_pool::connect_hook hook) { hooks_.push_back(std::move(hook)); }
+
+void message_writer::start() { thread_ = std::thread([this] { run(); }); }
+
+void message_writer::submit(send_request req) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_ && queue_.size() < opt_.max_queue) {
+      queue_.emplace_back(std::move(req));
+      cv_.notify_one();
+      return;
+    }
+  }
+  req.fail(db_failure{db_failure::kind::unavailable, "writer queue closed or full"});
+}
+
+void message_writer::submit_job(db_pool::work_fn work, db_pool::fail_fn fail) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_ && queue_.size() < opt_.max_queue) {
+      queue_.emplace_back(job{std::move(work), std::move(fail)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  fail(db_failure{db_failure::kind::unavailable, "writer queue closed or full"});
+}
+
+void message_writer::drain(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    deadline_ = deadline;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::deque<item> rest;
+  {
+    std::lock_guard lk(mu_);
+    rest.swap(queue_);
+  }
+  db_failure f{db_failure::kind::unavailable, "server shutting down"};
+  for (auto& it : rest) {
+    if (auto* s = std::get_if<send_request>(&it))
+      s->fail(f);
+    else
+      std::get<job>(it).fail(f);
+  }
+}
+
+writer_stats message_writer::stats() const {
+  writer_stats s;
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.messages = messages_.load(std::memory_order_relaxed);
+  std::lock_guard lk(mu_);
+  s.queued = queue_.size();
+  return s;
+}
+
+bool message_writer::ensure_connected() {
+  if (conn_ && conn_->is_open()) return true;
+  conn_.reset();
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) return false;
+  try {
+    auto c = std::make_unique<pqxx::connection>(opt_.url);
+    for (auto& h : hooks_) h(*c);
+    c->prepare("append_messages", "SELECT ord, status, msg_id, seq, ts, duplicate FROM append_messages($1::jsonb)");
+    conn_ = std::move(c);
+    backoff_ = min_backoff;
+    return true;
+  } catch (const std::exception& e) {
+    next_attempt_ = now + backoff_;
+    log_->warn("message writer cannot connect to PostgreSQL (retry in {} ms): {}", backoff_.count(), e.what());
+    backoff_ = std::min(backoff_ * 2, max_backoff);
+    return false;
+  }
+}
+
+void message_writer::fail_all(std::vector<send_request>& batch, const db_failure& f) {
+  for (auto& r : batch) {
+    try {
+      r.fail(f);
+    } catch (const std::exception& e) {
+      log_->error("message writer: fail callback threw: {}", e.what());
+    }
+  }
+}
+
+// One round trip and one commit for the whole batch. Returns false with `failure` set when nothing
+// may be acked; a failed transaction rolls back, so no seq it took is left behind.
+bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<db_failure>& failure) {
+  boost::json::array rows;
+  rows.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& r = batch[i];
+    rows.emplace_back(boost::json::object{{"ord", i},          {"org", r.org},   {"conv", r.conv},
+                                          {"sender", r.sender}, {"cmid", r.client_msg_id},
+                                          {"type", r.type},     {"body", r.body_json}, {"ts", r.ts}});
+  }
+  std::vector<send_outcome> outcomes(batch.size());
+  try {
+    pqxx::work w(*conn_);
+    auto res = w.exec_prepared("append_messages", boost::json::serialize(rows));
+    for (const auto& row : res) {
+      auto ord = row[0].as<std::size_t>();
+      auto status = row[1].as<std::string>();
+      auto& o = outcomes.at(ord);
+      if (status == "ok") {
+        o.st = send_outcome::status::ok;
+        o.msg_id = row[2].as<std::int64_t>();
+        o.seq = row[3].as<std::int64_t>();
+        o.ts = row[4].as<std::int64_t>();
+        o.duplicate = row[5].as<bool>();
+      } else {
+        o.st = status == "forbidden" ? send_outcome::status::forbidden : send_outcome::status::not_found;
+      }
+    }
+    w.commit();
+  } catch (const pqxx::in_doubt_error& e) {
+    failure = db_failure{db_failure::kind::in_doubt, e.what()};
+  } catch (const pqxx::broken_connection& e) {
+    failure = db_failure{db_failure::kind::unavailable, e.what()};
+  } catch (const std::exception& e) {
+    bool open = false;
+    try {
+      open = conn_->is_open();
+    } catch (...) {
+    }
+    failure = db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
+  }
+  if (failure) {
+    if (failure->what != db_failure::kind::internal) conn_.reset();
+    return false;
+  }
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  messages_.fetch_add(batch.size(), std::memory_order_relaxed);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    try {
+      batch[i].done(outcomes[i], *conn_);
+    } catch (const std::exception& e) {
+      log_->error("message writer: completion threw: {}", e.what());
+    }
+  }
+  return true;
+}
+
+void message_writer::write_batch(std::vector<send_request>& batch) {
+  if (!ensure_connected()) return fail_all(batch, {db_failure::kind::unavailable, "no database connection"});
+  std::optional<db_failure> failure;
+  if (try_batch(batch, failure)) return;
+  if (failure->what != db_failure::kind::internal || batch.size() == 1) return fail_all(batch, *failure);
+  // An unexpected error in a batch: retry one by one so a single bad row fails alone.
+  log_->warn("message batch of {} failed ({}); retrying one by one", batch.size(), failure->detail);
+  for (auto& r : batch) {
+    std::vector<send_request> one;
+    one.push_back(std::move(r));
+    failure.reset();
+    if (!ensure_connected()) {
+      fail_all(one, {db_failure::kind::unavailable, "no database connection"});
+      continue;
+    }
+    if (!try_batch(one, failure)) fail_all(one, *failure);
+  }
+}
+
+void message_writer::run_job(job& j) {
+  if (!ensure_connected()) return j.fail({db_failure::kind::unavailable, "no database connection"});
+  std::optional<db_failure> failure;
+  try {
+    j.work(*conn_);
+  } catch (const pqxx::in_doubt_error& e) {
+    failure = db_failure{db_failure::kind::in_doubt, e.what()};
+  } catch (const pqxx::broken_connection& e) {
+    failure = db_failure{db_failure::kind::unavailable, e.what()};
+  } catch (const std::exception& e) {
+    bool open = false;
+    try {
+      open = conn_->is_open();
+    } catch (...) {
+    }
+    failure = db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
+  }
+  if (!failure) return;
+  if (failure->what != db_failure::kind::internal) conn_.reset();
+  j.fail(*failure);
+}
+
+void message_writer::run() {
+  ensure_connected();
+  std::vector<send_request> batch;
+  for (;;) {
+    std::optional<job> next_job;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;
+      if (stopping_ && std::chrono::steady_clock::now() >= deadline_) break;
+      if (std::holds_alternative<job>(queue_.front())) {
+        next_job = std::move(std::get<job>(queue_.front()));
+        queue_.pop_front();
+      } else {
+        // Gather sends: what is queued now, then up to batch_max_delay for more.
+        auto until = std::chrono::steady_clock::now() + opt_.batch_max_delay;
+        for (;;) {
+          while (!queue_.empty() && std::holds_alternative<send_request>(queue_.front()) &&
+                 static_cast<int>(batch.size()) < opt_.batch_max_messages) {
+            batch.push_back(std::move(std::get<send_request>(queue_.front())));
+            queue_.pop_front();
+          }
+          bool full = static_cast<int>(batch.size()) >= opt_.batch_max_messages;
+          bool job_next = !queue_.empty();  // a job is next in line: do not hold it up
+          if (full || job_next || stopping_ || opt_.batch_max_delay.count() == 0) break;
+          if (cv_.wait_until(lk, until) == std::cv_status::timeout) {
+            while (!queue_.empty() && std::holds_alternative<send_request>(queue_.front()) &&
+                   static_cast<int>(batch.size()) < opt_.batch_max_messages) {
+              batch.push_back(std::move(std::get<send_request>(queue_.front())));
+              queue_.pop_front();
+            }
+            break;
+          }
+        }
+      }
+    }
+    if (next_job) {
+      run_job(*next_job);
+    } else {
+      write_batch(batch);
+      batch.clear();
+    }
+  }
+  conn_.reset();
+}
+
+}  // namespace switchboard::storage

@@ -1,0 +1,102 @@
+// Users and tokens.
+#include "storage/user_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include "storage/sql_util.hpp"
+
+namespace switchboard::storage {
+
+namespace {
+constexpr const char* user_columns =
+    "org_id, id, name, mobile, title, email, role, status, (extract(epoch FROM created_at) * 1000)::bigint";
+
+protocol::user read_user(const pqxx::row& r) {
+  protocol::user u;
+  u.org_id = r[0].as<std::int64_t>();
+  u.id = r[1].as<std::int64_t>();
+  u.name = r[2].as<std::string>();
+  u.mobile = r[3].as<std::string>();
+  u.title = r[4].as<std::string>();
+  u.email = r[5].as<std::string>();
+  u.role = r[6].as<std::string>();
+  u.status = r[7].as<std::string>();
+  u.created_at_ms = r[8].as<std::int64_t>();
+  return u;
+}
+}  // namespace
+
+void user_store::prepare(pqxx::connection& c) {
+  c.prepare("user_for_login", std::string("SELECT ") + user_columns +
+                                  ", coalesce(password_hash, '') FROM users WHERE org_id = $1 AND mobile = $2");
+  c.prepare("user_get", std::string("SELECT ") + user_columns + " FROM users WHERE org_id = $1 AND id = $2");
+  c.prepare("token_insert",
+            "INSERT INTO tokens (hash, org_id, user_id, expires_at) "
+            "VALUES (decode($1, 'hex'), $2, $3, to_timestamp($4::double precision / 1000))");
+  c.prepare("token_resolve",
+            "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, u.status "
+            "FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
+            "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
+  c.prepare("token_revoke", "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
+  c.prepare("user_insert", std::string("INSERT INTO users (org_id, name, mobile, title, email, role, password_hash) "
+                                       "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')) "
+                                       "ON CONFLICT (org_id, mobile) DO NOTHING RETURNING ") +
+                               user_columns);
+  c.prepare("users_existing_active",
+            "SELECT id FROM users WHERE org_id = $1 AND id = ANY($2::bigint[]) AND status <> 'removed'");
+}
+
+std::optional<login_candidate> user_store::find_for_login(pqxx::connection& c, std::int64_t org,
+                                                          const std::string& mobile) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("user_for_login", org, mobile);
+  if (r.empty()) return std::nullopt;
+  return login_candidate{read_user(r[0]), r[0][9].as<std::string>()};
+}
+
+std::optional<protocol::user> user_store::get(pqxx::connection& c, std::int64_t org, std::int64_t user) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("user_get", org, user);
+  if (r.empty()) return std::nullopt;
+  return read_user(r[0]);
+}
+
+void user_store::insert_token(pqxx::connection& c, const std::string& hash, std::int64_t org, std::int64_t user,
+                              std::int64_t expires_at_ms) {
+  pqxx::work w(c);
+  w.exec_prepared("token_insert", hash, org, user, expires_at_ms);
+  w.commit();
+}
+
+std::optional<token_info> user_store::resolve_token(pqxx::connection& c, const std::string& hash) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("token_resolve", hash);
+  if (r.empty()) return std::nullopt;
+  return token_info{r[0][0].as<std::int64_t>(), r[0][1].as<std::int64_t>(), r[0][2].as<std::int64_t>(),
+                    r[0][3].as<std::string>(), r[0][4].as<std::string>()};
+}
+
+void user_store::revoke_token(pqxx::connection& c, const std::string& hash) {
+  pqxx::work w(c);
+  w.exec_prepared("token_revoke", hash);
+  w.commit();
+}
+
+std::optional<protocol::user> user_store::create(pqxx::connection& c, std::int64_t org, const new_user& u) {
+  pqxx::work w(c);
+  auto r = w.exec_prepared("user_insert", org, u.name, u.mobile, u.title, u.email, u.role, u.password_hash);
+  w.commit();
+  if (r.empty()) return std::nullopt;
+  return read_user(r[0]);
+}
+
+std::vector<std::int64_t> user_store::existing_active(pqxx::connection& c, std::int64_t org,
+                                                      const std::vector<std::int64_t>& users) {
+  pqxx::nontransaction n(c);
+  std::vector<std::int64_t> out;
+  for (const auto& row : n.exec_prepared("users_existing_active", org, bigint_array(users)))
+    out.push_back(row[0].as<std::int64_t>());
+  return out;
+}
+
+}  // namespace switchboard::storage
