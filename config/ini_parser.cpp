@@ -15,7 +15,8 @@ std::string_view trim(std::string_view s) {
 bool is_name(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '_'))
       return false;
   return true;
 }

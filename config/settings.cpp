@@ -59,7 +59,6 @@ std::optional<std::string> parse_listen(const std::string& v, listen_address& ou
   return std::nullopt;
 }
 
-
 template <class Section>
 setter int_key(Section settings::*sec, int Section::*field, long lo, long hi) {
   return [=](settings& s, const std::string& v) { return parse_int(v, lo, hi, s.*sec.*field); };
@@ -103,8 +102,7 @@ std::vector<std::string> split_list(const std::string& v) {
 const std::vector<key_def>& schema() {
   using S = settings;
   static const std::vector<key_def> defs{
-      {"server", "listen",
-       [](S& s, const std::string& v) { return parse_listen(v, s.server.listen); }},
+      {"server", "listen", [](S& s, const std::string& v) { return parse_listen(v, s.server.listen); }},
       {"server", "allowed_origins",
        [](S& s, const std::string& v) -> std::optional<std::string> {
          s.server.allowed_origins = split_list(v);
@@ -112,7 +110,8 @@ const std::vector<key_def>& schema() {
        }},
       {"server", "threads", int_key(&S::server, &S::server_section::threads, 0, 256)},
       {"server", "shutdown_grace_ms", int_key(&S::server, &S::server_section::shutdown_grace_ms, 0, 600000)},
-      {"server", "http_idle_timeout_s", int_key(&S::server, &S::server_section::http_idle_timeout_s, 1, 3600)},
+      {"server", "http_idle_timeout_s",
+       int_key(&S::server, &S::server_section::http_idle_timeout_s, 1, 3600)},
       {"server", "max_connections", int_key(&S::server, &S::server_section::max_connections, 1, 10000000)},
       {"server", "hello_timeout_ms", int_key(&S::server, &S::server_section::hello_timeout_ms, 100, 600000)},
       {"server", "heartbeat_s", int_key(&S::server, &S::server_section::heartbeat_s, 1, 3600)},
@@ -126,9 +125,11 @@ const std::vector<key_def>& schema() {
          return std::nullopt;
        }},
       {"database", "pool_size", int_key(&S::database, &S::database_section::pool_size, 1, 256)},
-      {"database", "connect_timeout_s", int_key(&S::database, &S::database_section::connect_timeout_s, 1, 300)},
+      {"database", "connect_timeout_s",
+       int_key(&S::database, &S::database_section::connect_timeout_s, 1, 300)},
       {"database", "migrate_on_start", bool_key(&S::database, &S::database_section::migrate_on_start)},
-      {"database", "startup_timeout_s", int_key(&S::database, &S::database_section::startup_timeout_s, 0, 3600)},
+      {"database", "startup_timeout_s",
+       int_key(&S::database, &S::database_section::startup_timeout_s, 0, 3600)},
       {"database", "health_interval_ms",
        int_key(&S::database, &S::database_section::health_interval_ms, 50, 600000)},
       {"database", "max_queue", int_key(&S::database, &S::database_section::max_queue, 1, 100000000)},
@@ -178,15 +179,20 @@ std::string env_name(const key_def& d) {
   return n;
 }
 
-bool readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+bool readable(const std::string& path) {
+  return ::access(path.c_str(), R_OK) == 0;
+}
 
 std::optional<config_error> cross_check(const settings& s, const std::string& where) {
   if (s.tls.enabled) {
-    if (s.tls.cert_file.empty()) return config_error{"tls.cert_file", where, "required when tls.enabled is true"};
-    if (s.tls.key_file.empty()) return config_error{"tls.key_file", where, "required when tls.enabled is true"};
+    if (s.tls.cert_file.empty())
+      return config_error{"tls.cert_file", where, "required when tls.enabled is true"};
+    if (s.tls.key_file.empty())
+      return config_error{"tls.key_file", where, "required when tls.enabled is true"};
     if (!readable(s.tls.cert_file))
       return config_error{"tls.cert_file", where, "cannot read '" + s.tls.cert_file + "'"};
-    if (!readable(s.tls.key_file)) return config_error{"tls.key_file", where, "cannot read '" + s.tls.key_file + "'"};
+    if (!readable(s.tls.key_file))
+      return config_error{"tls.key_file", where, "cannot read '" + s.tls.key_file + "'"};
   }
   if (s.sms.sink == "file" && s.sms.path.empty())
     return config_error{"sms.path", where, "required when sms.sink is file"};
@@ -231,7 +237,8 @@ std::vector<std::string> known_keys() {
   return out;
 }
 
-std::variant<settings, config_error> load_settings_from_text(const std::string& text, const std::string& where,
+std::variant<settings, config_error> load_settings_from_text(const std::string& text,
+                                                             const std::string& where,
                                                              const environment& env) {
   settings s;
   auto parsed = parse_ini(text);
@@ -240,7 +247,8 @@ std::variant<settings, config_error> load_settings_from_text(const std::string& 
   const auto& doc = std::get<ini_document>(parsed);
   const auto& defs = schema();
   for (const auto& [section, keys] : doc) {
-    bool section_known = std::any_of(defs.begin(), defs.end(), [&](const key_def& d) { return d.section == section; });
+    bool section_known =
+        std::any_of(defs.begin(), defs.end(), [&](const key_def& d) { return d.section == section; });
     if (!section_known) {
       int line = keys.empty() ? 0 : keys.begin()->second.line;
       std::string loc = where;
@@ -258,7 +266,8 @@ std::variant<settings, config_error> load_settings_from_text(const std::string& 
   for (const auto& [name, value] : env) {
     if (name.rfind("SWITCHBOARD_", 0) != 0) continue;
     auto it = std::find_if(defs.begin(), defs.end(), [&](const key_def& d) { return env_name(d) == name; });
-    if (it == defs.end()) return config_error{"", "env " + name, "unknown variable (no such configuration key)"};
+    if (it == defs.end())
+      return config_error{"", "env " + name, "unknown variable (no such configuration key)"};
     if (auto e = it->apply(s, value)) return config_error{it->section + "." + it->key, "env " + name, *e};
   }
   if (auto e = cross_check(s, where)) return *e;

@@ -39,7 +39,7 @@ struct settings {
     bool migrate_on_start = true;
     int startup_timeout_s = 30;  // serve waits this long for PostgreSQL at start before giving up
     int health_interval_ms = 1000;
-    int max_queue = 100000;  // queued storage jobs beyond this fail fast with `unavailable`
+    int max_queue = 100000;        // queued storage jobs beyond this fail fast with `unavailable`
     int batch_max_messages = 256;  // group commit: messages per INSERT round trip and COMMIT
     int batch_max_delay_us = 100;  // group commit: how long a batch waits for more messages
   } database;
@@ -78,8 +78,8 @@ struct settings {
 };
 
 struct config_error {
-  std::string key;     // "section.key", or empty for a file-level problem
-  std::string where;   // "file.ini:12", "env SWITCHBOARD_X", or the file path
+  std::string key;    // "section.key", or empty for a file-level problem
+  std::string where;  // "file.ini:12", "env SWITCHBOARD_X", or the file path
   std::string reason;
   std::string to_string() const;
 };
@@ -92,7 +92,8 @@ environment process_environment();
 std::variant<settings, config_error> load_settings(const std::string& path, const environment& env);
 
 // The same from text already read (used by tests and by load_settings).
-std::variant<settings, config_error> load_settings_from_text(const std::string& text, const std::string& where,
+std::variant<settings, config_error> load_settings_from_text(const std::string& text,
+                                                             const std::string& where,
                                                              const environment& env);
 
 // Every key as "section.key", for documentation and tests.

@@ -25,8 +25,12 @@ constexpr std::array<code_info, error_code_count> infos{{
 }};
 }  // namespace
 
-std::string_view to_string(error_code c) { return infos[static_cast<std::size_t>(c)].name; }
-int http_status(error_code c) { return infos[static_cast<std::size_t>(c)].status; }
+std::string_view to_string(error_code c) {
+  return infos[static_cast<std::size_t>(c)].name;
+}
+int http_status(error_code c) {
+  return infos[static_cast<std::size_t>(c)].status;
+}
 
 std::string encode_http_error(const error& e) {
   boost::json::object inner{{"code", to_string(e.code)}, {"message", e.message}};

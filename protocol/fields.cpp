@@ -39,14 +39,15 @@ std::string fields::str(std::string_view key, std::size_t min_bytes, std::size_t
   }
   const auto& s = v->get_string();
   if (s.size() < min_bytes || s.size() > max_bytes) {
-    fail(error_code::bad_request, prefix_ + std::string(key) + " must be " + std::to_string(min_bytes) + " to " +
-                                      std::to_string(max_bytes) + " bytes");
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be " + std::to_string(min_bytes) +
+                                      " to " + std::to_string(max_bytes) + " bytes");
     return {};
   }
   return std::string(s);
 }
 
-std::optional<std::string> fields::opt_str(std::string_view key, std::size_t min_bytes, std::size_t max_bytes) {
+std::optional<std::string> fields::opt_str(std::string_view key, std::size_t min_bytes,
+                                           std::size_t max_bytes) {
   auto* v = o_.if_contains(key);
   if (!v || v->is_null() || error_) return std::nullopt;
   return str(key, min_bytes, max_bytes);
@@ -98,7 +99,8 @@ std::vector<std::int64_t> fields::id_list(std::string_view key, std::size_t max_
   }
   const auto& a = v->get_array();
   if (a.size() > max_items) {
-    fail(error_code::too_large, prefix_ + std::string(key) + " has more than " + std::to_string(max_items) + " items");
+    fail(error_code::too_large,
+         prefix_ + std::string(key) + " has more than " + std::to_string(max_items) + " items");
     return out;
   }
   for (const auto& e : a) {

@@ -1,8 +1,8 @@
 // Strict JSON parsing for untrusted input.
 #include "protocol/json_util.hpp"
 
-#include <boost/json/parser.hpp>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
 
 namespace switchboard::protocol {
 
@@ -107,14 +107,16 @@ bool is_valid_utf8(std::string_view s) {
 
 result<boost::json::value> parse_untrusted_json(std::string_view text) {
   if (!is_valid_utf8(text)) return error{error_code::bad_request, "invalid UTF-8"};
-  if (has_lone_surrogate_escape(text)) return error{error_code::bad_request, "invalid UTF-8: lone surrogate escape"};
+  if (has_lone_surrogate_escape(text))
+    return error{error_code::bad_request, "invalid UTF-8: lone surrogate escape"};
   boost::json::parse_options opt;
   opt.max_depth = max_json_depth;
   boost::json::parser p(boost::json::storage_ptr(), opt);
   boost::system::error_code ec;
   p.write(text.data(), text.size(), ec);
   if (ec) {
-    if (ec == boost::json::error::too_deep) return error{error_code::bad_request, "JSON nested deeper than 32 levels"};
+    if (ec == boost::json::error::too_deep)
+      return error{error_code::bad_request, "JSON nested deeper than 32 levels"};
     return error{error_code::bad_request, "malformed JSON"};
   }
   boost::json::value v = p.release();

@@ -5,15 +5,18 @@
 
 namespace switchboard::protocol {
 
-std::string id_string(std::int64_t id) { return std::to_string(id); }
+std::string id_string(std::int64_t id) {
+  return std::to_string(id);
+}
 
 boost::json::object to_json(const user& u) {
   boost::json::array deps;
   for (auto d : u.departments) deps.emplace_back(id_string(d));
-  return {{"user", id_string(u.id)}, {"org", id_string(u.org_id)}, {"name", u.name},
-          {"mobile", u.mobile},      {"title", u.title},            {"email", u.email},
-          {"departments", deps},     {"role", u.role},              {"status", u.status},
-          {"created_at", u.created_at_ms}};
+  return {{"user", id_string(u.id)}, {"org", id_string(u.org_id)},
+          {"name", u.name},          {"mobile", u.mobile},
+          {"title", u.title},        {"email", u.email},
+          {"departments", deps},     {"role", u.role},
+          {"status", u.status},      {"created_at", u.created_at_ms}};
 }
 
 boost::json::object to_json(const conv& c) {
@@ -36,15 +39,20 @@ boost::json::object to_json(const conv& c, const std::vector<conv_member>& membe
   auto o = to_json(c);
   boost::json::array arr;
   for (const auto& m : members)
-    arr.emplace_back(boost::json::object{{"user", id_string(m.user)}, {"role", m.role}, {"joined_at", m.joined_at_ms}});
+    arr.emplace_back(
+        boost::json::object{{"user", id_string(m.user)}, {"role", m.role}, {"joined_at", m.joined_at_ms}});
   o["members"] = std::move(arr);
   return o;
 }
 
 boost::json::object to_json(const message& m) {
-  boost::json::object o{{"conv", id_string(m.conv)},   {"seq", m.seq},   {"msg_id", id_string(m.msg_id)},
-                        {"from", id_string(m.from)},   {"client_msg_id", m.client_msg_id},
-                        {"type", m.type},              {"ts", m.ts}};
+  boost::json::object o{{"conv", id_string(m.conv)},
+                        {"seq", m.seq},
+                        {"msg_id", id_string(m.msg_id)},
+                        {"from", id_string(m.from)},
+                        {"client_msg_id", m.client_msg_id},
+                        {"type", m.type},
+                        {"ts", m.ts}};
   if (m.recalled) {
     o["body"] = boost::json::object{};
     o["recalled"] = true;

@@ -1,9 +1,9 @@
 // The /v1 HTTP API.
 #include "server/api_handlers.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <memory>
 
@@ -33,7 +33,8 @@ constexpr std::size_t min_password_bytes = 8;
 constexpr std::size_t max_password_bytes = 256;
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -59,7 +60,9 @@ void finish(app_context& ctx, const call_ptr& c, http_response res) {
   c->respond(std::move(res));
 }
 
-void fail(app_context& ctx, const call_ptr& c, const error& e) { finish(ctx, c, make_error_response(c->req, e)); }
+void fail(app_context& ctx, const call_ptr& c, const error& e) {
+  finish(ctx, c, make_error_response(c->req, e));
+}
 
 void ok(app_context& ctx, const call_ptr& c, http::status st, const json::object& body) {
   finish(ctx, c, make_json_response(c->req, st, json::serialize(body)));
@@ -163,7 +166,8 @@ void login(app_context& ctx, const call_ptr& c) {
   auto mobile = f.str("mobile", 1, 32);
   auto password = f.opt_str("password", 1, max_password_bytes);
   auto code = f.opt_str("code", 1, 16);
-  if (f.ok() && !protocol::is_e164(mobile)) f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
+  if (f.ok() && !protocol::is_e164(mobile))
+    f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
   if (f.ok() && !password && !code) f.fail(error_code::bad_request, "password or code is required");
   if (!f.ok()) return fail(ctx, c, f.err());
   if (!password) return fail(ctx, c, {error_code::unauthorized, "invalid code"});  // no codes are issued yet
@@ -171,7 +175,8 @@ void login(app_context& ctx, const call_ptr& c) {
       ctx, c->ex,
       [org, mobile](pqxx::connection& conn) -> result<storage::login_candidate> {
         auto cand = storage::user_store::find_for_login(conn, org, mobile);
-        if (!cand || cand->password_hash.empty()) return error{error_code::unauthorized, "wrong mobile or password"};
+        if (!cand || cand->password_hash.empty())
+          return error{error_code::unauthorized, "wrong mobile or password"};
         return *cand;
       },
       [&ctx, c, password = *password](result<storage::login_candidate> r) mutable {
@@ -181,7 +186,8 @@ void login(app_context& ctx, const call_ptr& c) {
           bool good = password_hasher::verify(password, cand->password_hash);
           boost::asio::post(c->ex, [&ctx, c, cand, good] {
             if (!good) return fail(ctx, c, {error_code::unauthorized, "wrong mobile or password"});
-            if (cand->user.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + cand->user.status});
+            if (cand->user.status != "active")
+              return fail(ctx, c, {error_code::forbidden, "account " + cand->user.status});
             auto user = protocol::to_json(cand->user);
             issue_token(ctx, c, cand->user.org_id, cand->user.id, http::status::ok,
                         [user](const std::string& token, std::int64_t expires) {
@@ -238,8 +244,10 @@ void create_user(app_context& ctx, const call_ptr& c) {
     u.title = f.opt_str("title", 0, max_name_bytes).value_or("");
     u.email = f.opt_str("email", 0, 254).value_or("");
     u.role = f.opt_str("role", 1, 16).value_or("member");
-    if (f.ok() && !protocol::is_e164(u.mobile)) f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
-    if (f.ok() && u.role != "member" && u.role != "admin") f.fail(error_code::bad_request, "role must be member or admin");
+    if (f.ok() && !protocol::is_e164(u.mobile))
+      f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
+    if (f.ok() && u.role != "member" && u.role != "admin")
+      f.fail(error_code::bad_request, "role must be member or admin");
     if (f.ok() && body.value().contains("departments")) {
       auto deps = f.id_list("departments", 100);
       if (f.ok() && !deps.empty()) f.fail(error_code::not_found, "department not found");  // none exist yet
@@ -250,7 +258,8 @@ void create_user(app_context& ctx, const call_ptr& c) {
           ctx, c->ex,
           [org, nu](pqxx::connection& conn) -> result<protocol::user> {
             auto created = storage::user_store::create(conn, org, nu);
-            if (!created) return error{error_code::conflict, "mobile " + nu.mobile + " is taken in this organization"};
+            if (!created)
+              return error{error_code::conflict, "mobile " + nu.mobile + " is taken in this organization"};
             return *created;
           },
           [&ctx, c](result<protocol::user> r) {
@@ -283,7 +292,8 @@ void get_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
 }
 
 void signup(app_context& ctx, const call_ptr& c) {
-  if (!ctx.cfg.auth.signup_enabled) return fail(ctx, c, {error_code::forbidden, "sign-up is disabled on this server"});
+  if (!ctx.cfg.auth.signup_enabled)
+    return fail(ctx, c, {error_code::forbidden, "sign-up is disabled on this server"});
   auto body = json_body(c);
   if (!body) return fail(ctx, c, body.err());
   protocol::fields f(body.value(), "");
@@ -311,10 +321,11 @@ void signup(app_context& ctx, const call_ptr& c) {
           if (!r) return fail(ctx, c, r.err());
           auto [created, user] = r.value();
           auto user_json = protocol::to_json(user);
-          issue_token(ctx, c, created.org_id, created.user_id, http::status::created,
-                      [org = created.org_id, user_json](const std::string& token, std::int64_t) {
-                        return json::object{{"org", protocol::id_string(org)}, {"user", user_json}, {"token", token}};
-                      });
+          issue_token(
+              ctx, c, created.org_id, created.user_id, http::status::created,
+              [org = created.org_id, user_json](const std::string& token, std::int64_t) {
+                return json::object{{"org", protocol::id_string(org)}, {"user", user_json}, {"token", token}};
+              });
         });
   });
 }
@@ -322,8 +333,8 @@ void signup(app_context& ctx, const call_ptr& c) {
 }  // namespace
 
 std::vector<std::string> api_handlers::route_names() {
-  return {"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",   "POST /v1/admin/users",
-          "GET /v1/admin/users/{id}", "POST /v1/orgs", "GET /v1/ws"};
+  return {"POST /v1/auth/login",      "POST /v1/auth/logout", "GET /v1/me", "POST /v1/admin/users",
+          "GET /v1/admin/users/{id}", "POST /v1/orgs",        "GET /v1/ws"};
 }
 
 bool api_handlers::handle(api_call call) {
@@ -344,10 +355,12 @@ bool api_handlers::handle(api_call call) {
     return true;
   };
   if (p == "/v1/auth/login") return route(http::verb::post, "POST /v1/auth/login", [&] { login(ctx_, c); });
-  if (p == "/v1/auth/logout") return route(http::verb::post, "POST /v1/auth/logout", [&] { logout(ctx_, c); });
+  if (p == "/v1/auth/logout")
+    return route(http::verb::post, "POST /v1/auth/logout", [&] { logout(ctx_, c); });
   if (p == "/v1/me") return route(http::verb::get, "GET /v1/me", [&] { get_me(ctx_, c); });
   if (p == "/v1/orgs") return route(http::verb::post, "POST /v1/orgs", [&] { signup(ctx_, c); });
-  if (p == "/v1/admin/users") return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
+  if (p == "/v1/admin/users")
+    return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
   static const std::string users_prefix = "/v1/admin/users/";
   if (p.rfind(users_prefix, 0) == 0 && p.find('/', users_prefix.size()) == std::string::npos) {
     auto id = protocol::parse_id(p.substr(users_prefix.size()));

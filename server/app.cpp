@@ -1,12 +1,12 @@
 // `switchboard serve`.
 #include "server/app.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <spdlog/spdlog.h>
 
 #include <pqxx/connection>
 #include <thread>
@@ -17,8 +17,8 @@
 #include "server/logging.hpp"
 #include "server/metrics.hpp"
 #include "server/systemd_notify.hpp"
-#include "storage/migrator.hpp"
 #include "storage/conv_store.hpp"
+#include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
 #include "storage/user_store.hpp"
 
@@ -34,7 +34,9 @@ constexpr auto drain_poll_period = std::chrono::milliseconds(20);
 // Wait between attempts to reach PostgreSQL at start.
 constexpr auto startup_retry_period = std::chrono::milliseconds(500);
 
-std::vector<std::string> all_op_names() { return http_router::route_names(); }
+std::vector<std::string> all_op_names() {
+  return http_router::route_names();
+}
 }  // namespace
 
 struct app::impl {
@@ -76,7 +78,8 @@ struct app::impl {
                log),
         ctx{cfg, log, stats, db, health, writer, connections, sessions, presence, members, tokens, cpu},
         router(ctx),
-        ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+        ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {
+  }
 
   bool prepare_database();
   bool open_listeners();
@@ -102,7 +105,8 @@ bool app::impl::prepare_database() {
       if (cfg.database.migrate_on_start) {
         auto rep = m.migrate();
         for (const auto& name : rep.applied) log->info("applied migration {}", name);
-        log->info("schema at version {} (binary knows {})", rep.to_version, storage::latest_builtin_version());
+        log->info("schema at version {} (binary knows {})", rep.to_version,
+                  storage::latest_builtin_version());
       } else {
         int v = m.current_version();
         if (v > storage::latest_builtin_version())
@@ -110,9 +114,10 @@ bool app::impl::prepare_database() {
                                         " but this binary knows versions up to " +
                                         std::to_string(storage::latest_builtin_version()));
         if (v < storage::latest_builtin_version())
-          log->warn("schema at version {} is behind this binary ({}); /readyz answers 503 until "
-                    "`switchboard migrate` runs",
-                    v, storage::latest_builtin_version());
+          log->warn(
+              "schema at version {} is behind this binary ({}); /readyz answers 503 until "
+              "`switchboard migrate` runs",
+              v, storage::latest_builtin_version());
       }
       return true;
     } catch (const storage::schema_too_new& e) {
@@ -120,8 +125,8 @@ bool app::impl::prepare_database() {
       return false;
     } catch (const pqxx::broken_connection& e) {
       if (clock::now() >= deadline) {
-        log->critical("PostgreSQL unreachable for {} s at start, giving up: {}", cfg.database.startup_timeout_s,
-                      e.what());
+        log->critical("PostgreSQL unreachable for {} s at start, giving up: {}",
+                      cfg.database.startup_timeout_s, e.what());
         return false;
       }
       if (attempt == 1) log->warn("waiting for PostgreSQL: {}", e.what());
@@ -147,7 +152,8 @@ bool app::impl::open_listeners() {
       return false;
     }
     auto ep = l->local_endpoint();
-    log->info("{} on {}:{}", metrics_only ? "metrics listening" : "listening", ep.address().to_string(), ep.port());
+    log->info("{} on {}:{}", metrics_only ? "metrics listening" : "listening", ep.address().to_string(),
+              ep.port());
     listeners.push_back(l);
     return true;
   };
@@ -225,7 +231,8 @@ int app::serve() {
     return 2;
   }
   if (!s.prepare_database()) return 1;
-  for (auto hook : {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare}) {
+  for (auto hook :
+       {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }
@@ -241,7 +248,9 @@ int app::serve() {
   }
   s.start_signals();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
-  int threads = s.cfg.server.threads > 0 ? s.cfg.server.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = s.cfg.server.threads > 0
+                    ? s.cfg.server.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   systemd::notify_ready("serving on " + s.cfg.server.listen.to_string());
   s.log->info("switchboard ready ({} io threads, {} storage threads)", threads, s.cfg.database.pool_size);
 

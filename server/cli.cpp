@@ -21,7 +21,6 @@
 #include "storage/org_store.hpp"
 #include "switchboard_version.hpp"
 
-
 namespace switchboard::server {
 
 namespace {
@@ -41,7 +40,8 @@ struct parsed_args {
 };
 
 // "--key value" or "--key=value" pairs; `allowed` lists the accepted keys.
-parsed_args parse_opts(const std::vector<std::string>& a, std::size_t from, const std::vector<std::string>& allowed) {
+parsed_args parse_opts(const std::vector<std::string>& a, std::size_t from,
+                       const std::vector<std::string>& allowed) {
   parsed_args out;
   for (std::size_t i = from; i < a.size(); ++i) {
     std::string k = a[i];
@@ -181,8 +181,10 @@ int cmd_org_create(const std::map<std::string, std::string>& opts) {
     }
     storage::org_store::prepare(conn);
     auto created = storage::org_store::create_with_owner(
-        conn, name, storage::new_owner{admin_name, mobile, password_hasher::hash(password, cfg->auth.scrypt_log2_n)});
-    boost::json::object out{{"org", std::to_string(created.org_id)}, {"user", std::to_string(created.user_id)}};
+        conn, name,
+        storage::new_owner{admin_name, mobile, password_hasher::hash(password, cfg->auth.scrypt_log2_n)});
+    boost::json::object out{{"org", std::to_string(created.org_id)},
+                            {"user", std::to_string(created.user_id)}};
     std::cout << boost::json::serialize(out) << "\n";
     return 0;
   } catch (const std::exception& e) {

@@ -1,9 +1,9 @@
 // Runs storage work on a storage thread and hands its result back on the caller's executor.
 #pragma once
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include <pqxx/connection>
 
@@ -41,8 +41,8 @@ void call_and_post_back(Submit&& submit, std::shared_ptr<spdlog::logger> log, bo
 // `done(protocol::result<T>)` runs on `ex`.
 template <class T, class Work, class Done>
 void db_call(app_context& ctx, boost::asio::any_io_executor ex, Work work, Done done) {
-  detail::call_and_post_back<T>([&](auto w, auto f) { ctx.db.submit(std::move(w), std::move(f)); }, ctx.log, ex,
-                                std::move(work), std::move(done));
+  detail::call_and_post_back<T>([&](auto w, auto f) { ctx.db.submit(std::move(w), std::move(f)); }, ctx.log,
+                                ex, std::move(work), std::move(done));
 }
 
 // The same through the ordered writer, for work that assigns seqs (membership changes). `work`

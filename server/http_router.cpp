@@ -85,7 +85,8 @@ void http_router::route(http_request req, const boost::asio::ip::address& remote
     stub.keep_alive(req.keep_alive());
     api_call call{std::move(req), p, remote, ex, respond, "", started};
     if (api_->handle(std::move(call))) return;
-    return finish("http unmatched", make_error_response(stub, {protocol::error_code::not_found, "no route for " + p}));
+    return finish("http unmatched",
+                  make_error_response(stub, {protocol::error_code::not_found, "no route for " + p}));
   }
   finish("http unmatched",
          make_error_response(req, {protocol::error_code::not_found, "no route for " + std::string(path)}));

@@ -3,9 +3,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <memory>
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "protocol/errors.hpp"
@@ -19,7 +19,8 @@ using http_response = boost::beast::http::response<boost::beast::http::string_bo
 // Called exactly once, from any thread; the session posts it back to its own strand.
 using respond_fn = std::function<void(http_response)>;
 
-http_response make_json_response(const http_request& req, boost::beast::http::status status, std::string body);
+http_response make_json_response(const http_request& req, boost::beast::http::status status,
+                                 std::string body);
 http_response make_error_response(const http_request& req, const protocol::error& e);
 
 class http_router {

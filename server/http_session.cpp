@@ -1,10 +1,10 @@
 // One HTTP/1.1 connection.
 #include "server/http_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/ws_session.hpp"
 
@@ -19,7 +19,8 @@ namespace {
 constexpr auto request_header_timeout = std::chrono::seconds(30);
 }  // namespace
 
-http_session::http_session(asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router, bool metrics_only)
+http_session::http_session(asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router,
+                           bool metrics_only)
     : stream_(std::move(socket)), ctx_(ctx), router_(router), metrics_only_(metrics_only) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
@@ -34,7 +35,8 @@ http_session::~http_session() {
 
 void http_session::run() {
   ctx_.connections.add(shared_from_this());
-  asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  asio::dispatch(stream_.get_executor(),
+                 beast::bind_front_handler(&http_session::do_read, shared_from_this()));
 }
 
 void http_session::close_for_shutdown() {
@@ -49,9 +51,10 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(static_cast<std::uint64_t>(ctx_.cfg.limits.max_body_bytes));
   parser_->header_limit(16 * 1024);
-  stream_.expires_after(std::min<std::chrono::seconds>(request_header_timeout,
-                                                       std::chrono::seconds(ctx_.cfg.server.http_idle_timeout_s)));
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  stream_.expires_after(std::min<std::chrono::seconds>(
+      request_header_timeout, std::chrono::seconds(ctx_.cfg.server.http_idle_timeout_s)));
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -62,12 +65,14 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     closing_ = true;  // the rest of the body is unread: the connection cannot be reused
     http_request req;
     req.version(11);
-    return send(make_error_response(req, {protocol::error_code::too_large, "request body over limits.max_body_bytes"}));
+    return send(make_error_response(
+        req, {protocol::error_code::too_large, "request body over limits.max_body_bytes"}));
   }
   if (ec) {
     if (ec != asio::error::connection_reset && ec != asio::error::eof)
       ctx_.log->debug("http read from {}: {}", remote_.to_string(), ec.message());
-    if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::partial_message) {  // malformed request: answer 400
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::partial_message) {  // malformed request: answer 400
       busy_ = true;
       closing_ = true;
       http_request req;
@@ -82,7 +87,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
   auto self = shared_from_this();
   router_.route(std::move(req), remote_, metrics_only_, stream_.get_executor(), [self](http_response res) {
-    asio::post(self->stream_.get_executor(), [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
+    asio::post(self->stream_.get_executor(),
+               [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
   });
 }
 

@@ -15,7 +15,8 @@ namespace switchboard::server {
 
 class http_session : public closable, public std::enable_shared_from_this<http_session> {
  public:
-  http_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router, bool metrics_only);
+  http_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router,
+               bool metrics_only);
   ~http_session() override;
 
   void run();

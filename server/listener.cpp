@@ -1,9 +1,9 @@
 // TCP accept loop.
 #include "server/listener.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/http_session.hpp"
 
@@ -42,7 +42,9 @@ tcp::endpoint listener::local_endpoint() const {
   return acceptor_.local_endpoint(ec);
 }
 
-void listener::run() { asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); }); }
+void listener::run() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+}
 
 void listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {

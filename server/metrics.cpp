@@ -74,39 +74,50 @@ std::string metrics::render(const storage::pool_stats& pool, bool db_ready, int 
   std::string out;
   out.reserve(16384);
   header(out, "switchboard_connections", "gauge", "Open client connections by kind.");
-  line(out, "switchboard_connections", "kind=\"http\"", static_cast<std::uint64_t>(std::max<std::int64_t>(0, http_connections.load(std::memory_order_relaxed))));
-  line(out, "switchboard_connections", "kind=\"websocket\"", static_cast<std::uint64_t>(std::max<std::int64_t>(0, ws_connections.load(std::memory_order_relaxed))));
+  line(out, "switchboard_connections", "kind=\"http\"",
+       static_cast<std::uint64_t>(
+           std::max<std::int64_t>(0, http_connections.load(std::memory_order_relaxed))));
+  line(out, "switchboard_connections", "kind=\"websocket\"",
+       static_cast<std::uint64_t>(std::max<std::int64_t>(0, ws_connections.load(std::memory_order_relaxed))));
   header(out, "switchboard_connections_accepted_total", "counter", "TCP connections accepted.");
-  line(out, "switchboard_connections_accepted_total", "", connections_accepted_total.load(std::memory_order_relaxed));
-  header(out, "switchboard_connections_rejected_total", "counter", "TCP connections refused over server.max_connections.");
-  line(out, "switchboard_connections_rejected_total", "", connections_rejected_total.load(std::memory_order_relaxed));
+  line(out, "switchboard_connections_accepted_total", "",
+       connections_accepted_total.load(std::memory_order_relaxed));
+  header(out, "switchboard_connections_rejected_total", "counter",
+         "TCP connections refused over server.max_connections.");
+  line(out, "switchboard_connections_rejected_total", "",
+       connections_rejected_total.load(std::memory_order_relaxed));
 
   header(out, "switchboard_requests_total", "counter", "Requests by operation and result code.");
   for (const auto& [name, m] : ops_) {
     for (std::size_t i = 0; i < m->by_code.size(); ++i) {
       auto v = m->by_code[i].load(std::memory_order_relaxed);
       if (v == 0) continue;
-      std::string code = i == 0 ? "ok" : std::string(protocol::to_string(static_cast<protocol::error_code>(i - 1)));
+      std::string code =
+          i == 0 ? "ok" : std::string(protocol::to_string(static_cast<protocol::error_code>(i - 1)));
       line(out, "switchboard_requests_total", "op=\"" + name + "\",code=\"" + code + "\"", v);
     }
   }
   header(out, "switchboard_request_duration_seconds", "histogram", "Request latency by operation.");
-  for (const auto& [name, m] : ops_) m->latency.render(out, "switchboard_request_duration_seconds", "op=\"" + name + "\"");
+  for (const auto& [name, m] : ops_)
+    m->latency.render(out, "switchboard_request_duration_seconds", "op=\"" + name + "\"");
 
   header(out, "switchboard_db_pool_connections", "gauge", "Storage threads and their state.");
   line(out, "switchboard_db_pool_connections", "state=\"configured\"", static_cast<std::uint64_t>(pool.size));
-  line(out, "switchboard_db_pool_connections", "state=\"connected\"", static_cast<std::uint64_t>(pool.connected));
+  line(out, "switchboard_db_pool_connections", "state=\"connected\"",
+       static_cast<std::uint64_t>(pool.connected));
   line(out, "switchboard_db_pool_connections", "state=\"busy\"", static_cast<std::uint64_t>(pool.busy));
   header(out, "switchboard_db_pool_queue_depth", "gauge", "Storage jobs waiting for a thread.");
   line(out, "switchboard_db_pool_queue_depth", "", pool.queued);
-  header(out, "switchboard_db_jobs_total", "counter", "Storage jobs finished, and those failed as unavailable.");
+  header(out, "switchboard_db_jobs_total", "counter",
+         "Storage jobs finished, and those failed as unavailable.");
   line(out, "switchboard_db_jobs_total", "result=\"completed\"", pool.completed_total);
   line(out, "switchboard_db_jobs_total", "result=\"unavailable\"", pool.failed_unavailable_total);
   header(out, "switchboard_db_reconnects_total", "counter", "Storage connections reopened after a failure.");
   line(out, "switchboard_db_reconnects_total", "", pool.reconnects_total);
   header(out, "switchboard_db_ready", "gauge", "1 when PostgreSQL answers and the schema is current.");
   line(out, "switchboard_db_ready", "", db_ready ? 1 : 0);
-  header(out, "switchboard_schema_version", "gauge", "Newest migration applied to the database (-1: unknown).");
+  header(out, "switchboard_schema_version", "gauge",
+         "Newest migration applied to the database (-1: unknown).");
   out.append("switchboard_schema_version ").append(std::to_string(schema_version)).append("\n");
   return out;
 }

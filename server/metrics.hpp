@@ -23,8 +23,8 @@ namespace switchboard::server {
 class histogram {
  public:
   // Upper bounds in microseconds, from 100 us to 10 s: ack latencies of interest sit in between.
-  static constexpr std::array<std::int64_t, 16> bounds_us{100,    250,    500,     1000,    2500,    5000,
-                                                          10000,  25000,  50000,   100000,  250000,  500000,
+  static constexpr std::array<std::int64_t, 16> bounds_us{100,     250,     500,     1000,    2500,   5000,
+                                                          10000,   25000,   50000,   100000,  250000, 500000,
                                                           1000000, 2500000, 5000000, 10000000};
   void observe(std::chrono::microseconds d);
   void render(std::string& out, std::string_view name, std::string_view labels) const;

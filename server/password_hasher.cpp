@@ -25,7 +25,8 @@ std::string b64(const unsigned char* d, std::size_t n) {
 bool unb64(std::string_view s, std::vector<unsigned char>& out) {
   if (s.empty() || s.size() % 4 != 0) return false;
   out.assign(s.size() / 4 * 3, 0);
-  int len = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  int len = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()),
+                            static_cast<int>(s.size()));
   if (len < 0) return false;
   std::size_t pad = 0;
   if (s.back() == '=') ++pad;
@@ -46,7 +47,8 @@ bool derive(std::string_view pw, const unsigned char* salt, std::size_t salt_n, 
 
 std::string password_hasher::hash(std::string_view password, int log2_n) {
   std::array<unsigned char, salt_len> salt{};
-  if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
   std::array<unsigned char, key_len> key{};
   if (!derive(password, salt.data(), salt.size(), log2_n, r, p, key.data(), key.size()))
     throw std::runtime_error("scrypt failed");
@@ -75,10 +77,12 @@ bool password_hasher::verify(std::string_view password, std::string_view encoded
   };
   int log2_n = 0, rr = 0, pp = 0;
   // Bounds keep a tampered row from making one login cost gigabytes.
-  if (!small_int(parts[1], 1, 22, log2_n) || !small_int(parts[2], 1, 32, rr) || !small_int(parts[3], 1, 16, pp))
+  if (!small_int(parts[1], 1, 22, log2_n) || !small_int(parts[2], 1, 32, rr) ||
+      !small_int(parts[3], 1, 16, pp))
     return false;
   std::vector<unsigned char> salt, expected;
-  if (!unb64(parts[4], salt) || !unb64(parts[5], expected) || expected.empty() || expected.size() > 64) return false;
+  if (!unb64(parts[4], salt) || !unb64(parts[5], expected) || expected.empty() || expected.size() > 64)
+    return false;
   std::vector<unsigned char> got(expected.size());
   if (!derive(password, salt.data(), salt.size(), log2_n, rr, pp, got.data(), got.size())) return false;
   return CRYPTO_memcmp(got.data(), expected.data(), got.size()) == 0;

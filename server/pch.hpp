@@ -1,11 +1,11 @@
 // Precompiled header for server/: the heavy, stable includes.
 #pragma once
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>

@@ -41,7 +41,9 @@ void presence_tracker::unsubscribe_all(const client_session* subscriber) {
   watching_.erase(it);
 }
 
-void presence_tracker::came_online(std::int64_t user) { notify(user, true, std::nullopt); }
+void presence_tracker::came_online(std::int64_t user) {
+  notify(user, true, std::nullopt);
+}
 
 void presence_tracker::went_offline(std::int64_t user, std::int64_t now_ms) {
   {

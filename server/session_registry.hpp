@@ -33,7 +33,9 @@ class session_registry final : public fanout {
   };
   static constexpr std::size_t shard_count = 64;
   shard& shard_for(std::int64_t user) { return shards_[static_cast<std::uint64_t>(user) % shard_count]; }
-  const shard& shard_for(std::int64_t user) const { return shards_[static_cast<std::uint64_t>(user) % shard_count]; }
+  const shard& shard_for(std::int64_t user) const {
+    return shards_[static_cast<std::uint64_t>(user) % shard_count];
+  }
   std::array<shard, shard_count> shards_;
 };
 

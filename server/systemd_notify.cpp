@@ -5,9 +5,15 @@
 
 namespace switchboard::server::systemd {
 
-void notify_ready(const std::string& status) { sd_notify(0, ("READY=1\nSTATUS=" + status).c_str()); }
-void notify_stopping() { sd_notify(0, "STOPPING=1"); }
-void notify_watchdog() { sd_notify(0, "WATCHDOG=1"); }
+void notify_ready(const std::string& status) {
+  sd_notify(0, ("READY=1\nSTATUS=" + status).c_str());
+}
+void notify_stopping() {
+  sd_notify(0, "STOPPING=1");
+}
+void notify_watchdog() {
+  sd_notify(0, "WATCHDOG=1");
+}
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
   std::uint64_t usec = 0;

@@ -1,8 +1,8 @@
 // The WebSocket operations.
 #include "server/ws_ops.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <unordered_map>
 
@@ -36,12 +36,14 @@ constexpr int max_page_limit = 500;
 constexpr std::int64_t default_recall_window_ms = 120 * 1000;
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 frame_ptr make_event(std::string_view name, json::object data) {
-  return std::make_shared<const std::string>(json::serialize(json::object{{"ev", name}, {"data", std::move(data)}}));
+  return std::make_shared<const std::string>(
+      json::serialize(json::object{{"ev", name}, {"data", std::move(data)}}));
 }
 
 // read_seq and unread are each member's own: events that go to many members leave them out.
@@ -59,10 +61,11 @@ json::object messages_json(const storage::message_page& p) {
 }
 
 // Runs on the writer thread after the change committed, so these events keep seq order.
-void publish_change(app_context& ctx, std::int64_t conv, const storage::conv_change& ch, std::string_view reason,
-                    const std::vector<std::int64_t>& also_notify) {
+void publish_change(app_context& ctx, std::int64_t conv, const storage::conv_change& ch,
+                    std::string_view reason, const std::vector<std::int64_t>& also_notify) {
   ctx.members.put(conv, ch.members);
-  if (ch.system_message) ctx.sessions.to_users(ch.members, make_event("message", protocol::to_json(*ch.system_message)));
+  if (ch.system_message)
+    ctx.sessions.to_users(ch.members, make_event("message", protocol::to_json(*ch.system_message)));
   std::vector<std::int64_t> targets = ch.members;
   targets.insert(targets.end(), also_notify.begin(), also_notify.end());
   ctx.sessions.to_users(targets,
@@ -84,11 +87,15 @@ bool check(const session_ptr& s, const ws_request& req, const protocol::fields& 
   return false;
 }
 
-json::object conv_reply(const storage::conv_change& ch) { return {{"conv", protocol::to_json(ch.conv)}}; }
+json::object conv_reply(const storage::conv_change& ch) {
+  return {{"conv", protocol::to_json(ch.conv)}};
+}
 
 // --- ops ----------------------------------------------------------------------------------------
 
-void op_ping(session_ptr s, ws_request req, const json::object&) { s->reply(req, json::object{}); }
+void op_ping(session_ptr s, ws_request req, const json::object&) {
+  s->reply(req, json::object{});
+}
 
 void op_convs(session_ptr s, ws_request req, const json::object& data) {
   protocol::fields f(data);
@@ -100,11 +107,13 @@ void op_convs(session_ptr s, ws_request req, const json::object& data) {
       [org, user, after](pqxx::connection& c) -> result<std::vector<protocol::conv>> {
         return conv_store::list_for_user(c, org, user, after);
       },
-      reply_with<std::vector<protocol::conv>>(s, std::move(req), [](const std::vector<protocol::conv>& convs) {
-        json::array arr;
-        for (const auto& c : convs) arr.emplace_back(protocol::to_json(c));
-        return json::object{{"convs", std::move(arr)}};
-      }));
+      reply_with<std::vector<protocol::conv>>(s, std::move(req),
+                                              [](const std::vector<protocol::conv>& convs) {
+                                                json::array arr;
+                                                for (const auto& c : convs)
+                                                  arr.emplace_back(protocol::to_json(c));
+                                                return json::object{{"convs", std::move(arr)}};
+                                              }));
 }
 
 void op_open_direct(session_ptr s, ws_request req, const json::object& data) {
@@ -120,8 +129,9 @@ void op_open_direct(session_ptr s, ws_request req, const json::object& data) {
         if (!r) return s->reply(req, r.err());
         if (r.value().changed) {
           ctx.members.put(r.value().conv.id, r.value().members);
-          ctx.sessions.to_users(r.value().members, make_event("conv_update", {{"conv", shared_conv_json(r.value().conv)},
-                                                                              {"reason", "created"}}));
+          ctx.sessions.to_users(
+              r.value().members,
+              make_event("conv_update", {{"conv", shared_conv_json(r.value().conv)}, {"reason", "created"}}));
         }
         s->reply(req, conv_reply(r.value()));
       });
@@ -143,8 +153,9 @@ void op_create_group(session_ptr s, ws_request req, const json::object& data) {
       [s, req = std::move(req), &ctx](result<storage::conv_change> r) mutable {
         if (!r) return s->reply(req, r.err());
         ctx.members.put(r.value().conv.id, r.value().members);
-        ctx.sessions.to_users(r.value().members, make_event("conv_update", {{"conv", shared_conv_json(r.value().conv)},
-                                                                            {"reason", "created"}}));
+        ctx.sessions.to_users(
+            r.value().members,
+            make_event("conv_update", {{"conv", shared_conv_json(r.value().conv)}, {"reason", "created"}}));
         s->reply(req, conv_reply(r.value()));
       });
 }
@@ -155,11 +166,12 @@ void op_conv_info(session_ptr s, ws_request req, const json::object& data) {
   if (!check(s, req, f)) return;
   auto org = s->org_id(), user = s->user_id();
   using info_t = std::pair<protocol::conv, std::vector<protocol::conv_member>>;
-  db_call<info_t>(s->ctx(), s->executor(),
-                  [org, user, conv](pqxx::connection& c) { return conv_store::info(c, org, conv, user); },
-                  reply_with<info_t>(s, std::move(req), [](const info_t& i) {
-                    return json::object{{"conv", protocol::to_json(i.first, i.second)}};
-                  }));
+  db_call<info_t>(
+      s->ctx(), s->executor(),
+      [org, user, conv](pqxx::connection& c) { return conv_store::info(c, org, conv, user); },
+      reply_with<info_t>(s, std::move(req), [](const info_t& i) {
+        return json::object{{"conv", protocol::to_json(i.first, i.second)}};
+      }));
 }
 
 // add_members, remove_members, leave and rename: ordered through the writer, published there.
@@ -235,7 +247,8 @@ result<std::string> validate_body(const std::string& type, const json::object& b
     const auto& text = t->get_string();
     if (text.empty()) return error{error_code::bad_request, "data.body.text must not be empty"};
     if (text.size() > max_text_bytes)
-      return error{error_code::too_large, "data.body.text is over " + std::to_string(max_text_bytes) + " bytes"};
+      return error{error_code::too_large,
+                   "data.body.text is over " + std::to_string(max_text_bytes) + " bytes"};
     return json::serialize(json::object{{"text", text}});
   }
   if (type == "image" || type == "voice" || type == "file") {
@@ -253,7 +266,8 @@ result<std::string> validate_body(const std::string& type, const json::object& b
     // Uploads do not exist yet, so no media id can belong to the organization.
     return error{error_code::not_found, "media " + media + " not found"};
   }
-  if (type == "system") return error{error_code::bad_request, "data.type: system messages are written by the server"};
+  if (type == "system")
+    return error{error_code::bad_request, "data.type: system messages are written by the server"};
   return error{error_code::bad_request, "data.type must be one of text, image, voice, file"};
 }
 
@@ -279,14 +293,15 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   auto ex = s->executor();
   auto shared_req = std::make_shared<ws_request>(std::move(req));
   // Runs on the writer thread in commit order: fan-out first, then the ack goes to the sender.
-  sr.done = [s, shared_req, ex, &ctx, msg = protocol::message{conv, 0, 0, sr.sender, sr.client_msg_id, sr.type,
-                                                                sr.body_json, 0, false}](
-                const storage::send_outcome& o, pqxx::connection& c) mutable {
+  sr.done = [s, shared_req, ex, &ctx,
+             msg = protocol::message{conv, 0, 0, sr.sender, sr.client_msg_id, sr.type, sr.body_json, 0,
+                                     false}](const storage::send_outcome& o, pqxx::connection& c) mutable {
     if (o.st != storage::send_outcome::status::ok) {
-      error e{o.st == storage::send_outcome::status::forbidden ? error_code::forbidden : error_code::not_found,
-              o.st == storage::send_outcome::status::forbidden
-                  ? "not a member of conversation " + protocol::id_string(msg.conv)
-                  : "conversation " + protocol::id_string(msg.conv) + " not found"};
+      error e{
+          o.st == storage::send_outcome::status::forbidden ? error_code::forbidden : error_code::not_found,
+          o.st == storage::send_outcome::status::forbidden
+              ? "not a member of conversation " + protocol::id_string(msg.conv)
+              : "conversation " + protocol::id_string(msg.conv) + " not found"};
       boost::asio::post(ex, [s, shared_req, e] { s->reply(*shared_req, e); });
       return;
     }
@@ -303,7 +318,8 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
     }
     json::object ack{{"msg_id", protocol::id_string(o.msg_id)}, {"seq", o.seq}, {"ts", o.ts}};
     if (o.duplicate) ack["duplicate"] = true;
-    boost::asio::post(ex, [s, shared_req, ack = std::move(ack)]() mutable { s->reply(*shared_req, std::move(ack)); });
+    boost::asio::post(
+        ex, [s, shared_req, ack = std::move(ack)]() mutable { s->reply(*shared_req, std::move(ack)); });
   };
   sr.fail = [s, shared_req, ex, log = ctx.log](const storage::db_failure& fl) {
     auto e = to_error(fl, *log);
@@ -316,8 +332,8 @@ void op_sync(session_ptr s, ws_request req, const json::object& data) {
   protocol::fields f(data);
   auto conv = f.id("conv");
   auto after = f.integer("after_seq", 0, INT64_MAX);
-  auto limit = static_cast<int>(std::min<std::int64_t>(f.opt_integer("limit", 1, INT64_MAX).value_or(sync_default_limit),
-                                                       max_page_limit));
+  auto limit = static_cast<int>(std::min<std::int64_t>(
+      f.opt_integer("limit", 1, INT64_MAX).value_or(sync_default_limit), max_page_limit));
   if (!check(s, req, f)) return;
   auto org = s->org_id(), user = s->user_id();
   db_call<storage::message_page>(
@@ -385,7 +401,8 @@ void op_typing(session_ptr s, ws_request req, const json::object& data) {
     return s->reply(req, json::object{});
   }
   db_call<std::vector<std::int64_t>>(
-      ctx, s->executor(), [=](pqxx::connection& c) { return conv_store::members_if_member(c, org, conv, user); },
+      ctx, s->executor(),
+      [=](pqxx::connection& c) { return conv_store::members_if_member(c, org, conv, user); },
       [s, req = std::move(req), &ctx, conv, publish](result<std::vector<std::int64_t>> r) mutable {
         if (!r) return s->reply(req, r.err());
         ctx.members.put(conv, r.value());
@@ -517,7 +534,8 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
     auto platform = d.str("platform", 1, 16);
     d.str("version", 1, 32);
     if (d.ok() && std::find(platforms.begin(), platforms.end(), platform) == platforms.end())
-      d.fail(error_code::bad_request, "data.device.platform must be one of ios, android, windows, mac, linux, web, bot");
+      d.fail(error_code::bad_request,
+             "data.device.platform must be one of ios, android, windows, mac, linux, web, bot");
     if (!d.ok()) f.fail(d.err().code, d.err().message);
   }
   if (!f.ok()) {
@@ -541,7 +559,8 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
       [s, req = std::move(req), hash, device_id](result<hello_t> r) mutable {
         if (!r) {
           s->reply(req, r.err());
-          if (r.err().code == error_code::unauthorized) return s->close_with(close_code::unauthorized, "unauthorized");
+          if (r.err().code == error_code::unauthorized)
+            return s->close_with(close_code::unauthorized, "unauthorized");
           return s->close_with(close_code::going_away, "try again");  // database unavailable
         }
         const auto& [info, user] = r.value();

@@ -1,10 +1,10 @@
 // One WebSocket client session.
 #include "server/ws_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "protocol/json_util.hpp"
 #include "server/correlation.hpp"
@@ -24,7 +24,8 @@ constexpr auto close_deadline = std::chrono::seconds(5);
 constexpr int flood_strikes = 100;
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -58,8 +59,8 @@ ws_session::~ws_session() {
 
 void ws_session::run(http_request req) {
   ctx_.connections.add(shared_from_this());
-  ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), beast::websocket::stream_base::none(),
-                                                 false});
+  ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
+                                                 beast::websocket::stream_base::none(), false});
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "switchboard"); }));
   ws_.read_message_max(static_cast<std::size_t>(ctx_.cfg.limits.max_frame_bytes));
@@ -149,13 +150,16 @@ void ws_session::handle_text(std::string_view text) {
   auto& obj = parsed.value().get_object();
   if (auto* id = obj.if_contains("id"); id && (id->is_string() || id->is_number())) req.id = *id;
   auto* op = obj.if_contains("op");
-  if (!op || !op->is_string()) return reply(req, protocol::error{protocol::error_code::bad_request, "op is required"});
+  if (!op || !op->is_string())
+    return reply(req, protocol::error{protocol::error_code::bad_request, "op is required"});
   req.op = std::string(op->get_string());
-  if (req.id.is_null()) return reply(req, protocol::error{protocol::error_code::bad_request, "id is required"});
+  if (req.id.is_null())
+    return reply(req, protocol::error{protocol::error_code::bad_request, "id is required"});
   boost::json::object empty;
   const boost::json::object* data = &empty;
   if (auto* d = obj.if_contains("data"); d && !d->is_null()) {
-    if (!d->is_object()) return reply(req, protocol::error{protocol::error_code::bad_request, "data must be an object"});
+    if (!d->is_object())
+      return reply(req, protocol::error{protocol::error_code::bad_request, "data must be an object"});
     data = &d->get_object();
   }
   if (!authed_) {
@@ -172,7 +176,8 @@ void ws_session::handle_text(std::string_view text) {
       reply(req, protocol::error{protocol::error_code::rate_limited, "flooding", retry_after});
       return close_with(close_code::slow_or_flood, "request flood");
     }
-    return reply(req, protocol::error{protocol::error_code::rate_limited, "over the request rate limit", retry_after});
+    return reply(
+        req, protocol::error{protocol::error_code::rate_limited, "over the request rate limit", retry_after});
   }
   rejected_in_row_ = 0;
   ws_ops::dispatch(shared_from_this(), std::move(req), *data);
@@ -191,8 +196,8 @@ void ws_session::reply(const ws_request& req, protocol::result<boost::json::obje
   }
 }
 
-void ws_session::on_authenticated(std::int64_t org, std::int64_t user, std::string role, std::string token_hash,
-                                  std::string device_id) {
+void ws_session::on_authenticated(std::int64_t org, std::int64_t user, std::string role,
+                                  std::string token_hash, std::string device_id) {
   authed_ = true;
   hello_pending_ = false;
   hello_timer_.cancel();
@@ -225,8 +230,9 @@ void ws_session::kick(const std::string& reason, std::uint16_t code) {
 }
 
 void ws_session::close_for_shutdown() {
-  asio::post(ws_.get_executor(),
-             [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->close_with(close_code::going_away, "server shutting down");
+  });
 }
 
 void ws_session::send(frame_ptr frame) {
@@ -251,7 +257,8 @@ void ws_session::do_write() {
   }
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(asio::buffer(*outq_.front()), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  ws_.async_write(asio::buffer(*outq_.front()),
+                  beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
 }
 
 void ws_session::on_write(beast::error_code ec, std::size_t) {
@@ -266,6 +273,8 @@ void ws_session::on_write(beast::error_code ec, std::size_t) {
 
 void ws_session::close_with(std::uint16_t code, const std::string& reason) {
   if (closing_ || pending_close_) return;
+  if (code == close_code::slow_or_flood)
+    ctx_.log->info("websocket session {} (user {}): closing 4429: {}", session_id_, user_, reason);
   pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
   close_timer_.expires_after(close_deadline);
   close_timer_.async_wait([self = shared_from_this()](beast::error_code e) {

@@ -20,7 +20,8 @@ namespace {
 constexpr const char* conv_columns =
     "c.id, c.kind, c.name, c.owner_id, c.member_count, c.last_seq, coalesce(m.read_seq, 0), "
     "(extract(epoch FROM c.updated_at) * 1000)::bigint";
-constexpr const char* message_columns = "conv_id, seq, id, sender_id, client_msg_id, type, body, ts, recalled_at";
+constexpr const char* message_columns =
+    "conv_id, seq, id, sender_id, client_msg_id, type, body, ts, recalled_at";
 
 protocol::conv read_conv(const pqxx::row& r) {
   protocol::conv c;
@@ -50,7 +51,8 @@ protocol::message read_message(const pqxx::row& r) {
 }
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -81,7 +83,8 @@ protocol::message append_system(pqxx::work& w, std::int64_t org, std::int64_t co
   m.body_json = boost::json::serialize(body);
   m.ts = now_ms();
   m.seq = w.exec_prepared1("conv_bump_seq", org, conv)[0].as<std::int64_t>();
-  m.msg_id = w.exec_prepared1("message_insert_system", org, conv, m.seq, actor, m.client_msg_id, m.body_json, m.ts)[0]
+  m.msg_id = w.exec_prepared1("message_insert_system", org, conv, m.seq, actor, m.client_msg_id, m.body_json,
+                              m.ts)[0]
                  .as<std::int64_t>();
   return m;
 }
@@ -138,17 +141,20 @@ void conv_store::prepare(pqxx::connection& c) {
                              "m.conv_id = c.id AND m.user_id = $3 WHERE c.org_id = $1 AND c.id = $2");
   c.prepare("conv_exists", "SELECT kind FROM conversations WHERE org_id = $1 AND id = $2");
   c.prepare("conv_lock", "SELECT kind FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE");
-  c.prepare("conv_list", "SELECT " + cols +
-                             " FROM conv_members m JOIN conversations c ON c.org_id = m.org_id AND c.id = m.conv_id "
-                             "WHERE m.org_id = $1 AND m.user_id = $2 "
-                             "AND c.updated_at > to_timestamp($3::double precision / 1000) "
-                             "ORDER BY c.updated_at DESC, c.id DESC");
-  c.prepare("conv_direct_insert",
-            "INSERT INTO conversations (org_id, kind, direct_key, member_count) VALUES ($1, 'direct', $2, $3) "
-            "ON CONFLICT (org_id, direct_key) DO NOTHING RETURNING id");
+  c.prepare("conv_list",
+            "SELECT " + cols +
+                " FROM conv_members m JOIN conversations c ON c.org_id = m.org_id AND c.id = m.conv_id "
+                "WHERE m.org_id = $1 AND m.user_id = $2 "
+                "AND c.updated_at > to_timestamp($3::double precision / 1000) "
+                "ORDER BY c.updated_at DESC, c.id DESC");
+  c.prepare(
+      "conv_direct_insert",
+      "INSERT INTO conversations (org_id, kind, direct_key, member_count) VALUES ($1, 'direct', $2, $3) "
+      "ON CONFLICT (org_id, direct_key) DO NOTHING RETURNING id");
   c.prepare("conv_direct_find", "SELECT id FROM conversations WHERE org_id = $1 AND direct_key = $2");
   c.prepare("conv_group_insert",
-            "INSERT INTO conversations (org_id, kind, name, owner_id, member_count) VALUES ($1, 'group', $2, $3, 0) "
+            "INSERT INTO conversations (org_id, kind, name, owner_id, member_count) VALUES ($1, 'group', $2, "
+            "$3, 0) "
             "RETURNING id");
   c.prepare("conv_member_insert",
             "INSERT INTO conv_members (org_id, conv_id, user_id, role, read_seq) "
@@ -158,35 +164,42 @@ void conv_store::prepare(pqxx::connection& c) {
   c.prepare("conv_member_delete",
             "DELETE FROM conv_members WHERE org_id = $1 AND conv_id = $2 AND user_id = ANY($3::bigint[]) "
             "RETURNING user_id");
-  c.prepare("conv_recount",
-            "UPDATE conversations SET member_count = (SELECT count(*) FROM conv_members WHERE org_id = $1 AND "
-            "conv_id = $2), updated_at = now() WHERE org_id = $1 AND id = $2");
-  c.prepare("conv_member_ids", "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 ORDER BY user_id");
+  c.prepare(
+      "conv_recount",
+      "UPDATE conversations SET member_count = (SELECT count(*) FROM conv_members WHERE org_id = $1 AND "
+      "conv_id = $2), updated_at = now() WHERE org_id = $1 AND id = $2");
+  c.prepare("conv_member_ids",
+            "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 ORDER BY user_id");
   c.prepare("conv_members_full",
             "SELECT user_id, role, (extract(epoch FROM joined_at) * 1000)::bigint FROM conv_members "
             "WHERE org_id = $1 AND conv_id = $2 ORDER BY joined_at, user_id");
-  c.prepare("conv_bump_seq",
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() WHERE org_id = $1 AND id = $2 "
-            "RETURNING last_seq");
+  c.prepare(
+      "conv_bump_seq",
+      "UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() WHERE org_id = $1 AND id = $2 "
+      "RETURNING last_seq");
   c.prepare("message_insert_system",
             "INSERT INTO messages (org_id, conv_id, seq, sender_id, client_msg_id, type, body, ts) "
             "VALUES ($1, $2, $3, $4, $5, 'system', $6, $7) RETURNING id");
-  c.prepare("conv_rename", "UPDATE conversations SET name = $3, updated_at = now() WHERE org_id = $1 AND id = $2");
+  c.prepare("conv_rename",
+            "UPDATE conversations SET name = $3, updated_at = now() WHERE org_id = $1 AND id = $2");
   c.prepare("conv_owner_set", "UPDATE conversations SET owner_id = $3 WHERE org_id = $1 AND id = $2");
   c.prepare("conv_owner_clear", "UPDATE conversations SET owner_id = NULL WHERE org_id = $1 AND id = $2");
   c.prepare("conv_member_role",
             "UPDATE conv_members SET role = 'owner' WHERE org_id = $1 AND conv_id = $2 AND user_id = $3");
   c.prepare("conv_oldest_member",
-            "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 ORDER BY joined_at, user_id LIMIT 1");
+            "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 ORDER BY joined_at, user_id "
+            "LIMIT 1");
   c.prepare("conv_read",
             "UPDATE conv_members m SET read_seq = LEAST($4, c.last_seq) FROM conversations c "
-            "WHERE m.org_id = $1 AND m.conv_id = $2 AND m.user_id = $3 AND c.org_id = m.org_id AND c.id = m.conv_id "
+            "WHERE m.org_id = $1 AND m.conv_id = $2 AND m.user_id = $3 AND c.org_id = m.org_id AND c.id = "
+            "m.conv_id "
             "AND m.read_seq < LEAST($4, c.last_seq) RETURNING m.read_seq");
   c.prepare("message_get", std::string("SELECT ") + message_columns +
                                " FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq = $3");
-  c.prepare("message_recall",
-            "UPDATE messages SET recalled_at = $4, body = '{}' WHERE org_id = $1 AND conv_id = $2 AND seq = $3 "
-            "AND recalled_at IS NULL");
+  c.prepare(
+      "message_recall",
+      "UPDATE messages SET recalled_at = $4, body = '{}' WHERE org_id = $1 AND conv_id = $2 AND seq = $3 "
+      "AND recalled_at IS NULL");
   c.prepare("messages_after", std::string("SELECT ") + message_columns +
                                   " FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq > $3 "
                                   "ORDER BY seq LIMIT $4");
@@ -195,7 +208,8 @@ void conv_store::prepare(pqxx::connection& c) {
                                    "ORDER BY seq DESC LIMIT $4");
 }
 
-std::vector<protocol::conv> conv_store::list_for_user(pqxx::connection& c, std::int64_t org, std::int64_t user,
+std::vector<protocol::conv> conv_store::list_for_user(pqxx::connection& c, std::int64_t org,
+                                                      std::int64_t user,
                                                       std::optional<std::int64_t> updated_after_ms) {
   pqxx::nontransaction n(c);
   std::vector<protocol::conv> out;
@@ -204,13 +218,14 @@ std::vector<protocol::conv> conv_store::list_for_user(pqxx::connection& c, std::
   return out;
 }
 
-protocol::result<conv_change> conv_store::open_direct(pqxx::connection& c, std::int64_t org, std::int64_t caller,
-                                                      std::int64_t other) {
+protocol::result<conv_change> conv_store::open_direct(pqxx::connection& c, std::int64_t org,
+                                                      std::int64_t caller, std::int64_t other) {
   pqxx::work w(c);
   if (auto e = check_users(w, org, {other})) return *e;
   auto lo = std::min(caller, other), hi = std::max(caller, other);
   std::string key = protocol::id_string(lo) + ":" + protocol::id_string(hi);
-  std::vector<std::int64_t> pair = lo == hi ? std::vector<std::int64_t>{lo} : std::vector<std::int64_t>{lo, hi};
+  std::vector<std::int64_t> pair =
+      lo == hi ? std::vector<std::int64_t>{lo} : std::vector<std::int64_t>{lo, hi};
   conv_change out;
   auto ins = w.exec_prepared("conv_direct_insert", org, key, static_cast<int>(pair.size()));
   std::int64_t id;
@@ -231,9 +246,9 @@ protocol::result<conv_change> conv_store::open_direct(pqxx::connection& c, std::
   return out;
 }
 
-protocol::result<conv_change> conv_store::create_group(pqxx::connection& c, std::int64_t org, std::int64_t owner,
-                                                       const std::string& name, std::vector<std::int64_t> members,
-                                                       int max_members) {
+protocol::result<conv_change> conv_store::create_group(pqxx::connection& c, std::int64_t org,
+                                                       std::int64_t owner, const std::string& name,
+                                                       std::vector<std::int64_t> members, int max_members) {
   members.push_back(owner);
   dedupe(members);
   if (static_cast<int>(members.size()) > max_members)
@@ -262,14 +277,15 @@ protocol::result<std::pair<protocol::conv, std::vector<protocol::conv_member>>> 
   return std::make_pair(cv.value(), std::move(members));
 }
 
-protocol::result<conv_change> conv_store::add_members(pqxx::connection& c, std::int64_t org, std::int64_t conv,
-                                                      std::int64_t actor, std::vector<std::int64_t> users,
-                                                      int max_members) {
+protocol::result<conv_change> conv_store::add_members(pqxx::connection& c, std::int64_t org,
+                                                      std::int64_t conv, std::int64_t actor,
+                                                      std::vector<std::int64_t> users, int max_members) {
   dedupe(users);
   pqxx::work w(c);
   auto cv = lock_conv_for(w, org, conv, actor);
   if (!cv) return cv.err();
-  if (cv.value().kind != "group") return error{error_code::bad_request, "members can only be added to a group"};
+  if (cv.value().kind != "group")
+    return error{error_code::bad_request, "members can only be added to a group"};
   if (auto e = check_users(w, org, users)) return *e;
   std::vector<std::int64_t> added;
   for (const auto& r : w.exec_prepared("conv_member_insert", org, conv, bigint_array(users), std::int64_t{0}))
@@ -282,7 +298,8 @@ protocol::result<conv_change> conv_store::add_members(pqxx::connection& c, std::
     auto count = member_ids(w, org, conv).size();
     if (static_cast<int>(count) > max_members) {
       w.abort();
-      return error{error_code::too_large, "a group holds at most " + std::to_string(max_members) + " members"};
+      return error{error_code::too_large,
+                   "a group holds at most " + std::to_string(max_members) + " members"};
     }
     out.system_message = append_system(w, org, conv, actor, "members_added", added, std::nullopt);
   }
@@ -293,8 +310,9 @@ protocol::result<conv_change> conv_store::add_members(pqxx::connection& c, std::
   return out;
 }
 
-protocol::result<conv_change> conv_store::remove_members(pqxx::connection& c, std::int64_t org, std::int64_t conv,
-                                                         std::int64_t actor, bool actor_is_admin,
+protocol::result<conv_change> conv_store::remove_members(pqxx::connection& c, std::int64_t org,
+                                                         std::int64_t conv, std::int64_t actor,
+                                                         bool actor_is_admin,
                                                          std::vector<std::int64_t> users) {
   dedupe(users);
   pqxx::work w(c);
@@ -331,7 +349,8 @@ protocol::result<conv_change> conv_store::leave(pqxx::connection& c, std::int64_
   pqxx::work w(c);
   auto cv = lock_conv_for(w, org, conv, user);
   if (!cv) return cv.err();
-  if (cv.value().kind != "group") return error{error_code::bad_request, "a direct conversation cannot be left"};
+  if (cv.value().kind != "group")
+    return error{error_code::bad_request, "a direct conversation cannot be left"};
   w.exec_prepared("conv_member_delete", org, conv, bigint_array({user}));
   w.exec_prepared("conv_recount", org, conv);
   // The owner leaving hands the group to its longest-standing member.
@@ -402,9 +421,11 @@ protocol::result<std::vector<std::int64_t>> conv_store::recall(pqxx::connection&
   if (m.type == "system") return error{error_code::forbidden, "system messages cannot be recalled"};
   auto now = now_ms();
   if (!actor_is_admin) {
-    if (m.from != actor) return error{error_code::forbidden, "only the sender or an org admin may recall a message"};
+    if (m.from != actor)
+      return error{error_code::forbidden, "only the sender or an org admin may recall a message"};
     if (now - m.ts > window_ms)
-      return error{error_code::forbidden, "the recall window of " + std::to_string(window_ms / 1000) + " s has passed"};
+      return error{error_code::forbidden,
+                   "the recall window of " + std::to_string(window_ms / 1000) + " s has passed"};
   }
   w.exec_prepared("message_recall", org, conv, seq, now);
   auto members = member_ids(w, org, conv);
@@ -452,8 +473,9 @@ std::vector<std::int64_t> conv_store::members(pqxx::connection& c, std::int64_t 
   return out;
 }
 
-protocol::result<std::vector<std::int64_t>> conv_store::members_if_member(pqxx::connection& c, std::int64_t org,
-                                                                          std::int64_t conv, std::int64_t user) {
+protocol::result<std::vector<std::int64_t>> conv_store::members_if_member(pqxx::connection& c,
+                                                                          std::int64_t org, std::int64_t conv,
+                                                                          std::int64_t user) {
   pqxx::read_transaction t(c);
   auto cv = conv_for(t, org, conv, user);
   if (!cv) return cv.err();

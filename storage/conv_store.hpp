@@ -18,9 +18,9 @@ namespace switchboard::storage {
 struct conv_change {
   protocol::conv conv;
   std::optional<protocol::message> system_message;
-  std::vector<std::int64_t> affected;     // users added / removed
-  std::vector<std::int64_t> members;      // members after the change
-  bool changed = true;                    // false when nothing changed (e.g. adding existing members)
+  std::vector<std::int64_t> affected;  // users added / removed
+  std::vector<std::int64_t> members;   // members after the change
+  bool changed = true;                 // false when nothing changed (e.g. adding existing members)
 };
 
 struct message_page {
@@ -31,8 +31,8 @@ struct message_page {
 struct read_outcome {
   std::int64_t read_seq = 0;
   bool moved = false;
-  std::string kind;                         // direct | group
-  std::vector<std::int64_t> members;        // for the read event of a direct conversation
+  std::string kind;                   // direct | group
+  std::vector<std::int64_t> members;  // for the read event of a direct conversation
 };
 
 class conv_store {
@@ -45,29 +45,31 @@ class conv_store {
   static protocol::result<conv_change> open_direct(pqxx::connection& c, std::int64_t org, std::int64_t caller,
                                                    std::int64_t other);
   static protocol::result<conv_change> create_group(pqxx::connection& c, std::int64_t org, std::int64_t owner,
-                                                    const std::string& name, std::vector<std::int64_t> members,
-                                                    int max_members);
+                                                    const std::string& name,
+                                                    std::vector<std::int64_t> members, int max_members);
   static protocol::result<std::pair<protocol::conv, std::vector<protocol::conv_member>>> info(
       pqxx::connection& c, std::int64_t org, std::int64_t conv, std::int64_t caller);
   static protocol::result<conv_change> add_members(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                                    std::int64_t actor, std::vector<std::int64_t> users,
                                                    int max_members);
-  static protocol::result<conv_change> remove_members(pqxx::connection& c, std::int64_t org, std::int64_t conv,
-                                                      std::int64_t actor, bool actor_is_admin,
-                                                      std::vector<std::int64_t> users);
+  static protocol::result<conv_change> remove_members(pqxx::connection& c, std::int64_t org,
+                                                      std::int64_t conv, std::int64_t actor,
+                                                      bool actor_is_admin, std::vector<std::int64_t> users);
   static protocol::result<conv_change> leave(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                              std::int64_t user);
   static protocol::result<conv_change> rename(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                               std::int64_t actor, const std::string& name);
   static protocol::result<read_outcome> mark_read(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                                   std::int64_t user, std::int64_t seq);
-  static protocol::result<std::vector<std::int64_t>> recall(pqxx::connection& c, std::int64_t org, std::int64_t conv,
-                                                            std::int64_t actor, bool actor_is_admin, std::int64_t seq,
+  static protocol::result<std::vector<std::int64_t>> recall(pqxx::connection& c, std::int64_t org,
+                                                            std::int64_t conv, std::int64_t actor,
+                                                            bool actor_is_admin, std::int64_t seq,
                                                             std::int64_t window_ms);
   static protocol::result<message_page> sync(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                              std::int64_t user, std::int64_t after_seq, int limit);
   static protocol::result<message_page> history(pqxx::connection& c, std::int64_t org, std::int64_t conv,
-                                                std::int64_t user, std::optional<std::int64_t> before_seq, int limit);
+                                                std::int64_t user, std::optional<std::int64_t> before_seq,
+                                                int limit);
   // Current members, for fan-out; empty when the conversation does not exist.
   static std::vector<std::int64_t> members(pqxx::connection& c, std::int64_t org, std::int64_t conv);
   // Membership check for ephemeral ops (typing): not_found / forbidden / the member list.

@@ -22,9 +22,13 @@ db_health::db_health(std::string url, int expected_version, std::chrono::millise
       log_(std::move(log)),
       conn_(std::make_unique<connection_holder>()) {}
 
-db_health::~db_health() { stop(); }
+db_health::~db_health() {
+  stop();
+}
 
-void db_health::start() { thread_ = std::thread([this] { run(); }); }
+void db_health::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void db_health::stop() {
   {

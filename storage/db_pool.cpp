@@ -30,13 +30,18 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + t;
 }
 
-db_pool::db_pool(options opt, std::shared_ptr<spdlog::logger> log) : opt_(std::move(opt)), log_(std::move(log)) {
+db_pool::db_pool(options opt, std::shared_ptr<spdlog::logger> log)
+    : opt_(std::move(opt)), log_(std::move(log)) {
   opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
 }
 
-db_pool::~db_pool() { drain(std::chrono::steady_clock::now()); }
+db_pool::~db_pool() {
+  drain(std::chrono::steady_clock::now());
+}
 
-void db_pool::add_connect_hook(connect_hook hook) { hooks_.push_back(std::move(hook)); }
+void db_pool::add_connect_hook(connect_hook hook) {
+  hooks_.push_back(std::move(hook));
+}
 
 void db_pool::start() {
   for (int i = 0; i < opt_.size; ++i) {
@@ -120,8 +125,8 @@ bool db_pool::ensure_connected(worker_state& w) {
     return true;
   } catch (const std::exception& e) {
     w.next_attempt = now + w.backoff;
-    log_->warn("storage thread {} cannot connect to PostgreSQL (retry in {} ms): {}", w.index, w.backoff.count(),
-               e.what());
+    log_->warn("storage thread {} cannot connect to PostgreSQL (retry in {} ms): {}", w.index,
+               w.backoff.count(), e.what());
     w.backoff = std::min(w.backoff * 2, max_backoff);
     return false;
   }

@@ -18,11 +18,17 @@ message_writer::message_writer(options opt, std::shared_ptr<spdlog::logger> log)
   opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
 }
 
-message_writer::~message_writer() { drain(std::chrono::steady_clock::now()); }
+message_writer::~message_writer() {
+  drain(std::chrono::steady_clock::now());
+}
 
-void message_writer::add_connect_hook(db_pool::connect_hook hook) { hooks_.push_back(std::move(hook)); }
+void message_writer::add_connect_hook(db_pool::connect_hook hook) {
+  hooks_.push_back(std::move(hook));
+}
 
-void message_writer::start() { thread_ = std::thread([this] { run(); }); }
+void message_writer::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void message_writer::submit(send_request req) {
   {
@@ -88,13 +94,15 @@ bool message_writer::ensure_connected() {
   try {
     auto c = std::make_unique<pqxx::connection>(opt_.url);
     for (auto& h : hooks_) h(*c);
-    c->prepare("append_messages", "SELECT ord, status, msg_id, seq, ts, duplicate FROM append_messages($1::jsonb)");
+    c->prepare("append_messages",
+               "SELECT ord, status, msg_id, seq, ts, duplicate FROM append_messages($1::jsonb)");
     conn_ = std::move(c);
     backoff_ = min_backoff;
     return true;
   } catch (const std::exception& e) {
     next_attempt_ = now + backoff_;
-    log_->warn("message writer cannot connect to PostgreSQL (retry in {} ms): {}", backoff_.count(), e.what());
+    log_->warn("message writer cannot connect to PostgreSQL (retry in {} ms): {}", backoff_.count(),
+               e.what());
     backoff_ = std::min(backoff_ * 2, max_backoff);
     return false;
   }
@@ -117,9 +125,14 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
   rows.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& r = batch[i];
-    rows.emplace_back(boost::json::object{{"ord", i},          {"org", r.org},   {"conv", r.conv},
-                                          {"sender", r.sender}, {"cmid", r.client_msg_id},
-                                          {"type", r.type},     {"body", r.body_json}, {"ts", r.ts}});
+    rows.emplace_back(boost::json::object{{"ord", i},
+                                          {"org", r.org},
+                                          {"conv", r.conv},
+                                          {"sender", r.sender},
+                                          {"cmid", r.client_msg_id},
+                                          {"type", r.type},
+                                          {"body", r.body_json},
+                                          {"ts", r.ts}});
   }
   std::vector<send_outcome> outcomes(batch.size());
   try {

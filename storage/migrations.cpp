@@ -17,7 +17,8 @@ std::variant<std::vector<migration>, std::string> order_migrations(const std::ve
       return "migration '" + f.name + "' is not named NNNN_description.sql";
     out.push_back(migration{std::stoi(f.name.substr(0, digits)), f.name, f.sql});
   }
-  std::sort(out.begin(), out.end(), [](const migration& a, const migration& b) { return a.version < b.version; });
+  std::sort(out.begin(), out.end(),
+            [](const migration& a, const migration& b) { return a.version < b.version; });
   for (std::size_t i = 0; i < out.size(); ++i) {
     int want = static_cast<int>(i) + 1;
     if (out[i].version != want) {

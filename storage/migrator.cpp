@@ -30,7 +30,8 @@ class advisory_lock {
 };
 }  // namespace
 
-migrator::migrator(pqxx::connection& conn, const std::vector<migration>& known) : conn_(conn), known_(known) {}
+migrator::migrator(pqxx::connection& conn, const std::vector<migration>& known)
+    : conn_(conn), known_(known) {}
 
 int migrator::current_version() {
   pqxx::nontransaction n(conn_);

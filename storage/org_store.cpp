@@ -12,7 +12,8 @@ void org_store::prepare(pqxx::connection& c) {
             "RETURNING id");
 }
 
-created_org org_store::create_with_owner(pqxx::connection& c, const std::string& org_name, const new_owner& owner) {
+created_org org_store::create_with_owner(pqxx::connection& c, const std::string& org_name,
+                                         const new_owner& owner) {
   pqxx::work w(c);
   created_org out;
   out.org_id = w.exec_prepared1("org_insert", org_name)[0].as<std::int64_t>();

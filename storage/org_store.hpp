@@ -25,7 +25,8 @@ class org_store {
   static void prepare(pqxx::connection& c);
 
   // One transaction: the organization and its owner, who is also its first admin.
-  static created_org create_with_owner(pqxx::connection& c, const std::string& org_name, const new_owner& owner);
+  static created_org create_with_owner(pqxx::connection& c, const std::string& org_name,
+                                       const new_owner& owner);
 };
 
 }  // namespace switchboard::storage

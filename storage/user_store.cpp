@@ -27,8 +27,9 @@ protocol::user read_user(const pqxx::row& r) {
 }  // namespace
 
 void user_store::prepare(pqxx::connection& c) {
-  c.prepare("user_for_login", std::string("SELECT ") + user_columns +
-                                  ", coalesce(password_hash, '') FROM users WHERE org_id = $1 AND mobile = $2");
+  c.prepare("user_for_login",
+            std::string("SELECT ") + user_columns +
+                ", coalesce(password_hash, '') FROM users WHERE org_id = $1 AND mobile = $2");
   c.prepare("user_get", std::string("SELECT ") + user_columns + " FROM users WHERE org_id = $1 AND id = $2");
   c.prepare("token_insert",
             "INSERT INTO tokens (hash, org_id, user_id, expires_at) "
@@ -37,11 +38,13 @@ void user_store::prepare(pqxx::connection& c) {
             "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, u.status "
             "FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
             "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
-  c.prepare("token_revoke", "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
-  c.prepare("user_insert", std::string("INSERT INTO users (org_id, name, mobile, title, email, role, password_hash) "
-                                       "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')) "
-                                       "ON CONFLICT (org_id, mobile) DO NOTHING RETURNING ") +
-                               user_columns);
+  c.prepare("token_revoke",
+            "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
+  c.prepare("user_insert",
+            std::string("INSERT INTO users (org_id, name, mobile, title, email, role, password_hash) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')) "
+                        "ON CONFLICT (org_id, mobile) DO NOTHING RETURNING ") +
+                user_columns);
   c.prepare("users_existing_active",
             "SELECT id FROM users WHERE org_id = $1 AND id = ANY($2::bigint[]) AND status <> 'removed'");
 }
@@ -61,8 +64,8 @@ std::optional<protocol::user> user_store::get(pqxx::connection& c, std::int64_t 
   return read_user(r[0]);
 }
 
-void user_store::insert_token(pqxx::connection& c, const std::string& hash, std::int64_t org, std::int64_t user,
-                              std::int64_t expires_at_ms) {
+void user_store::insert_token(pqxx::connection& c, const std::string& hash, std::int64_t org,
+                              std::int64_t user, std::int64_t expires_at_ms) {
   pqxx::work w(c);
   w.exec_prepared("token_insert", hash, org, user, expires_at_ms);
   w.commit();

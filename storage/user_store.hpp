@@ -35,7 +35,8 @@ class user_store {
   static void prepare(pqxx::connection& c);
 
   // The user behind (org, mobile), with the password hash, for a login.
-  static std::optional<login_candidate> find_for_login(pqxx::connection& c, std::int64_t org, const std::string& mobile);
+  static std::optional<login_candidate> find_for_login(pqxx::connection& c, std::int64_t org,
+                                                       const std::string& mobile);
   static std::optional<protocol::user> get(pqxx::connection& c, std::int64_t org, std::int64_t user);
 
   // Stores the SHA-256 of a new token.

@@ -11,7 +11,8 @@ using namespace sbtest;
 namespace json = boost::json;
 
 namespace {
-http_reply post_json(int port, const std::string& path, const json::object& body, const std::string& token = "") {
+http_reply post_json(int port, const std::string& path, const json::object& body,
+                     const std::string& token = "") {
   std::map<std::string, std::string> h;
   if (!token.empty()) h["Authorization"] = "Bearer " + token;
   return http_call(port, "POST", path, json::serialize(body), h);
@@ -35,9 +36,11 @@ TEST_CASE("login returns a token, the user and its expiry; wrong passwords do no
   CHECK(post_json(fx.port(), "/v1/auth/login",
                   {{"org", fx.owner.org}, {"mobile", fx.owner.mobile}, {"password", "wrong-password"}})
             .status == 401);
-  CHECK(post_json(fx.port(), "/v1/auth/login", {{"org", "999999"}, {"mobile", fx.owner.mobile}, {"password", "x"}})
+  CHECK(post_json(fx.port(), "/v1/auth/login",
+                  {{"org", "999999"}, {"mobile", fx.owner.mobile}, {"password", "x"}})
             .status == 401);
-  auto bad = post_json(fx.port(), "/v1/auth/login", {{"org", fx.owner.org}, {"mobile", "12345"}, {"password", "x"}});
+  auto bad =
+      post_json(fx.port(), "/v1/auth/login", {{"org", fx.owner.org}, {"mobile", "12345"}, {"password", "x"}});
   CHECK(bad.status == 400);
   CHECK_THAT(bad.body, Catch::Contains("mobile"));
   CHECK(http_call(fx.port(), "POST", "/v1/auth/login", "{not json").status == 400);
@@ -50,7 +53,8 @@ TEST_CASE("login returns a token, the user and its expiry; wrong passwords do no
 TEST_CASE("admins create users; members may not; duplicates conflict; GET returns them") {
   org_fixture fx;
   auto alice = fx.add_user(fx.owner, "Alice");
-  auto r = http_call(fx.port(), "GET", "/v1/admin/users/" + alice.id, "", {{"Authorization", "Bearer " + fx.owner.token}});
+  auto r = http_call(fx.port(), "GET", "/v1/admin/users/" + alice.id, "",
+                     {{"Authorization", "Bearer " + fx.owner.token}});
   REQUIRE(r.status == 200);
   auto u = json::parse(r.body).as_object();
   CHECK(u.at("name").as_string() == "Alice");
@@ -59,27 +63,32 @@ TEST_CASE("admins create users; members may not; duplicates conflict; GET return
   CHECK(u.at("status").as_string() == "active");
   CHECK(u.at("org").as_string() == fx.owner.org);
 
-  auto dup = post_json(fx.port(), "/v1/admin/users", {{"name", "Again"}, {"mobile", alice.mobile}}, fx.owner.token);
+  auto dup =
+      post_json(fx.port(), "/v1/admin/users", {{"name", "Again"}, {"mobile", alice.mobile}}, fx.owner.token);
   CHECK(dup.status == 409);
   CHECK_THAT(dup.body, Catch::Contains("conflict"));
 
-  auto as_member = post_json(fx.port(), "/v1/admin/users", {{"name", "X"}, {"mobile", "+8613911112222"}}, alice.token);
+  auto as_member =
+      post_json(fx.port(), "/v1/admin/users", {{"name", "X"}, {"mobile", "+8613911112222"}}, alice.token);
   CHECK(as_member.status == 403);
   auto no_token = post_json(fx.port(), "/v1/admin/users", {{"name", "X"}, {"mobile", "+8613911112222"}});
   CHECK(no_token.status == 401);
-  auto bad_role = post_json(fx.port(), "/v1/admin/users", {{"name", "X"}, {"mobile", "+8613911112223"}, {"role", "god"}},
-                            fx.owner.token);
+  auto bad_role = post_json(fx.port(), "/v1/admin/users",
+                            {{"name", "X"}, {"mobile", "+8613911112223"}, {"role", "god"}}, fx.owner.token);
   CHECK(bad_role.status == 400);
-  CHECK(http_call(fx.port(), "GET", "/v1/admin/users/987654321", "", {{"Authorization", "Bearer " + fx.owner.token}})
+  CHECK(http_call(fx.port(), "GET", "/v1/admin/users/987654321", "",
+                  {{"Authorization", "Bearer " + fx.owner.token}})
             .status == 404);
-  CHECK(http_call(fx.port(), "GET", "/v1/admin/users/abc", "", {{"Authorization", "Bearer " + fx.owner.token}})
-            .status == 404);
+  CHECK(
+      http_call(fx.port(), "GET", "/v1/admin/users/abc", "", {{"Authorization", "Bearer " + fx.owner.token}})
+          .status == 404);
 }
 
 TEST_CASE("a user of another organization is not_found, never forbidden") {
   org_fixture fx;
   auto other = fx.new_org("Globex");
-  auto r = http_call(fx.port(), "GET", "/v1/admin/users/" + fx.owner.id, "", {{"Authorization", "Bearer " + other.token}});
+  auto r = http_call(fx.port(), "GET", "/v1/admin/users/" + fx.owner.id, "",
+                     {{"Authorization", "Bearer " + other.token}});
   CHECK(r.status == 404);
 }
 
@@ -87,13 +96,15 @@ TEST_CASE("logout revokes the token and ends its live sessions with 4401") {
   org_fixture fx;
   ws_client ws(fx.port());
   REQUIRE(ws.hello(fx.owner.token).at("ok").as_bool());
-  auto r = http_call(fx.port(), "POST", "/v1/auth/logout", "", {{"Authorization", "Bearer " + fx.owner.token}});
+  auto r =
+      http_call(fx.port(), "POST", "/v1/auth/logout", "", {{"Authorization", "Bearer " + fx.owner.token}});
   CHECK(r.status == 204);
   auto kicked = ws.wait_event("kicked");
   REQUIRE(kicked);
   CHECK(kicked->at("data").at("reason").as_string() == "logout");
   CHECK(ws.wait_closed() == 4401);
-  CHECK(http_call(fx.port(), "GET", "/v1/me", "", {{"Authorization", "Bearer " + fx.owner.token}}).status == 401);
+  CHECK(http_call(fx.port(), "GET", "/v1/me", "", {{"Authorization", "Bearer " + fx.owner.token}}).status ==
+        401);
   ws_client again(fx.port());
   auto h = again.hello(fx.owner.token);
   CHECK_FALSE(h.at("ok").as_bool());
@@ -104,15 +115,17 @@ TEST_CASE("logout revokes the token and ends its live sessions with 4401") {
 TEST_CASE("sign-up is refused unless enabled, and creates an org with its owner when it is") {
   {
     org_fixture fx;
-    auto r = post_json(fx.port(), "/v1/orgs",
-                       {{"name", "New"}, {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345678"},
-                                                                {"password", "password1"}}}});
+    auto r = post_json(
+        fx.port(), "/v1/orgs",
+        {{"name", "New"},
+         {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345678"}, {"password", "password1"}}}});
     CHECK(r.status == 403);
   }
   org_fixture fx(env{{"SWITCHBOARD_AUTH_SIGNUP_ENABLED", "true"}});
-  auto r = post_json(fx.port(), "/v1/orgs",
-                     {{"name", "New"}, {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345678"},
-                                                              {"password", "password1"}}}});
+  auto r = post_json(
+      fx.port(), "/v1/orgs",
+      {{"name", "New"},
+       {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345678"}, {"password", "password1"}}}});
   REQUIRE(r.status == 201);
   auto body = json::parse(r.body).as_object();
   CHECK(body.at("user").at("role").as_string() == "owner");
@@ -120,9 +133,10 @@ TEST_CASE("sign-up is refused unless enabled, and creates an org with its owner 
   auto me = http_call(fx.port(), "GET", "/v1/me", "", {{"Authorization", "Bearer " + token}});
   CHECK(me.status == 200);
   CHECK(json::parse(me.body).at("org").as_string() == body.at("org").as_string());
-  auto weak = post_json(fx.port(), "/v1/orgs",
-                        {{"name", "New"}, {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345679"},
-                                                                 {"password", "short"}}}});
+  auto weak = post_json(
+      fx.port(), "/v1/orgs",
+      {{"name", "New"},
+       {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345679"}, {"password", "short"}}}});
   CHECK(weak.status == 400);
   CHECK_THAT(weak.body, Catch::Contains("admin.password"));
 }

@@ -16,7 +16,8 @@ TEST_CASE("version prints the version and schema") {
 }
 
 TEST_CASE("check-config accepts the sample and names the bad key otherwise") {
-  auto ok = run_binary({"check-config", "--config", SWITCHBOARD_SOURCE_DIR "/deploy/switchboard.example.ini"}, {});
+  auto ok =
+      run_binary({"check-config", "--config", SWITCHBOARD_SOURCE_DIR "/deploy/switchboard.example.ini"}, {});
   CHECK(ok.exit_code == 0);
   CHECK_THAT(ok.out, Catch::Contains("configuration OK"));
 
@@ -56,9 +57,16 @@ TEST_CASE("org create bootstraps an organization and its owner") {
   fresh_database db;
   std::map<std::string, std::string> env{{"SWITCHBOARD_DATABASE_URL", db.url()},
                                          {"SWITCHBOARD_AUTH_SCRYPT_LOG2_N", "10"}};
-  std::vector<std::string> args{"org",          "create",         "--name",           "Acme",
-                                "--admin-name", "Ada",            "--admin-mobile",   "+8613800000001",
-                                "--admin-password", "s3cret-pass"};
+  std::vector<std::string> args{"org",
+                                "create",
+                                "--name",
+                                "Acme",
+                                "--admin-name",
+                                "Ada",
+                                "--admin-mobile",
+                                "+8613800000001",
+                                "--admin-password",
+                                "s3cret-pass"};
   auto before = run_binary(args, env);
   CHECK(before.exit_code == 1);  // schema not migrated yet
   CHECK_THAT(before.err, Catch::Contains("switchboard migrate"));
@@ -81,8 +89,9 @@ TEST_CASE("org create bootstraps an organization and its owner") {
 TEST_CASE("org create validates its inputs") {
   std::map<std::string, std::string> env{{"SWITCHBOARD_DATABASE_URL", "postgresql:///unused"}};
   auto base = [](std::string mobile, std::string pw) {
-    return std::vector<std::string>{"org", "create", "--name", "Acme", "--admin-name", "Ada",
-                                    "--admin-mobile", mobile, "--admin-password", pw};
+    return std::vector<std::string>{
+        "org",  "create",           "--name", "Acme", "--admin-name", "Ada", "--admin-mobile",
+        mobile, "--admin-password", pw};
   };
   auto r = run_binary(base("13800000001", "longenough"), env);
   CHECK(r.exit_code == 2);

@@ -109,7 +109,8 @@ TEST_CASE("SIGHUP reopens the log file after rotation") {
   REQUIRE(eventually([&] { return read_file(log).find("switchboard ready") != std::string::npos; }, 30s));
   REQUIRE(std::rename(log.c_str(), (log + ".1").c_str()) == 0);
   proc.signal(SIGHUP);
-  CHECK(eventually([&] { return read_file(log).find("SIGHUP: log file reopened") != std::string::npos; }, 10s));
+  CHECK(
+      eventually([&] { return read_file(log).find("SIGHUP: log file reopened") != std::string::npos; }, 10s));
   CHECK_THAT(read_file(log + ".1"), Catch::Contains("listening on 127.0.0.1:"));
   proc.signal(SIGTERM);
   CHECK(proc.wait_exit(10s) == 0);
@@ -151,17 +152,7 @@ TEST_CASE("readyz turns 503 while PostgreSQL is down and 200 when it returns", "
   server srv(db.url(), {{"SWITCHBOARD_DATABASE_HEALTH_INTERVAL_MS", "100"}});
   REQUIRE(http_get(srv.port(), "/readyz").status == 200);
 
-  stop_cluster();
-  struct restart_guard {  // leaves the shared cluster running even when a check below throws
-    bool armed = true;
-    ~restart_guard() {
-      if (!armed) return;
-      try {
-        start_cluster();
-      } catch (...) {
-      }
-    }
-  } guard;
+  cluster_outage outage;
   CHECK(srv.proc().wait_for_line(std::regex("PostgreSQL is unreachable"), 10s));
   auto down = http_get(srv.port(), "/readyz");
   CHECK(down.status == 503);
@@ -169,8 +160,7 @@ TEST_CASE("readyz turns 503 while PostgreSQL is down and 200 when it returns", "
   CHECK(http_get(srv.port(), "/healthz").status == 200);  // the process itself is fine
   CHECK_THAT(http_get(srv.port(), "/metrics").body, Catch::Contains("switchboard_db_ready 0\n"));
 
-  start_cluster();
-  guard.armed = false;
+  outage.end();
   CHECK(eventually([&] { return http_get(srv.port(), "/readyz").status == 200; }, 15s));
   CHECK_THAT(http_get(srv.port(), "/metrics").body, Catch::Contains("switchboard_db_ready 1\n"));
 }

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
-#include <set>
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include "fixture.hpp"
@@ -14,7 +14,9 @@ using namespace sbtest;
 namespace json = boost::json;
 
 namespace {
-std::string str(const json::value& v) { return std::string(v.as_string()); }
+std::string str(const json::value& v) {
+  return std::string(v.as_string());
+}
 
 json::object ok_data(const json::object& reply) {
   INFO(json::serialize(reply));
@@ -88,7 +90,8 @@ TEST_CASE("malformed frames get bad_request replies and the connection stays ope
       {R"({"id":"x5","op":"sync","data":{"conv":"1","after_seq":"a"}})", "data.after_seq"},
       {R"({"id":"x6","op":"ping","data":{"s":"a\u0000b"}})", "U+0000"},
       {R"({"id":"x7","op":"ping","data":{"s":"\ud800"}})", "surrogate"},
-      {std::string(R"({"id":"x8","op":"ping","data":)") + std::string(40, '[') + std::string(40, ']') + "}", "32"},
+      {std::string(R"({"id":"x8","op":"ping","data":)") + std::string(40, '[') + std::string(40, ']') + "}",
+       "32"},
   };
   for (const auto& c : cases) {
     INFO(c.frame);
@@ -126,7 +129,8 @@ TEST_CASE("frames over max_frame_bytes close with 1009; binary frames with 1003"
 }
 
 TEST_CASE("requests over the rate limit get rate_limited with retry_after_ms") {
-  org_fixture fx(env{{"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "5"}, {"SWITCHBOARD_LIMITS_REQUEST_BURST", "5"}});
+  org_fixture fx(
+      env{{"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "5"}, {"SWITCHBOARD_LIMITS_REQUEST_BURST", "5"}});
   ws_client ws(fx.port());
   ok_data(ws.hello(fx.owner.token));
   int limited = 0;
@@ -164,7 +168,9 @@ TEST_CASE("direct conversations: one per pair, idempotent and race-free") {
   ws_client c(fx.port());
   ok_data(c.hello(carol.token));
   std::string x, y;
-  std::thread t([&] { x = str(a.call("open_direct", {{"user", carol.id}}).at("data").at("conv").at("conv")); });
+  std::thread t([&] {
+    x = str(a.call("open_direct", {{"user", carol.id}}).at("data").at("conv").at("conv"));
+  });
   y = str(c.call("open_direct", {{"user", fx.owner.id}}).at("data").at("conv").at("conv"));
   t.join();
   CHECK(x == y);
@@ -237,7 +243,9 @@ TEST_CASE("send validates type and body") {
   auto weird = text_send(conv, "e5", "x");
   weird["type"] = "hologram";
   CHECK(error_code_of(a.call("send", weird)) == "bad_request");
-  json::object image{{"conv", conv}, {"client_msg_id", "e6"}, {"type", "image"},
+  json::object image{{"conv", conv},
+                     {"client_msg_id", "e6"},
+                     {"type", "image"},
                      {"body", json::object{{"media_id", "123"}, {"width", 10}, {"height", 10}}}};
   CHECK(error_code_of(a.call("send", image)) == "not_found");
   CHECK(error_code_of(a.call("send", text_send("999999999", "e7", "x"))) == "not_found");
@@ -304,7 +312,8 @@ TEST_CASE("groups: create, info, add, remove, rename, leave write system message
   CHECK(g.at("last_seq").as_int64() == 0);  // creating writes no message
   REQUIRE(b.wait_event("conv_update"));
 
-  auto added = ok_data(b.call("add_members", {{"conv", conv}, {"users", json::array{json::value(carol.id)}}}));
+  auto added =
+      ok_data(b.call("add_members", {{"conv", conv}, {"users", json::array{json::value(carol.id)}}}));
   CHECK(added.at("conv").at("member_count").as_int64() == 3);
   auto sys = c.wait_event("message");
   REQUIRE(sys);
@@ -324,7 +333,8 @@ TEST_CASE("groups: create, info, add, remove, rename, leave write system message
   CHECK(owner_found);
 
   // Only the owner (or an org admin) removes members.
-  CHECK(error_code_of(b.call("remove_members", {{"conv", conv}, {"users", json::array{json::value(carol.id)}}})) ==
+  CHECK(error_code_of(
+            b.call("remove_members", {{"conv", conv}, {"users", json::array{json::value(carol.id)}}})) ==
         "forbidden");
   ok_data(a.call("remove_members", {{"conv", conv}, {"users", json::array{json::value(carol.id)}}}));
   auto removed = c.wait_event("conv_update");
@@ -346,9 +356,11 @@ TEST_CASE("groups: create, info, add, remove, rename, leave write system message
   std::vector<std::string> events;
   for (const auto& m : history) events.push_back(str(m.at("body").at("event")));
   CHECK(events == std::vector<std::string>{"members_added", "members_removed", "renamed", "left"});
-  for (std::size_t i = 0; i < history.size(); ++i) CHECK(history[i].at("seq").as_int64() == static_cast<int64_t>(i + 1));
+  for (std::size_t i = 0; i < history.size(); ++i)
+    CHECK(history[i].at("seq").as_int64() == static_cast<int64_t>(i + 1));
 
-  CHECK(error_code_of(a.call("create_group", {{"name", "X"}, {"members", json::array{json::value("424242424")}}})) ==
+  CHECK(error_code_of(
+            a.call("create_group", {{"name", "X"}, {"members", json::array{json::value("424242424")}}})) ==
         "not_found");
   CHECK(error_code_of(a.call("create_group", {{"name", ""}, {"members", json::array{}}})) == "bad_request");
 }
@@ -363,7 +375,8 @@ TEST_CASE("group size is limited by max_group_members") {
   CHECK(error_code_of(a.call("create_group", {{"name", "big"},
                                               {"members", json::array{json::value(b.id), json::value(c.id),
                                                                       json::value(d.id)}}})) == "too_large");
-  auto g = ok_data(a.call("create_group", {{"name", "ok"}, {"members", json::array{json::value(b.id), json::value(c.id)}}}));
+  auto g = ok_data(a.call("create_group",
+                          {{"name", "ok"}, {"members", json::array{json::value(b.id), json::value(c.id)}}}));
   auto conv = str(g.at("conv").at("conv"));
   CHECK(error_code_of(a.call("add_members", {{"conv", conv}, {"users", json::array{json::value(d.id)}}})) ==
         "too_large");
@@ -379,7 +392,8 @@ TEST_CASE("50 concurrent senders into one group: gapless seqs, every member sees
   for (auto& u : users) members.emplace_back(u.id);
   ws_client owner(fx.port());
   ok_data(owner.hello(fx.owner.token));
-  auto conv = str(ok_data(owner.call("create_group", {{"name", "load"}, {"members", members}})).at("conv").at("conv"));
+  auto conv = str(
+      ok_data(owner.call("create_group", {{"name", "load"}, {"members", members}})).at("conv").at("conv"));
 
   std::vector<std::unique_ptr<ws_client>> clients;
   for (auto& u : users) {
@@ -391,7 +405,8 @@ TEST_CASE("50 concurrent senders into one group: gapless seqs, every member sees
   for (int i = 0; i < senders; ++i) {
     threads.emplace_back([&, i] {
       for (int k = 0; k < per_sender; ++k) {
-        auto r = clients[i]->call("send", text_send(conv, "c" + std::to_string(k), "from " + std::to_string(i)));
+        auto r =
+            clients[i]->call("send", text_send(conv, "c" + std::to_string(k), "from " + std::to_string(i)));
         if (r.at("ok").as_bool()) ++acked;
       }
     });
@@ -437,7 +452,8 @@ TEST_CASE("after a dropped connection, a resend gives one message and sync retur
     REQUIRE(ev);
     bob_has = ev->at("data").at("seq").as_int64();
     // Bob sends, loses the connection before reading the ack, and resends on a new connection.
-    b.send_text(json::serialize(json::object{{"id", "lost"}, {"op", "send"}, {"data", text_send(conv, "b1", "mine")}}));
+    b.send_text(json::serialize(
+        json::object{{"id", "lost"}, {"op", "send"}, {"data", text_send(conv, "b1", "mine")}}));
     b.drop();
   }
   ok_data(a.call("send", text_send(conv, "a2", "two")));
@@ -473,7 +489,10 @@ TEST_CASE("after a dropped connection, a resend gives one message and sync retur
   auto older = ok_data(b.call("history", {{"conv", conv}, {"before_seq", 3}}));
   CHECK(older.at("messages").as_array().size() == 2);
   CHECK_FALSE(older.at("has_more").as_bool());
-  CHECK(ok_data(b.call("sync", {{"conv", conv}, {"after_seq", 0}, {"limit", 100000}})).at("messages").as_array().size() == 4);
+  CHECK(ok_data(b.call("sync", {{"conv", conv}, {"after_seq", 0}, {"limit", 100000}}))
+            .at("messages")
+            .as_array()
+            .size() == 4);
 }
 
 TEST_CASE("read cursors only move forward, clamp to last_seq, and notify") {
@@ -492,7 +511,7 @@ TEST_CASE("read cursors only move forward, clamp to last_seq, and notify") {
     CHECK(str(ev->at("data").at("user")) == bob.id);
     CHECK(ev->at("data").at("seq").as_int64() == 2);
   }
-  ok_data(b1.call("read", {{"conv", conv}, {"seq", 1}}));  // backwards: nothing changes
+  ok_data(b1.call("read", {{"conv", conv}, {"seq", 1}}));   // backwards: nothing changes
   ok_data(b1.call("read", {{"conv", conv}, {"seq", 99}}));  // clamped to 3
   auto convs = ok_data(b1.call("convs")).at("convs").as_array();
   CHECK(convs[0].at("read_seq").as_int64() == 3);
@@ -522,12 +541,14 @@ TEST_CASE("typing, recall and presence") {
     CHECK(ev->at("data").at("seq").as_int64() == 1);
     CHECK(str(ev->at("data").at("by")) == fx.owner.id);
   }
-  auto m = ok_data(b.call("sync", {{"conv", conv}, {"after_seq", 0}})).at("messages").as_array().at(0).as_object();
+  auto m =
+      ok_data(b.call("sync", {{"conv", conv}, {"after_seq", 0}})).at("messages").as_array().at(0).as_object();
   CHECK(m.at("recalled").as_bool());
   CHECK(m.at("body").as_object().empty());
   CHECK(fx.db.scalar("SELECT body FROM messages WHERE conv_id = " + conv) == "{}");
 
-  auto p = ok_data(a.call("presence", {{"users", json::array{json::value(bob.id)}}})).at("presence").as_object();
+  auto p =
+      ok_data(a.call("presence", {{"users", json::array{json::value(bob.id)}}})).at("presence").as_object();
   CHECK(p.at(bob.id).at("online").as_bool());
   CHECK(p.at(bob.id).at("last_seen").is_null());
   ok_data(a.call("presence_sub", {{"users", json::array{json::value(bob.id)}}}));

@@ -31,8 +31,8 @@ account org_fixture::new_org(const std::string& name) {
   account a;
   a.mobile = next_mobile();
   a.password = "owner-password";
-  auto r = run_binary({"org", "create", "--name", name, "--admin-name", name + " Owner", "--admin-mobile", a.mobile,
-                       "--admin-password", a.password},
+  auto r = run_binary({"org", "create", "--name", name, "--admin-name", name + " Owner", "--admin-mobile",
+                       a.mobile, "--admin-password", a.password},
                       {{"SWITCHBOARD_DATABASE_URL", db.url()}, {"SWITCHBOARD_AUTH_SCRYPT_LOG2_N", "10"}});
   if (r.exit_code != 0) throw std::runtime_error("org create failed: " + r.err);
   auto out = json::parse(r.out).as_object();
@@ -42,7 +42,8 @@ account org_fixture::new_org(const std::string& name) {
   return a;
 }
 
-std::string org_fixture::login(const std::string& org, const std::string& mobile, const std::string& password) {
+std::string org_fixture::login(const std::string& org, const std::string& mobile,
+                               const std::string& password) {
   auto r = http_call(port(), "POST", "/v1/auth/login",
                      json::serialize(json::object{{"org", org}, {"mobile", mobile}, {"password", password}}));
   if (r.status != 200) throw std::runtime_error("login failed: " + std::to_string(r.status) + " " + r.body);
@@ -58,7 +59,8 @@ account org_fixture::add_user(const account& admin, const std::string& name, con
                      json::serialize(json::object{
                          {"name", name}, {"mobile", a.mobile}, {"password", a.password}, {"role", role}}),
                      {{"Authorization", "Bearer " + admin.token}});
-  if (r.status != 201) throw std::runtime_error("create user failed: " + std::to_string(r.status) + " " + r.body);
+  if (r.status != 201)
+    throw std::runtime_error("create user failed: " + std::to_string(r.status) + " " + r.body);
   a.id = std::string(json::parse(r.body).at("user").as_string());
   a.token = login(a.org, a.mobile, a.password);
   return a;

@@ -12,8 +12,10 @@ struct http_reply {
   std::map<std::string, std::string> headers;  // lowercase names
 };
 
-http_reply http_call(int port, const std::string& method, const std::string& target, const std::string& body = "",
-                     const std::map<std::string, std::string>& headers = {});
-inline http_reply http_get(int port, const std::string& target) { return http_call(port, "GET", target); }
+http_reply http_call(int port, const std::string& method, const std::string& target,
+                     const std::string& body = "", const std::map<std::string, std::string>& headers = {});
+inline http_reply http_get(int port, const std::string& target) {
+  return http_call(port, "GET", target);
+}
 
 }  // namespace sbtest

@@ -87,7 +87,8 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 command_result run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                           std::chrono::milliseconds timeout) {
   int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
   pid_t pid = spawn(args, env, out_pipe[1], err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -96,7 +97,8 @@ command_result run_binary(const std::vector<std::string>& args, const std::map<s
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       kill(pid, SIGKILL);
       break;
@@ -123,7 +125,8 @@ command_result run_binary(const std::vector<std::string>& args, const std::map<s
   return r;
 }
 
-child_process::child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+child_process::child_process(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env) {
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = spawn(args, env, err_pipe[1], err_pipe[1]);
@@ -162,7 +165,8 @@ void child_process::read_loop() {
   }
 }
 
-std::optional<std::vector<std::string>> child_process::wait_for_line(const std::regex& re, std::chrono::milliseconds timeout) {
+std::optional<std::vector<std::string>> child_process::wait_for_line(const std::regex& re,
+                                                                     std::chrono::milliseconds timeout) {
   std::unique_lock lk(mu_);
   std::size_t checked = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -172,7 +176,8 @@ std::optional<std::vector<std::string>> child_process::wait_for_line(const std::
       if (std::regex_search(lines_[checked], m, re)) return std::vector<std::string>(m.begin(), m.end());
     }
     if (eof_) return std::nullopt;
-    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && checked == lines_.size()) return std::nullopt;
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && checked == lines_.size())
+      return std::nullopt;
   }
 }
 
@@ -204,16 +209,15 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   }
 }
 
-server::server(const std::string& database_url, std::map<std::string, std::string> extra_env, std::string config_text)
+server::server(const std::string& database_url, std::map<std::string, std::string> extra_env,
+               std::string config_text)
     : dir_(make_temp_dir()) {
   std::string config_path = dir_ + "/switchboard.ini";
   std::ofstream(config_path) << config_text;
   std::map<std::string, std::string> env{
-      {"SWITCHBOARD_DATABASE_URL", database_url},
-      {"SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0"},
+      {"SWITCHBOARD_DATABASE_URL", database_url}, {"SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0"},
       {"SWITCHBOARD_AUTH_SCRYPT_LOG2_N", "10"},  // cheap hashes keep the suite fast
-      {"SWITCHBOARD_MEDIA_DIR", dir_ + "/media"},
-      {"SWITCHBOARD_SERVER_THREADS", "2"},
+      {"SWITCHBOARD_MEDIA_DIR", dir_ + "/media"}, {"SWITCHBOARD_SERVER_THREADS", "2"},
   };
   for (auto& [k, v] : extra_env) env[k] = v;
   proc_ = std::make_unique<child_process>(std::vector<std::string>{"serve", "--config", config_path}, env);

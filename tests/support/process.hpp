@@ -6,8 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -41,7 +41,8 @@ class child_process {
 
   pid_t pid() const { return pid_; }
   // Waits for a stderr line matching `re`; returns its match groups ([0] whole) or nullopt on timeout/exit.
-  std::optional<std::vector<std::string>> wait_for_line(const std::regex& re, std::chrono::milliseconds timeout);
+  std::optional<std::vector<std::string>> wait_for_line(const std::regex& re,
+                                                        std::chrono::milliseconds timeout);
   std::string output() const;  // everything read from stderr so far
   void signal(int sig);
   // Waits for the child to exit; returns its exit code (128+signal when killed) or nullopt on timeout.

@@ -63,7 +63,11 @@ void fresh_database::exec(const std::string& sql) const {
   n.exec(sql);
 }
 
-void stop_cluster() { run_script("SB_TEST_PG_STOP"); }
-void start_cluster() { run_script("SB_TEST_PG_START"); }
+void stop_cluster() {
+  run_script("SB_TEST_PG_STOP");
+}
+void start_cluster() {
+  run_script("SB_TEST_PG_START");
+}
 
 }  // namespace sbtest

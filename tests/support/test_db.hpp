@@ -29,4 +29,24 @@ class fresh_database {
 void stop_cluster();
 void start_cluster();
 
+// Stops the cluster now and starts it again when destroyed unless start() ran: the shared
+// cluster comes back even when a check in between throws.
+class cluster_outage {
+ public:
+  cluster_outage() { stop_cluster(); }
+  ~cluster_outage() {
+    if (stopped_) try {
+        start_cluster();
+      } catch (...) {
+      }
+  }
+  void end() {
+    start_cluster();
+    stopped_ = false;
+  }
+
+ private:
+  bool stopped_ = true;
+};
+
 }  // namespace sbtest

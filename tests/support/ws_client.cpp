@@ -1,6 +1,7 @@
 // Test harness: WebSocket client.
 #include "ws_client.hpp"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -21,12 +22,14 @@ struct ws_client::impl {
   std::thread thread;
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> frames;  // unread raw frames
+  std::deque<std::string> frames;   // unread raw frames
   std::deque<json::object> events;  // events seen while waiting for a reply
   bool closed = false;
   int close_code = 0;
+  std::atomic<bool> paused{false};
 
   void read_loop() {
+    if (paused) return;
     ws.async_read(buf, [this](beast::error_code ec, std::size_t) {
       std::lock_guard lk(mu);
       if (ec) {
@@ -54,8 +57,14 @@ struct ws_client::impl {
   }
 };
 
-ws_client::ws_client(int port, const std::map<std::string, std::string>& headers) : impl_(std::make_unique<impl>()) {
+ws_client::ws_client(int port, const std::map<std::string, std::string>& headers, int receive_buffer_bytes)
+    : impl_(std::make_unique<impl>()) {
   auto& i = *impl_;
+  if (receive_buffer_bytes > 0) {
+    auto& sock = beast::get_lowest_layer(i.ws).socket();
+    sock.open(asio::ip::tcp::v4());
+    sock.set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes));
+  }
   beast::get_lowest_layer(i.ws).connect(
       asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   i.ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
@@ -76,8 +85,12 @@ ws_client::~ws_client() {
   i.thread.join();
 }
 
-void ws_client::send_text(const std::string& text) { impl_->write(text, false); }
-void ws_client::send_binary(const std::string& bytes) { impl_->write(bytes, true); }
+void ws_client::send_text(const std::string& text) {
+  impl_->write(text, false);
+}
+void ws_client::send_binary(const std::string& bytes) {
+  impl_->write(bytes, true);
+}
 
 std::optional<std::string> ws_client::next_frame(std::chrono::milliseconds timeout) {
   auto& i = *impl_;
@@ -89,18 +102,21 @@ std::optional<std::string> ws_client::next_frame(std::chrono::milliseconds timeo
   return f;
 }
 
-json::object ws_client::call(const std::string& op, const json::object& data, std::chrono::milliseconds timeout) {
+json::object ws_client::call(const std::string& op, const json::object& data,
+                             std::chrono::milliseconds timeout) {
   std::string id = "r" + std::to_string(next_id_++);
   send_text(json::serialize(json::object{{"id", id}, {"op", op}, {"data", data}}));
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw std::runtime_error("no reply to " + op + " within the timeout");
     auto f = next_frame(left);
     if (!f) {
       std::lock_guard lk(impl_->mu);
       if (impl_->closed)
-        throw std::runtime_error("connection closed (" + std::to_string(impl_->close_code) + ") awaiting " + op);
+        throw std::runtime_error("connection closed (" + std::to_string(impl_->close_code) + ") awaiting " +
+                                 op);
       continue;
     }
     auto v = json::parse(*f).as_object();
@@ -114,8 +130,9 @@ json::object ws_client::call(const std::string& op, const json::object& data, st
 }
 
 json::object ws_client::hello(const std::string& token, const std::string& device_id) {
-  return call("hello", {{"token", token},
-                        {"device", json::object{{"id", device_id}, {"platform", "linux"}, {"version", "1.0.0"}}}});
+  return call("hello",
+              {{"token", token},
+               {"device", json::object{{"id", device_id}, {"platform", "linux"}, {"version", "1.0.0"}}}});
 }
 
 std::optional<json::object> ws_client::wait_event(const std::string& ev, std::chrono::milliseconds timeout) {
@@ -131,7 +148,8 @@ std::optional<json::object> ws_client::wait_event(const std::string& ev, std::ch
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto f = next_frame(left);
     if (!f) {
@@ -152,6 +170,10 @@ std::optional<int> ws_client::wait_closed(std::chrono::milliseconds timeout) {
   std::unique_lock lk(i.mu);
   if (!i.cv.wait_for(lk, timeout, [&] { return i.closed; })) return std::nullopt;
   return i.close_code;
+}
+
+void ws_client::pause_reading() {
+  impl_->paused = true;
 }
 
 void ws_client::drop() {

@@ -19,7 +19,8 @@ using namespace std::chrono_literals;
 
 class ws_client {
  public:
-  explicit ws_client(int port, const std::map<std::string, std::string>& headers = {});
+  explicit ws_client(int port, const std::map<std::string, std::string>& headers = {},
+                     int receive_buffer_bytes = 0);
   ~ws_client();
   ws_client(const ws_client&) = delete;
   ws_client& operator=(const ws_client&) = delete;
@@ -34,11 +35,15 @@ class ws_client {
   boost::json::object hello(const std::string& token, const std::string& device_id = "dev-1");
 
   // The next event named `ev` (earlier other events stay queued), or nullopt after `timeout`.
-  std::optional<boost::json::object> wait_event(const std::string& ev, std::chrono::milliseconds timeout = 10s);
+  std::optional<boost::json::object> wait_event(const std::string& ev,
+                                                std::chrono::milliseconds timeout = 10s);
   // The next frame of any kind, raw.
   std::optional<std::string> next_frame(std::chrono::milliseconds timeout);
   // Waits for the server to close; returns the close code (0 when the TCP connection just dropped).
   std::optional<int> wait_closed(std::chrono::milliseconds timeout = 10s);
+  // Stops reading (and so answering pings) once the read in progress completes with a frame:
+  // a client that hangs or cannot keep up.
+  void pause_reading();
   // Drops the connection without a close handshake (a device losing its network).
   void drop();
   std::size_t pending_events() const;

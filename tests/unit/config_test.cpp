@@ -79,7 +79,8 @@ TEST_CASE("IPv6 listen addresses use brackets") {
 }
 
 TEST_CASE("environment overrides the file and names the variable on error") {
-  auto s = load_ok("[database]\npool_size = 2\n", {{"SWITCHBOARD_DATABASE_POOL_SIZE", "6"}, {"PATH", "/bin"}});
+  auto s =
+      load_ok("[database]\npool_size = 2\n", {{"SWITCHBOARD_DATABASE_POOL_SIZE", "6"}, {"PATH", "/bin"}});
   CHECK(s.database.pool_size == 6);
   auto e = load_error("", {{"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "fast"}});
   CHECK(e.key == "limits.requests_per_second");
@@ -128,8 +129,8 @@ TEST_CASE("values out of range or of the wrong type are rejected with the reason
       {"[sms]\nsink = file\n", "sms.path", "required"},
       {"[sms]\nsink = http\nurl = ftp://x\n", "sms.url", "http"},
       {"[tls]\nenabled = true\n", "tls.cert_file", "required"},
-      {"[tls]\nenabled = true\ncert_file = /nonexistent/c.pem\nkey_file = /nonexistent/k.pem\n", "tls.cert_file",
-       "cannot read"},
+      {"[tls]\nenabled = true\ncert_file = /nonexistent/c.pem\nkey_file = /nonexistent/k.pem\n",
+       "tls.cert_file", "cannot read"},
       {"[limits]\nrequests_per_second = 500\n", "limits.request_burst", "at least"},
       {"[server]\nlisten = 127.0.0.1:9000\n[metrics]\nlisten = 127.0.0.1:9000\n", "metrics.listen", "differ"},
   };

@@ -6,9 +6,16 @@
 using namespace switchboard::storage;
 
 TEST_CASE("migrations are ordered by their number, not by listing order") {
-  auto r = order_migrations({{"0002_b.sql", "B"}, {"0010_j.sql", "J"}, {"0001_a.sql", "A"}, {"0003_c.sql", "C"},
-                             {"0004_d.sql", ""}, {"0005_e.sql", ""}, {"0006_f.sql", ""}, {"0007_g.sql", ""},
-                             {"0008_h.sql", ""}, {"0009_i.sql", ""}});
+  auto r = order_migrations({{"0002_b.sql", "B"},
+                             {"0010_j.sql", "J"},
+                             {"0001_a.sql", "A"},
+                             {"0003_c.sql", "C"},
+                             {"0004_d.sql", ""},
+                             {"0005_e.sql", ""},
+                             {"0006_f.sql", ""},
+                             {"0007_g.sql", ""},
+                             {"0008_h.sql", ""},
+                             {"0009_i.sql", ""}});
   REQUIRE(std::holds_alternative<std::vector<migration>>(r));
   auto& m = std::get<std::vector<migration>>(r);
   REQUIRE(m.size() == 10);

@@ -1,0 +1,241 @@
+// Load generator: creates users in an organization, connects them over WebSocket and measures
+// durable send throughput and ack latency (ack = committed in PostgreSQL). Talks to a running
+// server only; bench/run.sh starts one on a throwaway PostgreSQL.
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  int port = 0;
+  std::string org, admin_mobile, admin_password;
+  int connections = 20;
+  int messages = 200;  // per connection
+  int window = 8;      // sends in flight per connection
+  int text_bytes = 100;
+  std::string mode = "group";  // group: all in one group; direct: pairs
+};
+
+json::object http_json(int port, http::verb verb, const std::string& target, const json::object& body,
+                       const std::string& token = "") {
+  asio::io_context ioc;
+  beast::tcp_stream s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  req.body() = json::serialize(body);
+  req.prepare_payload();
+  http::write(s, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  if (res.result_int() >= 300)
+    throw std::runtime_error(target + ": " + std::to_string(res.result_int()) + " " + res.body());
+  return json::parse(res.body()).as_object();
+}
+
+struct client : std::enable_shared_from_this<client> {
+  websocket::stream<beast::tcp_stream> ws;
+  beast::flat_buffer buf;
+  std::string token, conv;
+  int sent = 0, acked = 0, total = 0, window = 0, next_id = 0;
+  std::string text;
+  std::map<std::string, clock_type::time_point> in_flight;
+  std::vector<double>* latencies_us;
+  std::deque<std::string> outq;
+  int* done_counter;
+  std::uint64_t* events;
+
+  client(asio::io_context& ioc) : ws(ioc) {}
+
+  void write(std::string s) {
+    outq.push_back(std::move(s));
+    if (outq.size() == 1) do_write();
+  }
+  void do_write() {
+    ws.async_write(asio::buffer(outq.front()),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     if (ec) throw std::runtime_error("write: " + ec.message());
+                     self->outq.pop_front();
+                     if (!self->outq.empty()) self->do_write();
+                   });
+  }
+  void send_one() {
+    std::string id = "s" + std::to_string(next_id++);
+    in_flight[id] = clock_type::now();
+    json::object data{
+        {"conv", conv}, {"client_msg_id", id}, {"type", "text"}, {"body", json::object{{"text", text}}}};
+    write(json::serialize(json::object{{"id", id}, {"op", "send"}, {"data", data}}));
+    ++sent;
+  }
+  void start() {
+    for (int i = 0; i < window && sent < total; ++i) send_one();
+    read();
+  }
+  void read() {
+    ws.async_read(buf, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      auto v = json::parse(beast::buffers_to_string(self->buf.data())).as_object();
+      self->buf.consume(self->buf.size());
+      if (v.contains("ev")) {
+        ++*self->events;
+      } else if (auto it = self->in_flight.find(std::string(v.at("id").as_string()));
+                 it != self->in_flight.end()) {
+        if (!v.at("ok").as_bool()) throw std::runtime_error("send failed: " + json::serialize(v));
+        self->latencies_us->push_back(
+            std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
+        self->in_flight.erase(it);
+        if (++self->acked == self->total) ++*self->done_counter;
+        if (self->sent < self->total) self->send_one();
+      }
+      self->read();
+    });
+  }
+};
+
+json::object ws_call(websocket::stream<beast::tcp_stream>& ws, const std::string& op,
+                     const json::object& data) {
+  ws.write(asio::buffer(json::serialize(json::object{{"id", "setup"}, {"op", op}, {"data", data}})));
+  for (;;) {
+    beast::flat_buffer b;
+    ws.read(b);
+    auto v = json::parse(beast::buffers_to_string(b.data())).as_object();
+    if (v.contains("id") && v.at("id") == "setup") {
+      if (!v.at("ok").as_bool()) throw std::runtime_error(op + ": " + json::serialize(v));
+      return v.at("data").as_object();
+    }
+  }
+}
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--port")
+      o.port = std::stoi(v);
+    else if (k == "--org")
+      o.org = v;
+    else if (k == "--admin-mobile")
+      o.admin_mobile = v;
+    else if (k == "--admin-password")
+      o.admin_password = v;
+    else if (k == "--connections")
+      o.connections = std::stoi(v);
+    else if (k == "--messages")
+      o.messages = std::stoi(v);
+    else if (k == "--window")
+      o.window = std::stoi(v);
+    else if (k == "--text-bytes")
+      o.text_bytes = std::stoi(v);
+    else if (k == "--mode")
+      o.mode = v;
+    else {
+      std::cerr << "unknown option " << k << "\n";
+      return 2;
+    }
+  }
+  if (!o.port || o.org.empty()) {
+    std::cerr << "usage: sb_bench --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
+                 " [--messages N] [--window N] [--text-bytes N] [--mode group|direct]\n";
+    return 2;
+  }
+  auto admin_token =
+      std::string(http_json(o.port, http::verb::post, "/v1/auth/login",
+                            {{"org", o.org}, {"mobile", o.admin_mobile}, {"password", o.admin_password}})
+                      .at("token")
+                      .as_string());
+  // Users with fresh mobiles per run.
+  auto salt = std::chrono::system_clock::now().time_since_epoch().count() % 100000;
+  std::vector<std::string> tokens, ids;
+  for (int i = 0; i < o.connections; ++i) {
+    char mobile[32];
+    std::snprintf(mobile, sizeof mobile, "+861%05lld%05d", static_cast<long long>(salt), i);
+    auto u =
+        http_json(o.port, http::verb::post, "/v1/admin/users",
+                  {{"name", "bench" + std::to_string(i)}, {"mobile", mobile}, {"password", "bench-password"}},
+                  admin_token);
+    ids.push_back(std::string(u.at("user").as_string()));
+    tokens.push_back(
+        std::string(http_json(o.port, http::verb::post, "/v1/auth/login",
+                              {{"org", o.org}, {"mobile", mobile}, {"password", "bench-password"}})
+                        .at("token")
+                        .as_string()));
+  }
+  asio::io_context ioc;
+  std::vector<double> lat;
+  lat.reserve(static_cast<std::size_t>(o.connections) * o.messages);
+  int done = 0;
+  std::uint64_t events = 0;
+  std::vector<std::shared_ptr<client>> clients;
+  std::string group;
+  for (int i = 0; i < o.connections; ++i) {
+    auto c = std::make_shared<client>(ioc);
+    beast::get_lowest_layer(c->ws).connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)});
+    c->ws.handshake("127.0.0.1", "/v1/ws");
+    ws_call(c->ws, "hello",
+            {{"token", tokens[i]},
+             {"device", json::object{{"id", "bench"}, {"platform", "bot"}, {"version", "1"}}}});
+    if (o.mode == "group") {
+      if (i == 0) {
+        json::array members;
+        for (auto& id : ids) members.emplace_back(id);
+        group = std::string(ws_call(c->ws, "create_group", {{"name", "bench"}, {"members", members}})
+                                .at("conv")
+                                .at("conv")
+                                .as_string());
+      }
+      c->conv = group;
+    } else {
+      c->conv =
+          std::string(ws_call(c->ws, "open_direct", {{"user", ids[(i ^ 1) < o.connections ? (i ^ 1) : i]}})
+                          .at("conv")
+                          .at("conv")
+                          .as_string());
+    }
+    c->token = tokens[i];
+    c->total = o.messages;
+    c->window = o.window;
+    c->text = std::string(static_cast<std::size_t>(o.text_bytes), 'x');
+    c->latencies_us = &lat;
+    c->done_counter = &done;
+    c->events = &events;
+    clients.push_back(c);
+  }
+  auto started = clock_type::now();
+  for (auto& c : clients) c->start();
+  while (done < o.connections) ioc.run_one();
+  double secs = std::chrono::duration<double>(clock_type::now() - started).count();
+  // Let the last fan-out events arrive before counting them.
+  ioc.run_for(std::chrono::milliseconds(500));
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) {
+    return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))] / 1000.0;
+  };
+  std::printf("mode=%s connections=%d messages/conn=%d window=%d text_bytes=%d\n", o.mode.c_str(),
+              o.connections, o.messages, o.window, o.text_bytes);
+  std::printf("durable sends: %zu in %.2f s = %.0f sends/s\n", lat.size(), secs, lat.size() / secs);
+  std::printf("ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99),
+              lat.back() / 1000.0);
+  std::printf("message events received: %llu (%.0f/s)\n", static_cast<unsigned long long>(events),
+              events / secs);
+  return 0;
+}

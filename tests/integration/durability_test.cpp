@@ -1,0 +1,128 @@
+// Durability and back-pressure: acks survive a PostgreSQL restart, an outage stores nothing,
+// slow consumers and silent peers are closed.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include "fixture.hpp"
+#include "http_client.hpp"
+#include "ws_client.hpp"
+
+using namespace sbtest;
+namespace json = boost::json;
+
+namespace {
+std::string str(const json::value& v) {
+  return std::string(v.as_string());
+}
+json::object text_send(const std::string& conv, const std::string& cmid, const std::string& text) {
+  return {{"conv", conv}, {"client_msg_id", cmid}, {"type", "text"}, {"body", json::object{{"text", text}}}};
+}
+}  // namespace
+
+TEST_CASE("a message acked before PostgreSQL restarts is there afterwards", "[disruptive]") {
+  org_fixture fx;
+  auto bob = fx.add_user(fx.owner, "Bob");
+  ws_client a(fx.port());
+  REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
+  auto conv = str(a.call("open_direct", {{"user", bob.id}}).at("data").at("conv").at("conv"));
+  auto ack = a.call("send", text_send(conv, "durable-1", "kept"));
+  REQUIRE(ack.at("ok").as_bool());
+  auto msg_id = str(ack.at("data").at("msg_id"));
+
+  {
+    cluster_outage outage;
+    outage.end();
+  }
+
+  CHECK(fx.db.scalar("SELECT body FROM messages WHERE id = " + msg_id) == R"({"text":"kept"})");
+  // The server recovers by itself: the next send is accepted once its connections are back.
+  CHECK(eventually([&] { return http_get(fx.port(), "/readyz").status == 200; }, 15s));
+  bool sent = eventually(
+      [&] { return a.call("send", text_send(conv, "durable-2", "after")).at("ok").as_bool(); }, 15s);
+  CHECK(sent);
+  // Each pooled connection notices the restart on its first use and answers `unavailable` once.
+  json::object synced;
+  CHECK(eventually(
+      [&] {
+        synced = a.call("sync", {{"conv", conv}, {"after_seq", 0}});
+        return synced.at("ok").as_bool();
+      },
+      15s));
+  CHECK(synced.at("data").at("messages").as_array().size() == 2);
+}
+
+TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothing", "[disruptive]") {
+  org_fixture fx;
+  auto bob = fx.add_user(fx.owner, "Bob");
+  ws_client a(fx.port());
+  REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
+  auto conv = str(a.call("open_direct", {{"user", bob.id}}).at("data").at("conv").at("conv"));
+
+  cluster_outage outage;
+  for (int i = 0; i < 3; ++i) {
+    auto r = a.call("send", text_send(conv, "down-" + std::to_string(i), "lost?"));
+    CHECK_FALSE(r.at("ok").as_bool());
+    CHECK(str(r.at("error").at("code")) == "unavailable");
+  }
+  auto sync = a.call("sync", {{"conv", conv}, {"after_seq", 0}});
+  CHECK(str(sync.at("error").at("code")) == "unavailable");
+  CHECK(http_get(fx.port(), "/healthz").status == 200);
+  outage.end();
+
+  CHECK(fx.db.scalar("SELECT count(*) FROM messages") == "0");
+  CHECK(fx.db.scalar("SELECT last_seq FROM conversations WHERE id = " + conv) == "0");
+  // The resend after the outage settles it, with seq 1: no gap was left behind.
+  bool ok =
+      eventually([&] { return a.call("send", text_send(conv, "down-0", "again")).at("ok").as_bool(); }, 15s);
+  REQUIRE(ok);
+  CHECK(fx.db.scalar("SELECT seq FROM messages WHERE client_msg_id = 'down-0'") == "1");
+}
+
+TEST_CASE("a session that stops reading is closed 4429 as a slow consumer; the server carries on") {
+  org_fixture fx(env{{"SWITCHBOARD_LIMITS_OUTBOUND_QUEUE_BYTES", "65536"},
+                     {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
+                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});
+  auto bob = fx.add_user(fx.owner, "Bob");
+  ws_client a(fx.port());
+  REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
+  ws_client slow(fx.port(), {}, 4096);
+  REQUIRE(slow.hello(bob.token).at("ok").as_bool());
+  auto conv = str(a.call("open_direct", {{"user", bob.id}}).at("data").at("conv").at("conv"));
+  slow.pause_reading();
+  std::string big(8000, 'z');
+  std::optional<int> closed;
+  for (int i = 0; i < 3000 && !closed; ++i) {
+    a.send_text(json::serialize(json::object{{"id", "f" + std::to_string(i)},
+                                             {"op", "send"},
+                                             {"data", text_send(conv, "flood-" + std::to_string(i), big)}}));
+    if (i % 100 == 99) closed = slow.wait_closed(1ms);
+  }
+  // Nothing is lost for the slow reader: everything acked is stored for its next sync.
+  CHECK(a.call("ping", {}, 60s).at("ok").as_bool());
+  CHECK(std::stoi(fx.db.scalar("SELECT count(*) FROM messages")) > 0);
+  // The close frame cannot reach a client that does not read; the server ends the TCP connection
+  // after its close deadline. What matters: the server stays healthy and the session is gone.
+  CHECK(eventually(
+      [&] {
+        return http_get(fx.port(), "/metrics").body.find("switchboard_connections{kind=\"websocket\"} 1\n") !=
+               std::string::npos;
+      },
+      20s));
+  CHECK(fx.srv->proc().output().find("slow consumer") != std::string::npos);
+}
+
+TEST_CASE("a peer that answers no pings is closed after two heartbeats") {
+  org_fixture fx(env{{"SWITCHBOARD_SERVER_HEARTBEAT_S", "1"}});
+  ws_client ws(fx.port());
+  REQUIRE(ws.hello(fx.owner.token).at("ok").as_bool());
+  ws.pause_reading();
+  // The read already in progress still answers pings until a frame completes it: this reply does.
+  ws.send_text(R"({"id":"last","op":"ping","data":{}})");
+  CHECK(eventually(
+      [&] {
+        return http_get(fx.port(), "/metrics").body.find("switchboard_connections{kind=\"websocket\"} 0\n") !=
+               std::string::npos;
+      },
+      10s));
+}
