@@ -9,6 +9,7 @@ cmake --build --preset release --target switchboard sb_bench >/dev/null
 bin=build/release/switchboard
 
 work=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
+chmod 755 "$work"  # the postgres user must reach its data directory inside
 server_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi

@@ -51,61 +51,94 @@ CREATE TABLE messages (
     FOREIGN KEY (org_id, conv_id) REFERENCES conversations (org_id, id) ON DELETE CASCADE
 );
 
--- Appends a batch of messages in one round trip. `batch` is a JSON array of
--- {ord, org, conv, sender, cmid, type, body, ts}. Rows are taken in (conv, ord) order so that
--- concurrent batches lock conversations in the same order (no deadlock) and messages of one
--- conversation keep their arrival order. The conversation row lock makes seq gapless across
--- every node; if the transaction fails, the seqs go back with it.
+-- Appends a batch of messages in one round trip, set-based (a handful of statements per batch,
+-- not per message). `batch` is a JSON array of {ord, org, conv, sender, cmid, type, body, ts}.
+-- The conversations touched are locked first, in id order, so concurrent batches on any node
+-- cannot deadlock and each sees the others' committed rows. Per conversation the new messages
+-- take seqs last_seq+1.. in arrival (ord) order; if the transaction fails, last_seq rolls back
+-- with it, so seqs stay gapless. A (conv, sender, cmid) already stored, or repeated within the
+-- batch, answers the stored message with duplicate = true.
 CREATE FUNCTION append_messages(batch jsonb)
 RETURNS TABLE (ord integer, status text, msg_id bigint, seq bigint, ts bigint, duplicate boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-    existing record;
-    next_seq bigint;
-    new_id bigint;
+LANGUAGE plpgsql
+-- The planner has no statistics for the CTEs and picks nested loops that are quadratic in the
+-- batch size (measured: 21 of 24 ms for 256 rows); hash joins are linear.
+SET enable_nestloop = off
+AS $$
 BEGIN
-    FOR r IN
+    PERFORM 1 FROM conversations c
+     WHERE (c.org_id, c.id) IN (SELECT DISTINCT (e->>'org')::bigint, (e->>'conv')::bigint
+                                  FROM jsonb_array_elements(batch) AS e)
+     ORDER BY c.org_id, c.id
+       FOR UPDATE;
+
+    RETURN QUERY
+    WITH input AS (
         SELECT (e->>'ord')::integer AS ord, (e->>'org')::bigint AS org, (e->>'conv')::bigint AS conv,
                (e->>'sender')::bigint AS sender, e->>'cmid' AS cmid, e->>'type' AS type,
                e->>'body' AS body, (e->>'ts')::bigint AS ts
-        FROM jsonb_array_elements(batch) AS e
-        ORDER BY 3, 1
-    LOOP
-        SELECT m.id, m.seq, m.ts INTO existing FROM messages m
-         WHERE m.org_id = r.org AND m.conv_id = r.conv AND m.sender_id = r.sender
-           AND m.client_msg_id = r.cmid;
-        IF FOUND THEN
-            ord := r.ord; status := 'ok'; msg_id := existing.id; seq := existing.seq;
-            ts := existing.ts; duplicate := true;
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        IF r.type <> 'system' AND NOT EXISTS (
-            SELECT 1 FROM conv_members cm
-             WHERE cm.org_id = r.org AND cm.conv_id = r.conv AND cm.user_id = r.sender) THEN
-            ord := r.ord; msg_id := NULL; seq := NULL; ts := NULL; duplicate := false;
-            status := CASE WHEN EXISTS (SELECT 1 FROM conversations c WHERE c.org_id = r.org AND c.id = r.conv)
-                           THEN 'forbidden' ELSE 'not_found' END;
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now()
-         WHERE c.org_id = r.org AND c.id = r.conv
-        RETURNING c.last_seq INTO next_seq;
-        IF NOT FOUND THEN
-            ord := r.ord; status := 'not_found'; msg_id := NULL; seq := NULL; ts := NULL; duplicate := false;
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
+          FROM jsonb_array_elements(batch) AS e
+    ), firsts AS (
+        SELECT DISTINCT ON (i.org, i.conv, i.sender, i.cmid) i.*
+          FROM input i
+         ORDER BY i.org, i.conv, i.sender, i.cmid, i.ord
+    ), existing AS (
+        SELECT f.ord, m.id, m.seq, m.ts
+          FROM firsts f
+          JOIN messages m ON m.org_id = f.org AND m.conv_id = f.conv AND m.sender_id = f.sender
+                         AND m.client_msg_id = f.cmid
+    ), checked AS (
+        SELECT f.*,
+               EXISTS (SELECT 1 FROM conversations cv WHERE cv.org_id = f.org AND cv.id = f.conv) AS conv_exists,
+               (f.type = 'system' OR EXISTS (SELECT 1 FROM conv_members cm
+                                              WHERE cm.org_id = f.org AND cm.conv_id = f.conv
+                                                AND cm.user_id = f.sender)) AS is_member
+          FROM firsts f
+         WHERE NOT EXISTS (SELECT 1 FROM existing x WHERE x.ord = f.ord)
+    ), accepted AS (
+        SELECT c.*, row_number() OVER w AS rn, count(*) OVER w AS k
+          FROM checked c
+         WHERE c.conv_exists AND c.is_member
+        WINDOW w AS (PARTITION BY c.org, c.conv ORDER BY c.ord ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ), bumped AS (
+        UPDATE conversations cv
+           SET last_seq = cv.last_seq + a.k, updated_at = now()
+          FROM (SELECT DISTINCT acc.org, acc.conv, acc.k FROM accepted acc) AS a
+         WHERE cv.org_id = a.org AND cv.id = a.conv
+        RETURNING cv.org_id, cv.id, cv.last_seq - a.k AS base
+    ), inserted AS (
         INSERT INTO messages (org_id, conv_id, seq, sender_id, client_msg_id, type, body, ts)
-        VALUES (r.org, r.conv, next_seq, r.sender, r.cmid, r.type, r.body, r.ts)
-        RETURNING id INTO new_id;
-        -- Sending moves the sender's own read cursor to the new message.
-        UPDATE conv_members cm SET read_seq = next_seq
-         WHERE cm.org_id = r.org AND cm.conv_id = r.conv AND cm.user_id = r.sender AND cm.read_seq < next_seq;
-        ord := r.ord; status := 'ok'; msg_id := new_id; seq := next_seq; ts := r.ts; duplicate := false;
-        RETURN NEXT;
-    END LOOP;
+        SELECT a.org, a.conv, b.base + a.rn, a.sender, a.cmid, a.type, a.body, a.ts
+          FROM accepted a
+          JOIN bumped b ON b.org_id = a.org AND b.id = a.conv
+        RETURNING messages.org_id, messages.conv_id, messages.sender_id, messages.client_msg_id,
+                  messages.id, messages.seq, messages.ts
+    ), cursors AS (
+        -- Sending moves the sender's own read cursor to its newest message.
+        UPDATE conv_members cm
+           SET read_seq = x.top
+          FROM (SELECT ins.org_id, ins.conv_id, ins.sender_id, max(ins.seq) AS top
+                  FROM inserted ins GROUP BY 1, 2, 3) AS x
+         WHERE cm.org_id = x.org_id AND cm.conv_id = x.conv_id AND cm.user_id = x.sender_id
+           AND cm.read_seq < x.top
+        RETURNING 1
+    ), results AS (
+        SELECT f.org, f.conv, f.sender, f.cmid, f.ord AS first_ord,
+               CASE WHEN x.ord IS NOT NULL OR ins.id IS NOT NULL THEN 'ok'
+                    WHEN c.conv_exists THEN 'forbidden'
+                    ELSE 'not_found' END AS status,
+               coalesce(x.id, ins.id) AS msg_id, coalesce(x.seq, ins.seq) AS seq,
+               coalesce(x.ts, ins.ts) AS ts, x.ord IS NOT NULL AS stored_before
+          FROM firsts f
+          LEFT JOIN existing x ON x.ord = f.ord
+          LEFT JOIN inserted ins ON ins.org_id = f.org AND ins.conv_id = f.conv AND ins.sender_id = f.sender
+                                AND ins.client_msg_id = f.cmid
+          LEFT JOIN checked c ON c.ord = f.ord
+    )
+    SELECT i.ord, r.status, r.msg_id, r.seq, r.ts,
+           r.status = 'ok' AND (r.stored_before OR i.ord <> r.first_ord)
+      FROM input i
+      JOIN results r ON r.org = i.org AND r.conv = i.conv AND r.sender = i.sender AND r.cmid = i.cmid
+     ORDER BY i.ord;
 END
 $$;
