@@ -115,6 +115,7 @@ const std::vector<key_def>& schema() {
       {"server", "max_connections", int_key(&S::server, &S::server_section::max_connections, 1, 10000000)},
       {"server", "hello_timeout_ms", int_key(&S::server, &S::server_section::hello_timeout_ms, 100, 600000)},
       {"server", "heartbeat_s", int_key(&S::server, &S::server_section::heartbeat_s, 1, 3600)},
+      {"server", "permessage_deflate", bool_key(&S::server, &S::server_section::permessage_deflate)},
       {"tls", "enabled", bool_key(&S::tls, &S::tls_section::enabled)},
       {"tls", "cert_file", string_key(&S::tls, &S::tls_section::cert_file)},
       {"tls", "key_file", string_key(&S::tls, &S::tls_section::key_file)},

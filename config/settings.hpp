@@ -26,6 +26,7 @@ struct settings {
     int max_connections = 100000;
     int hello_timeout_ms = 10000;  // spec default: the first request must be hello within 10 s
     int heartbeat_s = 30;          // spec default: WebSocket ping period
+    bool permessage_deflate = false;  // WebSocket compression: costs CPU and memory per connection
   } server;
   struct tls_section {
     bool enabled = false;

@@ -64,6 +64,11 @@ void ws_session::run(http_request req) {
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "switchboard"); }));
   ws_.read_message_max(static_cast<std::size_t>(ctx_.cfg.limits.max_frame_bytes));
+  if (ctx_.cfg.server.permessage_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    ws_.set_option(pmd);
+  }
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong) unanswered_pings_ = 0;
   });
@@ -170,6 +175,8 @@ void ws_session::handle_text(std::string_view text) {
     hello_pending_ = true;
     return ws_ops::hello(shared_from_this(), std::move(req), *data);
   }
+  if (req.op == "hello")
+    return reply(req, protocol::error{protocol::error_code::bad_request, "this session already said hello"});
   std::int64_t retry_after = 0;
   if (!take_rate_token(retry_after)) {
     if (++rejected_in_row_ >= flood_strikes) {
