@@ -46,12 +46,11 @@ frame_ptr make_event(std::string_view name, json::object data) {
       json::serialize(json::object{{"ev", name}, {"data", std::move(data)}}));
 }
 
-// read_seq and unread are each member's own: events that go to many members leave them out.
-json::object shared_conv_json(const protocol::conv& c) {
-  auto o = protocol::to_json(c);
-  o.erase("read_seq");
-  o.erase("unread");
-  return o;
+// A conversation that was just created: every member's read_seq is 0, so one frame fits all.
+frame_ptr created_event(const protocol::conv& c) {
+  auto fresh = c;
+  fresh.read_seq = 0;
+  return make_event("conv_update", {{"conv", protocol::to_json(fresh)}, {"reason", "created"}});
 }
 
 json::object messages_json(const storage::message_page& p) {
@@ -60,7 +59,9 @@ json::object messages_json(const storage::message_page& p) {
   return {{"messages", std::move(arr)}, {"has_more", p.has_more}};
 }
 
-// Runs on the writer thread after the change committed, so these events keep seq order.
+// Runs on the writer thread after the change committed, so these events keep seq order. The
+// message is serialized once; conv_update carries each recipient's own read_seq and unread, so
+// it is serialized per recipient (membership changes are rare next to messages).
 void publish_change(app_context& ctx, std::int64_t conv, const storage::conv_change& ch,
                     std::string_view reason, const std::vector<std::int64_t>& also_notify) {
   ctx.members.put(conv, ch.members);
@@ -68,8 +69,13 @@ void publish_change(app_context& ctx, std::int64_t conv, const storage::conv_cha
     ctx.sessions.to_users(ch.members, make_event("message", protocol::to_json(*ch.system_message)));
   std::vector<std::int64_t> targets = ch.members;
   targets.insert(targets.end(), also_notify.begin(), also_notify.end());
-  ctx.sessions.to_users(targets,
-                        make_event("conv_update", {{"conv", shared_conv_json(ch.conv)}, {"reason", reason}}));
+  for (auto user : targets) {
+    auto view = ch.conv;
+    auto it = ch.read_seqs.find(user);
+    view.read_seq = it == ch.read_seqs.end() ? 0 : it->second;
+    ctx.sessions.to_users({user},
+                          make_event("conv_update", {{"conv", protocol::to_json(view)}, {"reason", reason}}));
+  }
 }
 
 template <class T, class Fn>
@@ -129,9 +135,7 @@ void op_open_direct(session_ptr s, ws_request req, const json::object& data) {
         if (!r) return s->reply(req, r.err());
         if (r.value().changed) {
           ctx.members.put(r.value().conv.id, r.value().members);
-          ctx.sessions.to_users(
-              r.value().members,
-              make_event("conv_update", {{"conv", shared_conv_json(r.value().conv)}, {"reason", "created"}}));
+          ctx.sessions.to_users(r.value().members, created_event(r.value().conv));
         }
         s->reply(req, conv_reply(r.value()));
       });
@@ -153,9 +157,7 @@ void op_create_group(session_ptr s, ws_request req, const json::object& data) {
       [s, req = std::move(req), &ctx](result<storage::conv_change> r) mutable {
         if (!r) return s->reply(req, r.err());
         ctx.members.put(r.value().conv.id, r.value().members);
-        ctx.sessions.to_users(
-            r.value().members,
-            make_event("conv_update", {{"conv", shared_conv_json(r.value().conv)}, {"reason", "created"}}));
+        ctx.sessions.to_users(r.value().members, created_event(r.value().conv));
         s->reply(req, conv_reply(r.value()));
       });
 }

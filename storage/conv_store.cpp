@@ -89,6 +89,16 @@ protocol::message append_system(pqxx::work& w, std::int64_t org, std::int64_t co
   return m;
 }
 
+// Fills out.members and out.read_seqs with the members after a change.
+void collect_members(pqxx::work& w, std::int64_t org, std::int64_t conv, conv_change& out) {
+  out.members.clear();
+  for (const auto& r : w.exec_prepared("conv_member_reads", org, conv)) {
+    auto u = r[0].as<std::int64_t>();
+    out.members.push_back(u);
+    out.read_seqs[u] = r[1].as<std::int64_t>();
+  }
+}
+
 std::vector<std::int64_t> member_ids(pqxx::work& w, std::int64_t org, std::int64_t conv) {
   std::vector<std::int64_t> out;
   for (const auto& r : w.exec_prepared("conv_member_ids", org, conv)) out.push_back(r[0].as<std::int64_t>());
@@ -163,7 +173,9 @@ void conv_store::prepare(pqxx::connection& c) {
             "FROM unnest($3::bigint[]) AS u ON CONFLICT DO NOTHING RETURNING user_id");
   c.prepare("conv_member_delete",
             "DELETE FROM conv_members WHERE org_id = $1 AND conv_id = $2 AND user_id = ANY($3::bigint[]) "
-            "RETURNING user_id");
+            "RETURNING user_id, read_seq");
+  c.prepare("conv_member_reads",
+            "SELECT user_id, read_seq FROM conv_members WHERE org_id = $1 AND conv_id = $2 ORDER BY user_id");
   c.prepare(
       "conv_recount",
       "UPDATE conversations SET member_count = (SELECT count(*) FROM conv_members WHERE org_id = $1 AND "
@@ -304,7 +316,7 @@ protocol::result<conv_change> conv_store::add_members(pqxx::connection& c, std::
     out.system_message = append_system(w, org, conv, actor, "members_added", added, std::nullopt);
   }
   out.affected = added;
-  out.members = member_ids(w, org, conv);
+  collect_members(w, org, conv, out);
   out.conv = conv_for(w, org, conv, actor).value();
   w.commit();
   return out;
@@ -327,18 +339,20 @@ protocol::result<conv_change> conv_store::remove_members(pqxx::connection& c, st
     return error{error_code::forbidden, "only the group owner or an org admin may remove members"};
   if (view.owner && std::find(users.begin(), users.end(), *view.owner) != users.end())
     return error{error_code::bad_request, "data.users: the owner cannot be removed (the owner may leave)"};
-  std::vector<std::int64_t> removed;
-  for (const auto& r : w.exec_prepared("conv_member_delete", org, conv, bigint_array(users)))
-    removed.push_back(r[0].as<std::int64_t>());
-  std::sort(removed.begin(), removed.end());
   conv_change out;
+  std::vector<std::int64_t> removed;
+  for (const auto& r : w.exec_prepared("conv_member_delete", org, conv, bigint_array(users))) {
+    removed.push_back(r[0].as<std::int64_t>());
+    out.read_seqs[removed.back()] = r[1].as<std::int64_t>();
+  }
+  std::sort(removed.begin(), removed.end());
   out.changed = !removed.empty();
   if (out.changed) {
     w.exec_prepared("conv_recount", org, conv);
     out.system_message = append_system(w, org, conv, actor, "members_removed", removed, std::nullopt);
   }
   out.affected = removed;
-  out.members = member_ids(w, org, conv);
+  collect_members(w, org, conv, out);
   out.conv = read_conv(w.exec_prepared1("conv_view", org, conv, actor));
   w.commit();
   return out;
@@ -351,7 +365,9 @@ protocol::result<conv_change> conv_store::leave(pqxx::connection& c, std::int64_
   if (!cv) return cv.err();
   if (cv.value().kind != "group")
     return error{error_code::bad_request, "a direct conversation cannot be left"};
-  w.exec_prepared("conv_member_delete", org, conv, bigint_array({user}));
+  conv_change out;
+  for (const auto& r : w.exec_prepared("conv_member_delete", org, conv, bigint_array({user})))
+    out.read_seqs[user] = r[1].as<std::int64_t>();
   w.exec_prepared("conv_recount", org, conv);
   // The owner leaving hands the group to its longest-standing member.
   if (cv.value().owner == user) {
@@ -365,10 +381,9 @@ protocol::result<conv_change> conv_store::leave(pqxx::connection& c, std::int64_
       w.exec_prepared("conv_owner_clear", org, conv);
     }
   }
-  conv_change out;
   out.system_message = append_system(w, org, conv, user, "left", {}, std::nullopt);
   out.affected = {user};
-  out.members = member_ids(w, org, conv);
+  collect_members(w, org, conv, out);
   out.conv = read_conv(w.exec_prepared1("conv_view", org, conv, user));
   w.commit();
   return out;
@@ -383,7 +398,7 @@ protocol::result<conv_change> conv_store::rename(pqxx::connection& c, std::int64
   w.exec_prepared("conv_rename", org, conv, name);
   conv_change out;
   out.system_message = append_system(w, org, conv, actor, "renamed", {}, name);
-  out.members = member_ids(w, org, conv);
+  collect_members(w, org, conv, out);
   out.conv = conv_for(w, org, conv, actor).value();
   w.commit();
   return out;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,9 @@ struct conv_change {
   std::optional<protocol::message> system_message;
   std::vector<std::int64_t> affected;  // users added / removed
   std::vector<std::int64_t> members;   // members after the change
-  bool changed = true;                 // false when nothing changed (e.g. adding existing members)
+  // Each member's and each affected user's read cursor: conv_update carries every recipient's own.
+  std::map<std::int64_t, std::int64_t> read_seqs;
+  bool changed = true;  // false when nothing changed (e.g. adding existing members)
 };
 
 struct message_page {

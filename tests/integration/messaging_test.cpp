@@ -324,6 +324,11 @@ TEST_CASE("groups: create, info, add, remove, rename, leave write system message
   auto upd = c.wait_event("conv_update");
   REQUIRE(upd);
   CHECK(str(upd->at("data").at("reason")) == "members_added");
+  // Each recipient's conv_update carries its own cursor: Carol joined at seq 0 and has not read
+  // the system message; Bob, who added her, neither (read moves on send, not on membership ops).
+  CHECK(upd->at("data").at("conv").at("last_seq").as_int64() == 1);
+  CHECK(upd->at("data").at("conv").at("read_seq").as_int64() == 0);
+  CHECK(upd->at("data").at("conv").at("unread").as_int64() == 1);
 
   auto info = ok_data(c.call("conv_info", {{"conv", conv}})).at("conv").as_object();
   CHECK(info.at("members").as_array().size() == 3);
@@ -584,4 +589,29 @@ TEST_CASE("SIGTERM closes WebSockets with 1001") {
   fx.srv->proc().signal(SIGTERM);
   CHECK(ws.wait_closed() == 1001);
   CHECK(fx.srv->proc().wait_exit(10s) == 0);
+}
+
+TEST_CASE("conv_update carries each recipient's own read_seq and unread") {
+  org_fixture fx;
+  auto bob = fx.add_user(fx.owner, "Bob");
+  ws_client a(fx.port()), b(fx.port());
+  ok_data(a.hello(fx.owner.token));
+  ok_data(b.hello(bob.token));
+  auto conv =
+      str(ok_data(a.call("create_group", {{"name", "g"}, {"members", json::array{json::value(bob.id)}}}))
+              .at("conv")
+              .at("conv"));
+  REQUIRE(a.wait_event("conv_update"));
+  REQUIRE(b.wait_event("conv_update"));
+  ok_data(b.call("send", text_send(conv, "hi", "hi")));         // seq 1; Bob's cursor moves to 1
+  ok_data(a.call("rename", {{"conv", conv}, {"name", "g2"}}));  // seq 2
+  auto for_a = a.wait_event("conv_update");
+  auto for_b = b.wait_event("conv_update");
+  REQUIRE(for_a);
+  REQUIRE(for_b);
+  CHECK(for_a->at("data").at("conv").at("last_seq").as_int64() == 2);
+  CHECK(for_a->at("data").at("conv").at("read_seq").as_int64() == 0);
+  CHECK(for_a->at("data").at("conv").at("unread").as_int64() == 2);
+  CHECK(for_b->at("data").at("conv").at("read_seq").as_int64() == 1);
+  CHECK(for_b->at("data").at("conv").at("unread").as_int64() == 1);
 }
