@@ -134,6 +134,7 @@ const std::vector<key_def>& schema() {
       {"database", "health_interval_ms",
        int_key(&S::database, &S::database_section::health_interval_ms, 50, 600000)},
       {"database", "max_queue", int_key(&S::database, &S::database_section::max_queue, 1, 100000000)},
+      {"database", "writers", int_key(&S::database, &S::database_section::writers, 1, 64)},
       {"database", "batch_max_messages",
        int_key(&S::database, &S::database_section::batch_max_messages, 1, 10000)},
       {"database", "batch_max_delay_us",

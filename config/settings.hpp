@@ -41,6 +41,7 @@ struct settings {
     int startup_timeout_s = 30;  // serve waits this long for PostgreSQL at start before giving up
     int health_interval_ms = 1000;
     int max_queue = 100000;        // queued storage jobs beyond this fail fast with `unavailable`
+    int writers = 2;               // ordered writer threads; a conversation always uses the same one
     int batch_max_messages = 256;  // group commit: messages per INSERT round trip and COMMIT
     int batch_max_delay_us = 100;  // group commit: how long a batch waits for more messages
   } database;

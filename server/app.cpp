@@ -21,6 +21,7 @@
 #include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
 #include "storage/user_store.hpp"
+#include "storage/writer_pool.hpp"
 
 namespace switchboard::server {
 
@@ -45,7 +46,7 @@ struct app::impl {
   server::metrics stats{all_op_names()};
   storage::db_pool db;
   storage::db_health health;
-  storage::message_writer writer;
+  storage::writer_pool writer;
   connection_registry connections;
   session_registry sessions;
   presence_tracker presence{sessions};
@@ -71,7 +72,8 @@ struct app::impl {
            log),
         health(cfg.database.url, storage::latest_builtin_version(),
                std::chrono::milliseconds(cfg.database.health_interval_ms), log),
-        writer(storage::message_writer::options{cfg.database.url, cfg.database.connect_timeout_s,
+        writer(cfg.database.writers,
+               storage::message_writer::options{cfg.database.url, cfg.database.connect_timeout_s,
                                                 cfg.database.batch_max_messages,
                                                 std::chrono::microseconds(cfg.database.batch_max_delay_us),
                                                 static_cast<std::size_t>(cfg.database.max_queue)},

@@ -14,7 +14,7 @@
 #include "server/token_cache.hpp"
 #include "storage/db_health.hpp"
 #include "storage/db_pool.hpp"
-#include "storage/message_writer.hpp"
+#include "storage/writer_pool.hpp"
 
 namespace spdlog {
 class logger;
@@ -28,7 +28,7 @@ struct app_context {
   server::metrics& stats;
   storage::db_pool& db;
   storage::db_health& health;
-  storage::message_writer& writer;
+  storage::writer_pool& writer;
   connection_registry& connections;
   session_registry& sessions;
   presence_tracker& presence;

@@ -45,11 +45,12 @@ void db_call(app_context& ctx, boost::asio::any_io_executor ex, Work work, Done 
                                 ex, std::move(work), std::move(done));
 }
 
-// The same through the ordered writer, for work that assigns seqs (membership changes). `work`
-// runs on the writer thread after earlier sends committed, so fan-out it does there keeps seq order.
+// The same through the conversation's ordered writer, for work that assigns seqs (membership
+// changes). `work` runs on that writer's thread after the conversation's earlier sends committed,
+// so fan-out it does there keeps seq order.
 template <class T, class Work, class Done>
-void ordered_call(app_context& ctx, boost::asio::any_io_executor ex, Work work, Done done) {
-  detail::call_and_post_back<T>([&](auto w, auto f) { ctx.writer.submit_job(std::move(w), std::move(f)); },
+void ordered_call(app_context& ctx, std::int64_t conv, boost::asio::any_io_executor ex, Work work, Done done) {
+  detail::call_and_post_back<T>([&](auto w, auto f) { ctx.writer.submit_job(conv, std::move(w), std::move(f)); },
                                 ctx.log, ex, std::move(work), std::move(done));
 }
 

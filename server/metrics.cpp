@@ -2,6 +2,7 @@
 #include "server/metrics.hpp"
 
 #include "storage/db_pool.hpp"
+#include "storage/message_writer.hpp"
 
 namespace switchboard::server {
 
@@ -70,7 +71,8 @@ op_metrics& metrics::op(std::string_view name) {
   return *it->second;
 }
 
-std::string metrics::render(const storage::pool_stats& pool, bool db_ready, int schema_version) const {
+std::string metrics::render(const storage::pool_stats& pool, const storage::writer_stats& writers, bool db_ready,
+                            int schema_version) const {
   std::string out;
   out.reserve(16384);
   header(out, "switchboard_connections", "gauge", "Open client connections by kind.");
@@ -114,6 +116,12 @@ std::string metrics::render(const storage::pool_stats& pool, bool db_ready, int 
   line(out, "switchboard_db_jobs_total", "result=\"unavailable\"", pool.failed_unavailable_total);
   header(out, "switchboard_db_reconnects_total", "counter", "Storage connections reopened after a failure.");
   line(out, "switchboard_db_reconnects_total", "", pool.reconnects_total);
+  header(out, "switchboard_writer_batches_total", "counter", "Group-commit batches written.");
+  line(out, "switchboard_writer_batches_total", "", writers.batches);
+  header(out, "switchboard_writer_messages_total", "counter", "Messages written by group commit.");
+  line(out, "switchboard_writer_messages_total", "", writers.messages);
+  header(out, "switchboard_writer_queue_depth", "gauge", "Sends and ordered jobs waiting for a writer.");
+  line(out, "switchboard_writer_queue_depth", "", writers.queued);
   header(out, "switchboard_db_ready", "gauge", "1 when PostgreSQL answers and the schema is current.");
   line(out, "switchboard_db_ready", "", db_ready ? 1 : 0);
   header(out, "switchboard_schema_version", "gauge",

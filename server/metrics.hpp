@@ -16,6 +16,7 @@
 
 namespace switchboard::storage {
 struct pool_stats;
+struct writer_stats;
 }
 
 namespace switchboard::server {
@@ -55,7 +56,8 @@ class metrics {
   std::atomic<std::uint64_t> connections_accepted_total{0};
   std::atomic<std::uint64_t> connections_rejected_total{0};
 
-  std::string render(const storage::pool_stats& pool, bool db_ready, int schema_version) const;
+  std::string render(const storage::pool_stats& pool, const storage::writer_stats& writers, bool db_ready,
+                     int schema_version) const;
 
  private:
   std::map<std::string, std::unique_ptr<op_metrics>, std::less<>> ops_;

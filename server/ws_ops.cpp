@@ -181,7 +181,7 @@ template <class Change>
 void membership_op(session_ptr s, ws_request req, std::int64_t conv, std::string reason, Change change) {
   auto& ctx = s->ctx();
   ordered_call<storage::conv_change>(
-      ctx, s->executor(),
+      ctx, conv, s->executor(),
       [&ctx, conv, reason, change](pqxx::connection& c) -> result<storage::conv_change> {
         auto r = change(c);
         if (r && r.value().changed) {

@@ -4,6 +4,7 @@
 #include "server/metrics.hpp"
 #include "server/password_hasher.hpp"
 #include "storage/db_pool.hpp"
+#include "storage/message_writer.hpp"
 
 using namespace switchboard;
 
@@ -36,7 +37,10 @@ TEST_CASE("metrics render requests by op and code with cumulative histograms") {
   storage::pool_stats ps;
   ps.size = 4;
   ps.connected = 4;
-  auto text = m.render(ps, true, 1);
+  storage::writer_stats ws;
+  ws.batches = 3;
+  ws.messages = 40;
+  auto text = m.render(ps, ws, true, 1);
   CHECK_THAT(text, Catch::Contains("switchboard_requests_total{op=\"send\",code=\"ok\"} 1\n"));
   CHECK_THAT(text, Catch::Contains("switchboard_requests_total{op=\"send\",code=\"unavailable\"} 1\n"));
   CHECK_THAT(text, Catch::Contains("switchboard_requests_total{op=\"other\",code=\"ok\"} 1\n"));
@@ -50,6 +54,7 @@ TEST_CASE("metrics render requests by op and code with cumulative histograms") {
   CHECK_THAT(text, Catch::Contains("switchboard_connections{kind=\"websocket\"} 3\n"));
   CHECK_THAT(text, Catch::Contains("switchboard_db_pool_connections{state=\"connected\"} 4\n"));
   CHECK_THAT(text, Catch::Contains("switchboard_db_ready 1\n"));
+  CHECK_THAT(text, Catch::Contains("switchboard_writer_messages_total 40\n"));
 }
 
 TEST_CASE("connect_timeout is added to URIs and key=value strings once") {
