@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Measures durable send throughput and ack latency: builds Release, starts a throwaway
-# PostgreSQL and a switchboard on free ports, creates an organization, runs sb_bench with the
-# given arguments (see bench/sb_bench.cpp), and stops both by PID.
+# PostgreSQL and a switchboard on free ports, creates an organization, runs switchboard-load with
+# the given arguments (see tools/load/main.cpp), and stops both by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset release >/dev/null
-cmake --build --preset release --target switchboard sb_bench >/dev/null
+cmake --build --preset release --target switchboard switchboard-load >/dev/null
 bin=build/release/switchboard
 
 work=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
@@ -37,6 +37,9 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 [ -n "$port" ] || { cat "$work/server.log"; exit 1; }
-build/release/sb_bench --port "$port" --org "$org" --admin-mobile +8613700000000 --admin-password bench-admin "$@"
+status=0
+build/release/switchboard-load --port "$port" --org "$org" --admin-mobile +8613700000000 --admin-password bench-admin "$@" ||
+  status=$?
 # Group-commit efficiency of the run: messages per batch.
 curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_writer_batches_total/{b=$2} /^switchboard_writer_messages_total/{m=$2} END{if (b>0) printf "group commit: %d messages in %d batches (%.1f per batch)\n", m, b, m/b}'
+exit $status

@@ -33,9 +33,9 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
   return out;
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env, int out_fd,
-            int err_fd) {
-  std::vector<std::string> argv_s{binary_path()};
+pid_t spawn(const std::string& program, const std::vector<std::string>& args,
+            const std::map<std::string, std::string>& env, int out_fd, int err_fd) {
+  std::vector<std::string> argv_s{program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   auto env_s = merged_env(env);
   std::vector<char*> argv, envp;
@@ -86,10 +86,15 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 
 command_result run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                           std::chrono::milliseconds timeout) {
+  return run_program(binary_path(), args, env, timeout);
+}
+
+command_result run_program(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
-  pid_t pid = spawn(args, env, out_pipe[1], err_pipe[1]);
+  pid_t pid = spawn(program, args, env, out_pipe[1], err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
   command_result r;
@@ -129,7 +134,7 @@ child_process::child_process(const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env) {
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = spawn(args, env, err_pipe[1], err_pipe[1]);
+  pid_ = spawn(binary_path(), args, env, err_pipe[1], err_pipe[1]);
   close(err_pipe[1]);
   err_fd_ = err_pipe[0];
   reader_ = std::thread([this] { read_loop(); });

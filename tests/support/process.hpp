@@ -27,7 +27,11 @@ struct command_result {
   std::string err;
 };
 
-// Runs the binary to completion (bounded by `timeout`) with `env` added to the environment.
+// Runs `program` to completion (bounded by `timeout`) with `env` added to the environment.
+command_result run_program(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env,
+                           std::chrono::milliseconds timeout = 60s);
+// The same for the switchboard binary under test.
 command_result run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                           std::chrono::milliseconds timeout = 60s);
 

@@ -1,6 +1,7 @@
-// Load generator: creates users in an organization, connects them over WebSocket and measures
-// durable send throughput and ack latency (ack = committed in PostgreSQL). Talks to a running
-// server only; bench/run.sh starts one on a throwaway PostgreSQL.
+// switchboard-load: creates users in an organization, connects them over WebSocket, measures
+// durable send throughput and ack latency (ack = committed in PostgreSQL), and verifies that every
+// acked message reached every other member exactly once and in order (exit 1 otherwise). Talks to
+// a running server only; bench/run.sh starts one on a throwaway PostgreSQL.
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "tools/load/delivery_verifier.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -63,6 +66,8 @@ struct client : std::enable_shared_from_this<client> {
   std::deque<std::string> outq;
   int* done_counter;
   std::uint64_t* events;
+  std::int64_t user_id = 0;
+  switchboard::load::delivery_verifier* verifier = nullptr;
 
   client(asio::io_context& ioc) : ws(ioc) {}
 
@@ -97,9 +102,15 @@ struct client : std::enable_shared_from_this<client> {
       self->buf.consume(self->buf.size());
       if (v.contains("ev")) {
         ++*self->events;
+        if (v.at("ev") == "message") {
+          const auto& m = v.at("data").as_object();
+          self->verifier->on_delivery(self->user_id, std::stoll(std::string(m.at("conv").as_string())),
+                                      m.at("seq").as_int64());
+        }
       } else if (auto it = self->in_flight.find(std::string(v.at("id").as_string()));
                  it != self->in_flight.end()) {
         if (!v.at("ok").as_bool()) throw std::runtime_error("send failed: " + json::serialize(v));
+        self->verifier->on_ack(std::stoll(self->conv), v.at("data").at("seq").as_int64(), self->user_id);
         self->latencies_us->push_back(
             std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
         self->in_flight.erase(it);
@@ -153,8 +164,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!o.port || o.org.empty()) {
-    std::cerr << "usage: sb_bench --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
-                 " [--messages N] [--window N] [--text-bytes N] [--mode group|direct]\n";
+    std::cerr
+        << "usage: switchboard-load --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
+           " [--messages N] [--window N] [--text-bytes N] [--mode group|direct]\n";
     return 2;
   }
   auto admin_token =
@@ -186,6 +198,7 @@ int main(int argc, char** argv) {
   std::uint64_t events = 0;
   std::vector<std::shared_ptr<client>> clients;
   std::string group;
+  switchboard::load::delivery_verifier verifier;
   for (int i = 0; i < o.connections; ++i) {
     auto c = std::make_shared<client>(ioc);
     beast::get_lowest_layer(c->ws).connect(
@@ -204,13 +217,22 @@ int main(int argc, char** argv) {
                                 .as_string());
       }
       c->conv = group;
+      if (i == 0) {
+        std::vector<std::int64_t> members;
+        for (auto& id : ids) members.push_back(std::stoll(id));
+        verifier.set_members(std::stoll(group), members);
+      }
     } else {
       c->conv =
           std::string(ws_call(c->ws, "open_direct", {{"user", ids[(i ^ 1) < o.connections ? (i ^ 1) : i]}})
                           .at("conv")
                           .at("conv")
                           .as_string());
+      int peer = (i ^ 1) < o.connections ? (i ^ 1) : i;
+      verifier.set_members(std::stoll(c->conv), {std::stoll(ids[i]), std::stoll(ids[peer])});
     }
+    c->user_id = std::stoll(ids[i]);
+    c->verifier = &verifier;
     c->token = tokens[i];
     c->total = o.messages;
     c->window = o.window;
@@ -237,5 +259,29 @@ int main(int argc, char** argv) {
               lat.back() / 1000.0);
   std::printf("message events received: %llu (%.0f/s)\n", static_cast<unsigned long long>(events),
               events / secs);
-  return 0;
+  auto report = verifier.finish();
+  std::printf(
+      "verified: %llu acked, %llu delivered; gaps %llu, duplicates %llu, reorders %llu, missing %llu, "
+      "unexpected %llu: %s\n",
+      static_cast<unsigned long long>(report.acked), static_cast<unsigned long long>(report.delivered),
+      static_cast<unsigned long long>(report.gaps), static_cast<unsigned long long>(report.duplicates),
+      static_cast<unsigned long long>(report.reorders), static_cast<unsigned long long>(report.missing),
+      static_cast<unsigned long long>(report.unexpected), report.ok() ? "OK" : "FAILED");
+  for (const auto& p : report.problems) std::printf("  %s\n", p.c_str());
+  json::object line{{"scenario", o.mode},
+                    {"connections", o.connections},
+                    {"messages_per_connection", o.messages},
+                    {"window", o.window},
+                    {"text_bytes", o.text_bytes},
+                    {"sends", lat.size()},
+                    {"seconds", secs},
+                    {"sends_per_s", static_cast<double>(lat.size()) / secs},
+                    {"ack_p50_ms", pct(0.50)},
+                    {"ack_p90_ms", pct(0.90)},
+                    {"ack_p99_ms", pct(0.99)},
+                    {"ack_max_ms", lat.back() / 1000.0},
+                    {"deliveries", events},
+                    {"verified", report.ok()}};
+  std::printf("%s\n", json::serialize(line).c_str());
+  return report.ok() ? 0 : 1;
 }
