@@ -33,9 +33,13 @@ export SWITCHBOARD_DATABASE_URL=${SWITCHBOARD_DATABASE_URL:-postgresql:///switch
 export SWITCHBOARD_SERVER_LISTEN=${SWITCHBOARD_SERVER_LISTEN:-127.0.0.1:8080}
 "$bin" migrate
 
-# A demo organization the first time only.
+# A demo organization the first time only (again if the database was recreated since).
 state=${XDG_STATE_HOME:-$HOME/.local/state}/switchboard
 mkdir -p "$state"
+if [ -f "$state/demo-login.json" ]; then
+  demo_org=$(sed -E 's/.*"org":"([0-9]+)".*/\1/' "$state/demo-login.json")
+  psql -qtAc "SELECT 1 FROM orgs WHERE id = $demo_org" switchboard 2>/dev/null | grep -q 1 || rm -f "$state/demo-login.json"
+fi
 if [ ! -f "$state/demo-login.json" ]; then
   password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
   mobile="+8613800000000"
