@@ -5,10 +5,10 @@
 
 using namespace sbtest;
 
-TEST_CASE("switchboard-load runs a short direct and group scenario and verifies every delivery") {
+TEST_CASE("switchboard-load runs short direct, group and sync scenarios and verifies every delivery") {
   org_fixture fx(env{{"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
                      {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});
-  for (const char* mode : {"direct", "group"}) {
+  for (const char* mode : {"direct", "group", "sync"}) {
     INFO(mode);
     auto r = run_program(SWITCHBOARD_LOAD_BINARY,
                          {"--port", std::to_string(fx.port()), "--org", fx.owner.org, "--admin-mobile",

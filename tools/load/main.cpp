@@ -163,10 +163,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  bool sync_mode = o.mode == "sync";
+  if (sync_mode) o.connections = 2;  // one sender online, one receiver that catches up afterwards
+  if (o.mode != "direct" && o.mode != "group" && !sync_mode) {
+    std::cerr << "--mode must be direct, group or sync\n";
+    return 2;
+  }
   if (!o.port || o.org.empty()) {
     std::cerr
         << "usage: switchboard-load --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
-           " [--messages N] [--window N] [--text-bytes N] [--mode group|direct]\n";
+           " [--messages N] [--window N] [--text-bytes N] [--mode direct|group|sync]\n";
     return 2;
   }
   auto admin_token =
@@ -199,7 +205,9 @@ int main(int argc, char** argv) {
   std::vector<std::shared_ptr<client>> clients;
   std::string group;
   switchboard::load::delivery_verifier verifier;
-  for (int i = 0; i < o.connections; ++i) {
+  // sync: only the sender is online while it sends; the receiver connects afterwards.
+  int online = sync_mode ? 1 : o.connections;
+  for (int i = 0; i < online; ++i) {
     auto c = std::make_shared<client>(ioc);
     beast::get_lowest_layer(c->ws).connect(
         {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)});
@@ -229,7 +237,10 @@ int main(int argc, char** argv) {
                           .at("conv")
                           .as_string());
       int peer = (i ^ 1) < o.connections ? (i ^ 1) : i;
-      verifier.set_members(std::stoll(c->conv), {std::stoll(ids[i]), std::stoll(ids[peer])});
+      if (sync_mode)
+        verifier.set_members(std::stoll(c->conv), {std::stoll(ids[i])});  // the receiver is offline
+      else
+        verifier.set_members(std::stoll(c->conv), {std::stoll(ids[i]), std::stoll(ids[peer])});
     }
     c->user_id = std::stoll(ids[i]);
     c->verifier = &verifier;
@@ -244,7 +255,7 @@ int main(int argc, char** argv) {
   }
   auto started = clock_type::now();
   for (auto& c : clients) c->start();
-  while (done < o.connections) ioc.run_one();
+  while (done < online) ioc.run_one();
   double secs = std::chrono::duration<double>(clock_type::now() - started).count();
   // Let the last fan-out events arrive before counting them.
   ioc.run_for(std::chrono::milliseconds(500));
@@ -259,6 +270,35 @@ int main(int argc, char** argv) {
               lat.back() / 1000.0);
   std::printf("message events received: %llu (%.0f/s)\n", static_cast<unsigned long long>(events),
               events / secs);
+  // sync: the receiver connects and catches up from seq 0 in pages of 500.
+  double sync_ms = -1;
+  std::int64_t synced = 0;
+  bool sync_ok = true;
+  if (sync_mode) {
+    websocket::stream<beast::tcp_stream> ws(ioc);
+    beast::get_lowest_layer(ws).connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)});
+    ws.handshake("127.0.0.1", "/v1/ws");
+    ws_call(ws, "hello",
+            {{"token", tokens[1]},
+             {"device", json::object{{"id", "bench"}, {"platform", "bot"}, {"version", "1"}}}});
+    auto t0 = clock_type::now();
+    std::int64_t after = 0;
+    for (;;) {
+      auto page = ws_call(ws, "sync", {{"conv", clients[0]->conv}, {"after_seq", after}, {"limit", 500}});
+      for (const auto& m : page.at("messages").as_array()) {
+        auto seq = m.at("seq").as_int64();
+        if (seq != after + 1) sync_ok = false;
+        after = seq;
+        ++synced;
+      }
+      if (!page.at("has_more").as_bool()) break;
+    }
+    sync_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+    if (synced != static_cast<std::int64_t>(lat.size())) sync_ok = false;
+    std::printf("sync: %lld messages caught up in %.1f ms (%s)\n", static_cast<long long>(synced), sync_ms,
+                sync_ok ? "gapless, in order, complete" : "INCOMPLETE OR OUT OF ORDER");
+  }
   auto report = verifier.finish();
   std::printf(
       "verified: %llu acked, %llu delivered; gaps %llu, duplicates %llu, reorders %llu, missing %llu, "
@@ -281,7 +321,11 @@ int main(int argc, char** argv) {
                     {"ack_p99_ms", pct(0.99)},
                     {"ack_max_ms", lat.back() / 1000.0},
                     {"deliveries", events},
-                    {"verified", report.ok()}};
+                    {"verified", report.ok() && sync_ok}};
+  if (sync_mode) {
+    line["sync_messages"] = synced;
+    line["sync_ms"] = sync_ms;
+  }
   std::printf("%s\n", json::serialize(line).c_str());
-  return report.ok() ? 0 : 1;
+  return report.ok() && sync_ok ? 0 : 1;
 }
