@@ -31,7 +31,8 @@ struct options {
   std::string org, admin_mobile, admin_password;
   int connections = 20;
   int messages = 200;  // per connection
-  int window = 8;      // sends in flight per connection
+  int window = 8;      // sends in flight per connection (closed loop)
+  double rate = 0;     // open loop: total sends per second over all connections (0: closed loop)
   int text_bytes = 100;
   std::string mode = "group";  // group: all in one group; direct: pairs
 };
@@ -68,8 +69,13 @@ struct client : std::enable_shared_from_this<client> {
   std::uint64_t* events;
   std::int64_t user_id = 0;
   switchboard::load::delivery_verifier* verifier = nullptr;
+  // Open loop: a send is due every `interval` from `t0`, whether or not acks came back; latency
+  // counts from when it was due, so a stalled server cannot hide its stall (no coordinated omission).
+  std::chrono::nanoseconds interval{0};
+  clock_type::time_point t0;
+  asio::steady_timer timer;
 
-  client(asio::io_context& ioc) : ws(ioc) {}
+  client(asio::io_context& ioc) : ws(ioc), timer(ioc) {}
 
   void write(std::string s) {
     outq.push_back(std::move(s));
@@ -83,17 +89,31 @@ struct client : std::enable_shared_from_this<client> {
                      if (!self->outq.empty()) self->do_write();
                    });
   }
-  void send_one() {
+  void send_one(clock_type::time_point due = clock_type::now()) {
     std::string id = "s" + std::to_string(next_id++);
-    in_flight[id] = clock_type::now();
+    in_flight[id] = due;
     json::object data{
         {"conv", conv}, {"client_msg_id", id}, {"type", "text"}, {"body", json::object{{"text", text}}}};
     write(json::serialize(json::object{{"id", id}, {"op", "send"}, {"data", data}}));
     ++sent;
   }
   void start() {
-    for (int i = 0; i < window && sent < total; ++i) send_one();
+    if (interval.count() > 0) {
+      t0 = clock_type::now();
+      schedule();
+    } else {
+      for (int i = 0; i < window && sent < total; ++i) send_one();
+    }
     read();
+  }
+  void schedule() {
+    auto due = t0 + interval * sent;
+    timer.expires_at(due);
+    timer.async_wait([self = shared_from_this(), due](beast::error_code ec) {
+      if (ec) return;
+      self->send_one(due);
+      if (self->sent < self->total) self->schedule();
+    });
   }
   void read() {
     ws.async_read(buf, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -115,7 +135,7 @@ struct client : std::enable_shared_from_this<client> {
             std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
         self->in_flight.erase(it);
         if (++self->acked == self->total) ++*self->done_counter;
-        if (self->sent < self->total) self->send_one();
+        if (self->interval.count() == 0 && self->sent < self->total) self->send_one();
       }
       self->read();
     });
@@ -154,6 +174,8 @@ int main(int argc, char** argv) {
       o.messages = std::stoi(v);
     else if (k == "--window")
       o.window = std::stoi(v);
+    else if (k == "--rate")
+      o.rate = std::stod(v);
     else if (k == "--text-bytes")
       o.text_bytes = std::stoi(v);
     else if (k == "--mode")
@@ -172,7 +194,7 @@ int main(int argc, char** argv) {
   if (!o.port || o.org.empty()) {
     std::cerr
         << "usage: switchboard-load --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
-           " [--messages N] [--window N] [--text-bytes N] [--mode direct|group|sync]\n";
+           " [--messages N] [--window N | --rate SENDS_PER_S] [--text-bytes N] [--mode direct|group|sync]\n";
     return 2;
   }
   auto admin_token =
@@ -247,6 +269,7 @@ int main(int argc, char** argv) {
     c->token = tokens[i];
     c->total = o.messages;
     c->window = o.window;
+    if (o.rate > 0) c->interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * online / o.rate));
     c->text = std::string(static_cast<std::size_t>(o.text_bytes), 'x');
     c->latencies_us = &lat;
     c->done_counter = &done;
@@ -263,8 +286,11 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))] / 1000.0;
   };
-  std::printf("mode=%s connections=%d messages/conn=%d window=%d text_bytes=%d\n", o.mode.c_str(),
-              o.connections, o.messages, o.window, o.text_bytes);
+  std::printf("mode=%s connections=%d messages/conn=%d %s text_bytes=%d\n", o.mode.c_str(), o.connections,
+              o.messages,
+              o.rate > 0 ? ("open loop at " + std::to_string(static_cast<long>(o.rate)) + " sends/s").c_str()
+                         : ("window=" + std::to_string(o.window)).c_str(),
+              o.text_bytes);
   std::printf("durable sends: %zu in %.2f s = %.0f sends/s\n", lat.size(), secs, lat.size() / secs);
   std::printf("ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99),
               lat.back() / 1000.0);
@@ -312,6 +338,7 @@ int main(int argc, char** argv) {
                     {"connections", o.connections},
                     {"messages_per_connection", o.messages},
                     {"window", o.window},
+                    {"offered_rate", o.rate},
                     {"text_bytes", o.text_bytes},
                     {"sends", lat.size()},
                     {"seconds", secs},
