@@ -22,6 +22,24 @@ struct db_pool::worker_state {
   bool ever_connected = false;
 };
 
+std::optional<db_failure> run_classified(pqxx::connection& c, const std::function<void()>& fn) {
+  try {
+    fn();
+    return std::nullopt;
+  } catch (const pqxx::in_doubt_error& e) {
+    return db_failure{db_failure::kind::in_doubt, e.what()};
+  } catch (const pqxx::broken_connection& e) {
+    return db_failure{db_failure::kind::unavailable, e.what()};
+  } catch (const std::exception& e) {
+    bool open = false;
+    try {
+      open = c.is_open();
+    } catch (...) {
+    }
+    return db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
+  }
+}
+
 std::string with_connect_timeout(const std::string& url, int seconds) {
   if (url.find("connect_timeout") != std::string::npos) return url;
   bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
@@ -139,22 +157,7 @@ void db_pool::run_job(worker_state& w, job& j) {
     return;
   }
   busy_.fetch_add(1, std::memory_order_relaxed);
-  std::optional<db_failure> failure;
-  try {
-    j.work(*w.conn);
-  } catch (const pqxx::in_doubt_error& e) {
-    failure = db_failure{db_failure::kind::in_doubt, e.what()};
-  } catch (const pqxx::broken_connection& e) {
-    failure = db_failure{db_failure::kind::unavailable, e.what()};
-  } catch (const std::exception& e) {
-    // An SQL error on a connection that has since died is an outage, not a bug.
-    bool open = false;
-    try {
-      open = w.conn->is_open();
-    } catch (...) {
-    }
-    failure = db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
-  }
+  auto failure = run_classified(*w.conn, [&] { j.work(*w.conn); });
   busy_.fetch_sub(1, std::memory_order_relaxed);
   completed_.fetch_add(1, std::memory_order_relaxed);
   if (!failure) return;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +43,11 @@ struct pool_stats {
   std::uint64_t failed_unavailable_total = 0;
   std::uint64_t reconnects_total = 0;
 };
+
+// Runs `fn` against `c` and turns what it throws into a failure: a COMMIT whose outcome is unknown
+// is in_doubt, a broken connection (or an SQL error on one that has since died) is unavailable,
+// anything else internal. nullopt when `fn` returned normally.
+std::optional<db_failure> run_classified(pqxx::connection& c, const std::function<void()>& fn);
 
 // Appends connect_timeout to a libpq URI or key=value string unless it is already there.
 std::string with_connect_timeout(const std::string& url, int seconds);

@@ -135,7 +135,7 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
                                           {"ts", r.ts}});
   }
   std::vector<send_outcome> outcomes(batch.size());
-  try {
+  failure = run_classified(*conn_, [&] {
     pqxx::work w(*conn_);
     auto res = w.exec_prepared("append_messages", boost::json::serialize(rows));
     for (const auto& row : res) {
@@ -153,18 +153,7 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
       }
     }
     w.commit();
-  } catch (const pqxx::in_doubt_error& e) {
-    failure = db_failure{db_failure::kind::in_doubt, e.what()};
-  } catch (const pqxx::broken_connection& e) {
-    failure = db_failure{db_failure::kind::unavailable, e.what()};
-  } catch (const std::exception& e) {
-    bool open = false;
-    try {
-      open = conn_->is_open();
-    } catch (...) {
-    }
-    failure = db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
-  }
+  });
   if (failure) {
     if (failure->what != db_failure::kind::internal) conn_.reset();
     return false;
@@ -202,21 +191,7 @@ void message_writer::write_batch(std::vector<send_request>& batch) {
 
 void message_writer::run_job(job& j) {
   if (!ensure_connected()) return j.fail({db_failure::kind::unavailable, "no database connection"});
-  std::optional<db_failure> failure;
-  try {
-    j.work(*conn_);
-  } catch (const pqxx::in_doubt_error& e) {
-    failure = db_failure{db_failure::kind::in_doubt, e.what()};
-  } catch (const pqxx::broken_connection& e) {
-    failure = db_failure{db_failure::kind::unavailable, e.what()};
-  } catch (const std::exception& e) {
-    bool open = false;
-    try {
-      open = conn_->is_open();
-    } catch (...) {
-    }
-    failure = db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
-  }
+  auto failure = run_classified(*conn_, [&] { j.work(*conn_); });
   if (!failure) return;
   if (failure->what != db_failure::kind::internal) conn_.reset();
   j.fail(*failure);

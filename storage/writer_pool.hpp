@@ -13,7 +13,8 @@ namespace switchboard::storage {
 class writer_pool {
  public:
   writer_pool(int count, const message_writer::options& opt, std::shared_ptr<spdlog::logger> log) {
-    for (int i = 0; i < std::max(1, count); ++i) writers_.push_back(std::make_unique<message_writer>(opt, log));
+    for (int i = 0; i < std::max(1, count); ++i)
+      writers_.push_back(std::make_unique<message_writer>(opt, log));
   }
   void add_connect_hook(const db_pool::connect_hook& hook) {
     for (auto& w : writers_) w->add_connect_hook(hook);
