@@ -38,7 +38,8 @@ for _ in $(seq 1 200); do
 done
 [ -n "$port" ] || { cat "$work/server.log"; exit 1; }
 status=0
-build/release/switchboard-load --port "$port" --org "$org" --admin-mobile +8613700000000 --admin-password bench-admin "$@" ||
+build/release/switchboard-load --port "$port" --org "$org" --admin-mobile +8613700000000 --admin-password bench-admin \
+  --server-pid "$server_pid" "$@" ||
   status=$?
 # Group-commit efficiency of the run: messages per batch.
 curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_writer_batches_total/{b=$2} /^switchboard_writer_messages_total/{m=$2} END{if (b>0) printf "group commit: %d messages in %d batches (%.1f per batch)\n", m, b, m/b}'

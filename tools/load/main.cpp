@@ -33,6 +33,7 @@ struct options {
   int messages = 200;  // per connection
   int window = 8;      // sends in flight per connection (closed loop)
   double rate = 0;     // open loop: total sends per second over all connections (0: closed loop)
+  int server_pid = 0;  // connect: read the server's RSS from /proc before and after
   int text_bytes = 100;
   std::string mode = "group";  // group: all in one group; direct: pairs
 };
@@ -156,6 +157,96 @@ json::object ws_call(websocket::stream<beast::tcp_stream>& ws, const std::string
   }
 }
 
+// Resident set size of a process in KiB, from /proc (0 when unknown).
+long rss_kib(int pid) {
+  if (pid <= 0) return 0;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (!f) return 0;
+  char line[256];
+  long kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
+
+// One connection of a connect storm: TCP connect, WebSocket handshake, hello, reply.
+struct storm_conn : std::enable_shared_from_this<storm_conn> {
+  websocket::stream<beast::tcp_stream> ws;
+  beast::flat_buffer buf;
+  std::string hello;
+  int* done;
+  int* failed;
+  storm_conn(asio::io_context& ioc) : ws(ioc) {}
+  void run(const asio::ip::tcp::endpoint& ep) {
+    beast::get_lowest_layer(ws).async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->fail();
+      self->ws.async_handshake("127.0.0.1", "/v1/ws", [self](beast::error_code ec) {
+        if (ec) return self->fail();
+        self->ws.async_write(asio::buffer(self->hello), [self](beast::error_code ec, std::size_t) {
+          if (ec) return self->fail();
+          self->ws.async_read(self->buf, [self](beast::error_code ec, std::size_t) {
+            if (ec) return self->fail();
+            auto v = json::parse(beast::buffers_to_string(self->buf.data()));
+            if (!v.at("ok").as_bool()) return self->fail();
+            ++*self->done;
+          });
+        });
+      });
+    });
+  }
+  void fail() {
+    ++*failed;
+    ++*done;
+  }
+};
+
+// Opens every connection at once and says hello with tokens obtained beforehand; the connections
+// stay open until the report is printed, so the server's RSS growth per connection can be read.
+int run_connect_storm(const options& o, const std::vector<std::string>& tokens, int server_pid) {
+  asio::io_context ioc;
+  long rss_before = rss_kib(server_pid);
+  int done = 0, failed = 0;
+  std::vector<std::shared_ptr<storm_conn>> conns;
+  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port));
+  auto t0 = clock_type::now();
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    auto c = std::make_shared<storm_conn>(ioc);
+    c->hello = json::serialize(json::object{
+        {"id", "h"},
+        {"op", "hello"},
+        {"data",
+         json::object{{"token", tokens[i]},
+                      {"device", json::object{{"id", "storm"}, {"platform", "bot"}, {"version", "1"}}}}}});
+    c->done = &done;
+    c->failed = &failed;
+    c->run(ep);
+    conns.push_back(c);
+  }
+  while (done < static_cast<int>(conns.size())) ioc.run_one();
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  long rss_after = rss_kib(server_pid);
+  std::printf(
+      "connect storm: %zu connections opened and authenticated by hello in %.2f s (%.0f/s), %d failed\n",
+      conns.size(), secs, conns.size() / secs, failed);
+  json::object line{{"scenario", "connect"},
+                    {"connections", conns.size()},
+                    {"seconds", secs},
+                    {"hellos_per_s", conns.size() / secs},
+                    {"failed", failed}};
+  if (server_pid > 0) {
+    double per_conn = (rss_after - rss_before) * 1024.0 / std::max<std::size_t>(1, conns.size());
+    std::printf("server RSS: %ld KiB before, %ld KiB with the connections open (%.0f bytes per connection)\n",
+                rss_before, rss_after, per_conn);
+    line["server_rss_kib_before"] = rss_before;
+    line["server_rss_kib_after"] = rss_after;
+    line["server_rss_bytes_per_connection"] = per_conn;
+  }
+  line["verified"] = failed == 0;
+  std::printf("%s\n", json::serialize(line).c_str());
+  return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -176,6 +267,8 @@ int main(int argc, char** argv) {
       o.window = std::stoi(v);
     else if (k == "--rate")
       o.rate = std::stod(v);
+    else if (k == "--server-pid")
+      o.server_pid = std::stoi(v);
     else if (k == "--text-bytes")
       o.text_bytes = std::stoi(v);
     else if (k == "--mode")
@@ -186,15 +279,17 @@ int main(int argc, char** argv) {
     }
   }
   bool sync_mode = o.mode == "sync";
+  bool connect_mode = o.mode == "connect";
   if (sync_mode) o.connections = 2;  // one sender online, one receiver that catches up afterwards
-  if (o.mode != "direct" && o.mode != "group" && !sync_mode) {
-    std::cerr << "--mode must be direct, group or sync\n";
+  if (o.mode != "direct" && o.mode != "group" && !sync_mode && !connect_mode) {
+    std::cerr << "--mode must be direct, group, sync or connect\n";
     return 2;
   }
   if (!o.port || o.org.empty()) {
     std::cerr
         << "usage: switchboard-load --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
-           " [--messages N] [--window N | --rate SENDS_PER_S] [--text-bytes N] [--mode direct|group|sync]\n";
+           " [--messages N] [--window N | --rate SENDS_PER_S] [--text-bytes N] [--mode "
+           "direct|group|sync|connect] [--server-pid PID]\n";
     return 2;
   }
   auto admin_token =
@@ -219,6 +314,7 @@ int main(int argc, char** argv) {
                         .at("token")
                         .as_string()));
   }
+  if (connect_mode) return run_connect_storm(o, tokens, o.server_pid);
   asio::io_context ioc;
   std::vector<double> lat;
   lat.reserve(static_cast<std::size_t>(o.connections) * o.messages);
