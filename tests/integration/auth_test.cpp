@@ -19,7 +19,7 @@ http_reply post_json(int port, const std::string& path, const json::object& body
 }
 }  // namespace
 
-TEST_CASE("login returns a token, the user and its expiry; wrong passwords do not") {
+TEST_CASE("login returns a token, the user and its expiry, wrong passwords do not") {
   org_fixture fx;
   auto r = post_json(fx.port(), "/v1/auth/login",
                      {{"org", fx.owner.org}, {"mobile", fx.owner.mobile}, {"password", fx.owner.password}});
@@ -50,7 +50,7 @@ TEST_CASE("login returns a token, the user and its expiry; wrong passwords do no
   CHECK_THAT(missing.body, Catch::Contains("mobile is required"));
 }
 
-TEST_CASE("admins create users; members may not; duplicates conflict; GET returns them") {
+TEST_CASE("admins create users, members may not, duplicates conflict, GET returns them") {
   org_fixture fx;
   auto alice = fx.add_user(fx.owner, "Alice");
   auto r = http_call(fx.port(), "GET", "/v1/admin/users/" + alice.id, "",

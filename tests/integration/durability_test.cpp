@@ -79,7 +79,7 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
   CHECK(fx.db.scalar("SELECT seq FROM messages WHERE client_msg_id = 'down-0'") == "1");
 }
 
-TEST_CASE("a session that stops reading is closed 4429 as a slow consumer; the server carries on") {
+TEST_CASE("a session that stops reading is closed 4429 as a slow consumer, the server carries on") {
   org_fixture fx(env{{"SWITCHBOARD_LIMITS_OUTBOUND_QUEUE_BYTES", "65536"},
                      {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
                      {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});

@@ -111,7 +111,7 @@ TEST_CASE("malformed frames get bad_request replies and the connection stays ope
   CHECK(ok_data(ws.call("ping")).empty());
 }
 
-TEST_CASE("frames over max_frame_bytes close with 1009; binary frames with 1003") {
+TEST_CASE("frames over max_frame_bytes close with 1009, binary frames with 1003") {
   org_fixture fx(env{{"SWITCHBOARD_LIMITS_MAX_FRAME_BYTES", "4096"}});
   {
     ws_client ws(fx.port());
@@ -252,7 +252,7 @@ TEST_CASE("send validates type and body") {
   CHECK(fx.db.scalar("SELECT count(*) FROM messages") == "1");
 }
 
-TEST_CASE("a non-member sending is forbidden; another org's ids are not_found for every op") {
+TEST_CASE("a non-member sending is forbidden, another org's ids are not_found for every op") {
   org_fixture fx;
   auto bob = fx.add_user(fx.owner, "Bob");
   auto eve = fx.add_user(fx.owner, "Eve");

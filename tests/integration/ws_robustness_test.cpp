@@ -22,7 +22,7 @@ std::map<std::string, std::string> upgrade_headers(const std::string& origin) {
 }
 }  // namespace
 
-TEST_CASE("the WebSocket upgrade honours server.allowed_origins; no Origin is allowed") {
+TEST_CASE("the WebSocket upgrade honours server.allowed_origins, no Origin is allowed") {
   org_fixture fx(
       env{{"SWITCHBOARD_SERVER_ALLOWED_ORIGINS", "https://chat.example.com, https://app.example.com"}});
   auto evil = http_call(fx.port(), "GET", "/v1/ws", "", upgrade_headers("https://evil.example.net"));
