@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 
 extern char** environ;
@@ -69,9 +71,28 @@ std::string binary_path() {
   return p ? p : SWITCHBOARD_BINARY;
 }
 
+namespace {
+// Every temporary directory a test made, removed when the test process exits.
+struct temp_dirs {
+  std::mutex mu;
+  std::vector<std::string> paths;
+  ~temp_dirs() {
+    std::error_code ec;
+    for (const auto& p : paths) std::filesystem::remove_all(p, ec);
+  }
+};
+temp_dirs& all_temp_dirs() {
+  static temp_dirs dirs;
+  return dirs;
+}
+}  // namespace
+
 std::string make_temp_dir() {
   std::string tmpl = "/tmp/sbtest.XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  auto& dirs = all_temp_dirs();
+  std::lock_guard lk(dirs.mu);
+  dirs.paths.push_back(tmpl);
   return tmpl;
 }
 
