@@ -17,4 +17,19 @@ inline std::string bigint_array(const std::vector<std::int64_t>& v) {
   return s + "}";
 }
 
+// {"a","b\\"c"}: a text[] literal, every element quoted, so any text survives the round trip.
+inline std::string text_array(const std::vector<std::string>& v) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += '"';
+    for (char ch : v[i]) {
+      if (ch == '"' || ch == '\\') s += '\\';
+      s += ch;
+    }
+    s += '"';
+  }
+  return s + "}";
+}
+
 }  // namespace switchboard::storage

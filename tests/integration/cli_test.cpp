@@ -1,9 +1,14 @@
 // The operator commands: check-config, version, org create, and usage errors.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <boost/json.hpp>
+
+#include <array>
 #include <fstream>
 
+#include "fixture.hpp"
+#include "http_client.hpp"
 #include "process.hpp"
 #include "test_db.hpp"
 
@@ -102,4 +107,61 @@ TEST_CASE("org create validates its inputs") {
   r = run_binary({"org", "create", "--name", "Acme"}, env);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--admin-name"));
+}
+
+TEST_CASE("org seed adds members with working tokens, in bulk") {
+  org_fixture f;
+  std::map<std::string, std::string> env{{"SWITCHBOARD_DATABASE_URL", f.db.url()}};
+  auto dir = make_temp_dir();
+  auto path = dir + "/tokens.txt";
+  // More than one chunk (5,000), so chunking keeps ids, mobiles and tokens aligned.
+  auto r = run_binary({"org", "seed", "--org", f.owner.org, "--count", "5003", "--first-mobile",
+                       "+8615000000000", "--tokens-out", path, "--name-prefix", "Load"},
+                      env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = boost::json::parse(r.out).as_object();
+  CHECK(out.at("created").as_int64() == 5003);
+  CHECK(f.db.scalar("SELECT count(*) FROM users WHERE org_id = " + f.owner.org +
+                    " AND password_hash IS NULL") == "5003");
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  std::ifstream in(path);
+  std::string id, mobile, token;
+  std::vector<std::array<std::string, 3>> lines;
+  while (in >> id >> mobile >> token) lines.push_back({id, mobile, token});
+  REQUIRE(lines.size() == 5003);
+  CHECK(lines.front()[1] == "+8615000000000");
+  CHECK(lines.back()[1] == "+8615000005002");
+  // Each line's id owns that mobile, and the token is live for that user through the server.
+  for (std::size_t i : {std::size_t{0}, std::size_t{4999}, std::size_t{5000}, std::size_t{5002}}) {
+    CHECK(f.db.scalar("SELECT mobile FROM users WHERE id = " + lines[i][0]) == lines[i][1]);
+    CHECK(f.db.scalar("SELECT name FROM users WHERE id = " + lines[i][0]) == "Load " + std::to_string(i + 1));
+    auto me = http_call(f.port(), "GET", "/v1/me", "", {{"Authorization", "Bearer " + lines[i][2]}});
+    CHECK(me.status == 200);
+    CHECK(std::string(boost::json::parse(me.body).at("user").as_string()) == lines[i][0]);
+  }
+
+  // Taken numbers, an unknown org, numbers that would need another digit: refused with a reason.
+  auto again = run_binary({"org", "seed", "--org", f.owner.org, "--count", "10", "--first-mobile",
+                           "+8615000000000", "--tokens-out", dir + "/again.txt"},
+                          env);
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.err, Catch::Contains("already a member"));
+  auto nobody = run_binary({"org", "seed", "--org", "999999", "--count", "1", "--first-mobile",
+                            "+8616000000000", "--tokens-out", dir + "/x.txt"},
+                           env);
+  CHECK(nobody.exit_code == 1);
+  CHECK_THAT(nobody.err, Catch::Contains("no organization 999999"));
+  auto overflow = run_binary({"org", "seed", "--org", f.owner.org, "--count", "2", "--first-mobile",
+                              "+999999999999999", "--tokens-out", dir + "/x.txt"},
+                             env);
+  CHECK(overflow.exit_code == 2);
+  CHECK_THAT(overflow.err, Catch::Contains("no room"));
+  auto zero = run_binary({"org", "seed", "--org", f.owner.org, "--count", "0", "--first-mobile",
+                          "+8616000000000", "--tokens-out", dir + "/x.txt"},
+                         env);
+  CHECK(zero.exit_code == 2);
 }
