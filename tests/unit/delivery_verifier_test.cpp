@@ -73,3 +73,17 @@ TEST_CASE("a lost delivery and a delivery nobody acked are flagged") {
   CHECK(r.unexpected == 1);
   CHECK_FALSE(r.ok());
 }
+
+TEST_CASE("a run on a conversation with earlier messages starts at its first seq") {
+  switchboard::load::delivery_verifier v;
+  v.set_members(9, {1, 2}, 101);
+  v.on_ack(9, 101, 1);
+  v.on_ack(9, 102, 1);
+  v.on_delivery(2, 9, 101);
+  v.on_delivery(2, 9, 102);
+  CHECK(v.finish().ok());
+  v.on_ack(9, 50, 1);  // below the run's first seq: not this run's, a fault
+  auto r = v.finish();
+  CHECK(r.gaps == 1);
+  CHECK_FALSE(r.ok());
+}

@@ -12,8 +12,10 @@ void note(delivery_verifier::report& r, std::string s) {
 }
 }  // namespace
 
-void delivery_verifier::set_members(std::int64_t conv, std::vector<std::int64_t> users) {
+void delivery_verifier::set_members(std::int64_t conv, std::vector<std::int64_t> users,
+                                    std::int64_t first_seq) {
   convs_[conv].members = std::move(users);
+  convs_[conv].first_seq = first_seq;
 }
 
 void delivery_verifier::on_ack(std::int64_t conv, std::int64_t seq, std::int64_t sender) {
@@ -36,16 +38,20 @@ delivery_verifier::report delivery_verifier::finish() const {
   r.delivered = delivered_;
   for (const auto& [conv, st] : convs_) {
     r.acked += st.acked.size();
-    // Seqs start at 1 and have no gaps up to the highest acked.
+    // Seqs start at first_seq and have no gaps up to the highest acked.
     if (!st.acked.empty()) {
-      std::int64_t expect = 1;
+      std::int64_t expect = st.first_seq;
       for (const auto& [seq, sender] : st.acked) {
-        if (seq != expect) {
+        if (seq < expect) {
+          ++r.gaps;
+          note(r, "conv " + std::to_string(conv) + ": seq " + std::to_string(seq) +
+                      " acked, below the first seq of this run (" + std::to_string(st.first_seq) + ")");
+        } else if (seq != expect) {
           r.gaps += static_cast<std::uint64_t>(seq - expect);
           note(r, "conv " + std::to_string(conv) + ": seqs " + std::to_string(expect) + ".." +
                       std::to_string(seq - 1) + " never acked");
         }
-        expect = seq + 1;
+        expect = std::max(expect, seq + 1);
       }
     }
     for (auto user : st.members) {

@@ -12,8 +12,10 @@ namespace switchboard::load {
 
 class delivery_verifier {
  public:
-  // The members of a conversation whose sessions are online for the whole run.
-  void set_members(std::int64_t conv, std::vector<std::int64_t> users);
+  // The members of a conversation whose sessions are online for the whole run; `first_seq` is
+  // the seq its first message of this run gets (1 for a new conversation, last_seq + 1 for one
+  // that already had messages).
+  void set_members(std::int64_t conv, std::vector<std::int64_t> users, std::int64_t first_seq = 1);
   // A send was acked with this seq (duplicate acks of a resend are allowed: same seq, same id).
   void on_ack(std::int64_t conv, std::int64_t seq, std::int64_t sender);
   // A `message` event arrived at one of `user`'s sessions.
@@ -28,13 +30,16 @@ class delivery_verifier {
     std::uint64_t missing = 0;          // acked messages some other member never received
     std::uint64_t unexpected = 0;       // deliveries of seqs nobody acked, or to non-members
     std::vector<std::string> problems;  // the first few, human-readable
-    bool ok() const { return gaps + duplicates + reorders + missing + unexpected == 0; }
+    bool ok() const {
+      return gaps == 0 && duplicates == 0 && reorders == 0 && missing == 0 && unexpected == 0;
+    }
   };
   report finish() const;
 
  private:
   struct conv_state {
     std::vector<std::int64_t> members;
+    std::int64_t first_seq = 1;
     std::map<std::int64_t, std::int64_t> acked;  // seq -> sender
   };
   struct user_conv {

@@ -1,50 +1,130 @@
-// switchboard-load: creates users in an organization, connects them over WebSocket, measures
-// durable send throughput and ack latency (ack = committed in PostgreSQL), and verifies that every
-// acked message reached every other member exactly once and in order (exit 1 otherwise). Talks to
-// a running server only; bench/run.sh starts one on a throwaway PostgreSQL.
+// switchboard-load: a load generator that speaks the client protocol (shared/spec/PROTOCOL.md).
+// Scenarios are subcommands (direct, group, sync, connect, idle, mixed, login); run with no
+// arguments for usage. Clients are spread over worker threads (one io_context each) and over
+// loopback source addresses; sends are paced open loop (--rate) or closed loop (--window); every
+// ack'd message is verified delivered exactly once, in order, to every other online member, and
+// a run that loses, duplicates or reorders anything, or gets any error, exits 1.
 #include <algorithm>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/json.hpp>
-#include <chrono>
+#include <condition_variable>
 #include <cstdio>
-#include <deque>
+#include <fstream>
+#include <future>
 #include <iostream>
-#include <map>
-#include <memory>
-#include <string>
-#include <vector>
+#include <mutex>
+#include <random>
+#include <set>
 
 #include "tools/load/delivery_verifier.hpp"
+#include "tools/load/load_client.hpp"
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-namespace json = boost::json;
-using clock_type = std::chrono::steady_clock;
+namespace http = boost::beast::http;
+using namespace switchboard::load;
+using namespace std::chrono_literals;
 
-struct options {
-  int port = 0;
-  std::string org, admin_mobile, admin_password;
-  int connections = 20;
-  int messages = 200;  // per connection
-  int window = 8;      // sends in flight per connection (closed loop)
-  double rate = 0;     // open loop: total sends per second over all connections (0: closed loop)
-  int server_pid = 0;  // connect: read the server's RSS from /proc before and after
-  int text_bytes = 100;
-  std::string mode = "group";  // group: all in one group; direct: pairs
+namespace {
+
+constexpr const char* usage = R"(usage: switchboard-load <scenario> [options]
+
+Scenarios:
+  direct   --pairs N --messages M (per sender) [--window W | --rate R [--duration S]] [--text-bytes B]
+           pairs of users chatting; both members of a pair send
+  group    --groups G --members M --senders S --messages K [--window W | --rate R [--duration S]]
+           G groups of M members, S of whom send into their group
+  sync     --messages K [--window W]
+           one user sends K messages while the other is offline; the other then catches up with sync
+  connect  --connections N
+           N connections opened at once (at most --concurrency in flight), each saying hello
+  idle     --connections N --hold S [--ping-s P]
+           holds N connections for S seconds (app ping every P s) and reports the server's RSS
+  mixed    --users N --rate R --duration S
+           direct pairs and groups of 10 with typing, read receipts and presence: R actions/s
+  login    --mobile M --password PW --count N [--concurrency C]
+           password logins over HTTP (slow by design: scrypt); needs --org
+
+Common options:
+  --host H (127.0.0.1) --port P         the server
+  --tokens FILE                         users from `switchboard org seed` (lines: id mobile token)
+  --first-user K                        skip the first K users of FILE (runs on distinct users)
+  --org ID --admin-mobile M --admin-password PW
+                                        or: create users through the HTTP API (slow; small runs)
+  --threads T (cores)                   worker threads, one io_context each
+  --sources K (auto)                    loopback source addresses 127.0.0.2 .. 127.0.0.(K+1)
+  --concurrency C (1000)                connects and setup requests in flight
+  --server-pid PID                      read the server's RSS from /proc
+  --timeout S (600)                     give up on a run after S seconds
+  --revision REV  --results FILE        recorded in the JSON line; the line is appended to FILE
+Exit status: 0 verified clean, 1 loss/duplicate/reorder/error, 2 usage.
+)";
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
-json::object http_json(int port, http::verb verb, const std::string& target, const json::object& body,
-                       const std::string& token = "") {
+// "--key value" options; every one given must be used by the scenario.
+class args {
+ public:
+  args(int argc, char** argv, int from) {
+    for (int i = from; i < argc; i += 2) {
+      std::string k = argv[i];
+      if (k.rfind("--", 0) != 0) throw usage_error("unexpected argument " + k);
+      if (i + 1 >= argc) throw usage_error("option " + k + " needs a value");
+      kv_[k.substr(2)] = argv[i + 1];
+    }
+  }
+  bool has(const std::string& k) const { return kv_.count(k) != 0; }
+  std::string str(const std::string& k, const std::string& def = "") {
+    used_.insert(k);
+    auto it = kv_.find(k);
+    return it == kv_.end() ? def : it->second;
+  }
+  long long integer(const std::string& k, long long def, long long lo, long long hi) {
+    auto s = str(k);
+    if (s.empty()) return def;
+    std::size_t pos = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(s, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != s.size() || v < lo || v > hi)
+      throw usage_error("--" + k + " must be an integer from " + std::to_string(lo) + " to " +
+                        std::to_string(hi));
+    return v;
+  }
+  double real(const std::string& k, double def, double lo, double hi) {
+    auto s = str(k);
+    if (s.empty()) return def;
+    std::size_t pos = 0;
+    double v = 0;
+    try {
+      v = std::stod(s, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != s.size() || v < lo || v > hi) throw usage_error("--" + k + " is out of range");
+    return v;
+  }
+  void check_all_used() const {
+    for (const auto& [k, v] : kv_)
+      if (!used_.count(k)) throw usage_error("unknown option --" + k + " for this scenario");
+  }
+
+ private:
+  std::map<std::string, std::string> kv_;
+  std::set<std::string> used_;
+};
+
+json::object http_json(const std::string& host, int port, http::verb verb, const std::string& target,
+                       const json::object& body, const std::string& token = "") {
   asio::io_context ioc;
   beast::tcp_stream s(ioc);
-  s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  s.expires_after(60s);
+  s.connect({asio::ip::make_address(host), static_cast<unsigned short>(port)});
   http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::host, host);
+  req.set(http::field::content_type, "application/json");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   req.body() = json::serialize(body);
   req.prepare_payload();
@@ -57,398 +137,974 @@ json::object http_json(int port, http::verb verb, const std::string& target, con
   return json::parse(res.body()).as_object();
 }
 
-struct client : std::enable_shared_from_this<client> {
-  websocket::stream<beast::tcp_stream> ws;
-  beast::flat_buffer buf;
-  std::string token, conv;
-  int sent = 0, acked = 0, total = 0, window = 0, next_id = 0;
-  std::string text;
-  std::map<std::string, clock_type::time_point> in_flight;
-  std::vector<double>* latencies_us;
-  std::deque<std::string> outq;
-  int* done_counter;
-  std::uint64_t* events;
-  std::int64_t user_id = 0;
-  switchboard::load::delivery_verifier* verifier = nullptr;
-  // Open loop: a send is due every `interval` from `t0`, whether or not acks came back; latency
-  // counts from when it was due, so a stalled server cannot hide its stall (no coordinated omission).
+// Percentiles of a histogram (µs) as milliseconds, for the summary and the JSON line.
+json::object latency_json(const histogram& h) {
+  auto ms = [&](double q) { return static_cast<double>(h.quantile(q)) / 1000.0; };
+  return {{"count", h.count()}, {"p50_ms", ms(0.5)},    {"p90_ms", ms(0.9)},
+          {"p99_ms", ms(0.99)}, {"p999_ms", ms(0.999)}, {"max_ms", ms(1.0)}};
+}
+
+std::string latency_line(const histogram& h) {
+  char b[200];
+  std::snprintf(b, sizeof b, "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms (%llu samples)",
+                h.quantile(0.5) / 1000.0, h.quantile(0.9) / 1000.0, h.quantile(0.99) / 1000.0,
+                h.quantile(0.999) / 1000.0, h.quantile(1.0) / 1000.0,
+                static_cast<unsigned long long>(h.count()));
+  return b;
+}
+
+// The whole run: options, users, worker threads, clients, results.
+class harness {
+ public:
+  harness(args& a, const std::string& scenario) : scenario_(scenario) {
+    host_ = a.str("host", "127.0.0.1");
+    port_ = static_cast<int>(a.integer("port", 0, 1, 65535));
+    if (!port_) throw usage_error("--port is required");
+    tokens_file_ = a.str("tokens");
+    first_user_ = static_cast<std::size_t>(a.integer("first-user", 0, 0, 10000000));
+    org_ = a.str("org");
+    admin_mobile_ = a.str("admin-mobile");
+    admin_password_ = a.str("admin-password");
+    threads_ =
+        static_cast<int>(a.integer("threads", std::max(1u, std::thread::hardware_concurrency()), 1, 256));
+    sources_ = static_cast<int>(a.integer("sources", 0, 0, 250));
+    concurrency_ = static_cast<std::size_t>(a.integer("concurrency", 1000, 1, 100000));
+    server_pid_ = static_cast<int>(a.integer("server-pid", 0, 0, 1 << 30));
+    timeout_ = std::chrono::duration<double>(a.real("timeout", 600, 1, 86400));
+    revision_ = a.str("revision", "unknown");
+    results_ = a.str("results");
+    if (tokens_file_.empty() && (org_.empty() || admin_mobile_.empty() || admin_password_.empty()))
+      throw usage_error("give --tokens FILE, or --org, --admin-mobile and --admin-password");
+  }
+
+  // Users for `n` clients, from the tokens file or created through the HTTP API.
+  void provision(std::size_t n) {
+    if (!tokens_file_.empty()) {
+      auto all = read_tokens_file(tokens_file_);
+      if (all.size() < first_user_ + n)
+        throw usage_error(tokens_file_ + " has " + std::to_string(all.size()) + " users; this run needs " +
+                          std::to_string(first_user_ + n) + " (--first-user " + std::to_string(first_user_) +
+                          " plus " + std::to_string(n) + ")");
+      users_.assign(all.begin() + static_cast<std::ptrdiff_t>(first_user_),
+                    all.begin() + static_cast<std::ptrdiff_t>(first_user_ + n));
+      return;
+    }
+    auto admin =
+        std::string(http_json(host_, port_, http::verb::post, "/v1/auth/login",
+                              {{"org", org_}, {"mobile", admin_mobile_}, {"password", admin_password_}})
+                        .at("token")
+                        .as_string());
+    auto salt = std::chrono::system_clock::now().time_since_epoch().count() % 100000;
+    for (std::size_t i = 0; i < n; ++i) {
+      char mobile[32];
+      std::snprintf(mobile, sizeof mobile, "+861%05lld%05zu", static_cast<long long>(salt), i);
+      auto u = http_json(
+          host_, port_, http::verb::post, "/v1/admin/users",
+          {{"name", "load " + std::to_string(i)}, {"mobile", mobile}, {"password", "load-password"}}, admin);
+      auto token = http_json(host_, port_, http::verb::post, "/v1/auth/login",
+                             {{"org", org_}, {"mobile", mobile}, {"password", "load-password"}})
+                       .at("token")
+                       .as_string();
+      users_.push_back({std::stoll(std::string(u.at("user").as_string())), std::string(token)});
+    }
+  }
+
+  // Workers, source addresses, and one client per user (not yet connected).
+  void make_clients() {
+    auto need = static_cast<long>(users_.size()) + 64;
+    long limit = raise_fd_limit();
+    if (limit >= 0 && need > limit)
+      throw usage_error(std::to_string(users_.size()) + " connections need about " + std::to_string(need) +
+                        " file descriptors; this process may open " + std::to_string(limit) +
+                        " (RLIMIT_NOFILE hard limit)");
+    server_ = tcp::endpoint(asio::ip::make_address(host_), static_cast<unsigned short>(port_));
+    if (server_.address().is_loopback()) {
+      // About 28,000 ephemeral ports per (source, destination): one source per 20,000 connections.
+      int k = sources_ ? sources_ : static_cast<int>(users_.size() / 20000 + 1);
+      for (int i = 0; i < k; ++i)
+        source_addrs_.push_back(asio::ip::make_address_v4(0x7f000002u + static_cast<unsigned>(i)));
+    } else if (sources_) {
+      throw usage_error("--sources needs a loopback --host");
+    }
+    for (int i = 0; i < threads_; ++i) workers_.push_back(std::make_unique<worker>());
+    for (auto& w : workers_) w->start();
+    for (std::size_t i = 0; i < users_.size(); ++i)
+      clients_.push_back(std::make_shared<client>(worker_of(i), st_, users_[i].id, users_[i].token,
+                                                  "load-" + std::to_string(i)));
+  }
+
+  worker& worker_of(std::size_t i) { return *workers_[i % workers_.size()]; }
+
+  // Runs start(k, done) for every k in [0, n) on the thread of client client_of(k), at most `cap`
+  // at a time; returns when every one called done(), or false at the timeout.
+  bool bounded(std::size_t n, std::size_t cap, std::function<std::size_t(std::size_t)> client_of,
+               std::function<void(std::size_t, std::function<void()>)> start) {
+    struct state {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::atomic<std::size_t> next{0};
+      std::size_t finished = 0;
+      std::function<void(std::size_t)> launch;
+    };
+    auto s = std::make_shared<state>();
+    std::weak_ptr<state> weak = s;
+    s->launch = [this, weak, n, client_of, start](std::size_t k) {
+      asio::post(worker_of(client_of(k)).ioc, [weak, n, start, k] {
+        auto s = weak.lock();
+        if (!s) return;  // the run gave up waiting
+        start(k, [weak, n] {
+          auto s = weak.lock();
+          if (!s) return;
+          auto j = s->next.fetch_add(1);
+          if (j < n) s->launch(j);
+          std::lock_guard lk(s->mu);
+          if (++s->finished == n) s->cv.notify_all();
+        });
+      });
+    };
+    auto first = std::min(cap, n);
+    s->next = first;
+    for (std::size_t k = 0; k < first; ++k) s->launch(k);
+    std::unique_lock lk(s->mu);
+    bool ok = s->cv.wait_for(lk, timeout_, [&] { return s->finished == n; });
+    s->next = n;  // launch nothing more
+    return ok;
+  }
+
+  std::vector<std::size_t> all() const {
+    std::vector<std::size_t> v(clients_.size());
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = i;
+    return v;
+  }
+
+  // Connects and says hello for `which`; returns the seconds it took. Failures are counted.
+  double open(const std::vector<std::size_t>& which) {
+    auto t0 = now_ns();
+    bounded(
+        which.size(), concurrency_, [which](std::size_t k) { return which[k]; },
+        [this, which](std::size_t k, std::function<void()> done) {
+          auto i = which[k];
+          std::optional<asio::ip::address> src;
+          if (!source_addrs_.empty()) src = source_addrs_[i % source_addrs_.size()];
+          clients_[i]->open(server_, src, [this, done](bool ok, const std::string& why) {
+            if (ok) {
+              st_.opened.fetch_add(1);
+            } else {
+              st_.open_failed.fetch_add(1);
+              std::lock_guard lk(mu_);
+              if (first_open_error_.empty()) first_open_error_ = why;
+            }
+            done();
+          });
+        });
+    return static_cast<double>(now_ns() - t0) / 1e9;
+  }
+
+  using request = std::tuple<std::size_t, std::string, json::object>;  // client, op, data
+  // Runs the requests with bounded concurrency and returns their reply data in order; any
+  // failure aborts the run with its message.
+  std::vector<json::value> calls(const std::vector<request>& reqs) {
+    struct results {
+      std::mutex mu;
+      std::vector<json::value> out;
+      int failed = 0;
+      std::string why;
+    };
+    auto r = std::make_shared<results>();
+    r->out.resize(reqs.size());
+    auto shared_reqs = std::make_shared<const std::vector<request>>(reqs);
+    bool done = bounded(
+        reqs.size(), concurrency_, [shared_reqs](std::size_t k) { return std::get<0>((*shared_reqs)[k]); },
+        [this, r, shared_reqs](std::size_t k, std::function<void()> done) {
+          const auto& [c, op, data] = (*shared_reqs)[k];
+          clients_[c]->call(op, data, [r, k, op = op, done](bool ok, const json::value& v) {
+            {
+              std::lock_guard lk(r->mu);
+              if (!ok && !r->failed++) r->why = op + ": " + json::serialize(v);
+              r->out[k] = v;
+            }
+            done();
+          });
+        });
+    std::lock_guard lk(r->mu);
+    if (!done) throw std::runtime_error("setup requests timed out");
+    if (r->failed) throw std::runtime_error("setup failed (" + std::to_string(r->failed) + "): " + r->why);
+    return r->out;
+  }
+
+  // Runs fn(i) on client i's thread for each i and waits for all of them.
+  void on_each(const std::vector<std::size_t>& which, std::function<void(std::size_t)> fn) {
+    bounded(
+        which.size(), which.size(), [which](std::size_t k) { return which[k]; },
+        [which, fn](std::size_t k, std::function<void()> done) {
+          fn(which[k]);
+          done();
+        });
+  }
+
+  // Waits until pred() holds, the run broke (connection lost), or the timeout; true if pred().
+  bool wait_until(const std::function<bool()>& pred, std::chrono::duration<double> limit) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(limit);
+    while (!pred()) {
+      if (st_.closed_early.load() > 0 || std::chrono::steady_clock::now() > end) return false;
+      std::this_thread::sleep_for(2ms);
+    }
+    return true;
+  }
+
+  // Waits for deliveries to reach `expected`, or for 3 s without progress.
+  void settle_deliveries(std::uint64_t expected) {
+    auto last = st_.delivered.load();
+    auto last_change = std::chrono::steady_clock::now();
+    while (st_.delivered.load() < expected && st_.closed_early.load() == 0) {
+      std::this_thread::sleep_for(5ms);
+      auto d = st_.delivered.load();
+      if (d != last) {
+        last = d;
+        last_change = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - last_change > 3s) {
+        break;
+      }
+    }
+  }
+
+  void close_all() {
+    on_each(all(), [this](std::size_t i) {
+      clients_[i]->on_send_reply = nullptr;  // the drivers hold the client: break the cycle
+      clients_[i]->on_event = nullptr;
+      clients_[i]->close();
+    });
+    std::this_thread::sleep_for(200ms);
+  }
+
+  // Stops the workers; from here on their statistics may be read.
+  void stop_workers() {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) {
+      ack_us_.merge(w->ack_us);
+      e2e_us_.merge(w->e2e_us);
+      op_us_.merge(w->op_us);
+      for (auto& [k, v] : w->errors) errors_[k] += v;
+      for (auto& [k, v] : w->events) events_[k] += v;
+    }
+  }
+
+  // Feeds every recorded ack and delivery to `v` (per user the order is the arrival order).
+  void feed(delivery_verifier& v) const {
+    for (const auto& w : workers_) {
+      for (const auto& a : w->acks) v.on_ack(a.conv, a.seq, a.sender);
+      for (const auto& d : w->deliveries) v.on_delivery(d.user, d.conv, d.seq);
+    }
+  }
+
+  // The JSON line's common part.
+  json::object line(json::object params) const {
+    json::object errs;
+    std::uint64_t nerr = 0;
+    for (const auto& [k, v] : errors_) {
+      errs[k] = v;
+      nerr += v;
+    }
+    json::object evs;
+    for (const auto& [k, v] : events_) evs[k] = v;
+    return {{"scenario", scenario_},
+            {"revision", revision_},
+            {"threads", threads_},
+            {"sources", source_addrs_.size()},
+            {"connections", clients_.size()},
+            {"params", std::move(params)},
+            {"errors", errs},
+            {"error_count", nerr},
+            {"events", evs}};
+  }
+
+  void print_errors() const {
+    if (st_.open_failed.load())
+      std::printf("connections failed: %d (first: %s)\n", st_.open_failed.load(), first_open_error_.c_str());
+    if (st_.closed_early.load())
+      std::printf("connections lost during the run: %d\n", st_.closed_early.load());
+    for (const auto& [k, v] : errors_)
+      std::printf("error %s: %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  }
+
+  // Prints the line and appends it to --results.
+  void emit(const json::object& l) const {
+    auto s = json::serialize(l);
+    std::printf("%s\n", s.c_str());
+    std::fflush(stdout);
+    if (!results_.empty()) std::ofstream(results_, std::ios::app) << s << "\n";
+  }
+
+  std::uint64_t error_count() const {
+    std::uint64_t n = 0;
+    for (const auto& [k, v] : errors_) n += v;
+    return n;
+  }
+
+  ~harness() {
+    if (!stopped_)
+      for (auto& w : workers_) w->stop();
+    clients_.clear();  // before the io_contexts that their sockets belong to
+  }
+
+  bool stopped_ = false;
+  std::string scenario_, host_, tokens_file_, org_, admin_mobile_, admin_password_, revision_, results_;
+  int port_ = 0, threads_ = 1, sources_ = 0, server_pid_ = 0;
+  std::size_t first_user_ = 0, concurrency_ = 1000;
+  std::chrono::duration<double> timeout_{600};
+  std::vector<seeded_user> users_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::vector<std::shared_ptr<client>> clients_;
+  std::vector<asio::ip::address> source_addrs_;
+  tcp::endpoint server_;
+  run_state st_;
+  std::mutex mu_;
+  std::string first_open_error_;
+  histogram ack_us_, e2e_us_, op_us_;
+  std::map<std::string, std::uint64_t> errors_, events_;
+};
+
+// Sends `total` text messages into `conv` from one client, closed loop (`window` in flight) or
+// open loop (one every `interval`, from `t0`, whether or not acks came back; latency counts from
+// the due time, so a stalled server cannot hide its stall).
+struct sender : std::enable_shared_from_this<sender> {
+  std::shared_ptr<client> c;
+  std::string conv;
+  int total = 0, window = 1, sent = 0, replied = 0;
+  std::size_t text_bytes = 100;
   std::chrono::nanoseconds interval{0};
-  clock_type::time_point t0;
-  asio::steady_timer timer;
+  std::int64_t t0 = 0;
+  run_state* st = nullptr;
+  std::unique_ptr<asio::steady_timer> timer;
 
-  client(asio::io_context& ioc) : ws(ioc), timer(ioc) {}
-
-  void write(std::string s) {
-    outq.push_back(std::move(s));
-    if (outq.size() == 1) do_write();
-  }
-  void do_write() {
-    ws.async_write(asio::buffer(outq.front()),
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     if (ec) throw std::runtime_error("write: " + ec.message());
-                     self->outq.pop_front();
-                     if (!self->outq.empty()) self->do_write();
-                   });
-  }
-  void send_one(clock_type::time_point due = clock_type::now()) {
-    std::string id = "s" + std::to_string(next_id++);
-    in_flight[id] = due;
-    json::object data{
-        {"conv", conv}, {"client_msg_id", id}, {"type", "text"}, {"body", json::object{{"text", text}}}};
-    write(json::serialize(json::object{{"id", id}, {"op", "send"}, {"data", data}}));
-    ++sent;
-  }
   void start() {
+    c->on_send_reply = [self = shared_from_this()] { self->on_reply(); };
+    if (total == 0) {
+      st->senders_done.fetch_add(1);
+      return;
+    }
     if (interval.count() > 0) {
-      t0 = clock_type::now();
+      timer = std::make_unique<asio::steady_timer>(c->w.ioc);
       schedule();
     } else {
-      for (int i = 0; i < window && sent < total; ++i) send_one();
+      for (int i = 0; i < window && sent < total; ++i) send(now_ns());
     }
-    read();
+  }
+  void send(std::int64_t due) {
+    ++sent;
+    c->send_text(conv, due, text_bytes);
   }
   void schedule() {
-    auto due = t0 + interval * sent;
-    timer.expires_at(due);
-    timer.async_wait([self = shared_from_this(), due](beast::error_code ec) {
+    auto due_ns = t0 + interval.count() * sent;
+    timer->expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due_ns)));
+    timer->async_wait([self = shared_from_this(), due_ns](boost::system::error_code ec) {
       if (ec) return;
-      self->send_one(due);
+      self->send(due_ns);
       if (self->sent < self->total) self->schedule();
     });
   }
-  void read() {
-    ws.async_read(buf, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return;
-      auto v = json::parse(beast::buffers_to_string(self->buf.data())).as_object();
-      self->buf.consume(self->buf.size());
-      if (v.contains("ev")) {
-        ++*self->events;
-        if (v.at("ev") == "message") {
-          const auto& m = v.at("data").as_object();
-          self->verifier->on_delivery(self->user_id, std::stoll(std::string(m.at("conv").as_string())),
-                                      m.at("seq").as_int64());
-        }
-      } else if (auto it = self->in_flight.find(std::string(v.at("id").as_string()));
-                 it != self->in_flight.end()) {
-        if (!v.at("ok").as_bool()) throw std::runtime_error("send failed: " + json::serialize(v));
-        self->verifier->on_ack(std::stoll(self->conv), v.at("data").at("seq").as_int64(), self->user_id);
-        self->latencies_us->push_back(
-            std::chrono::duration<double, std::micro>(clock_type::now() - it->second).count());
-        self->in_flight.erase(it);
-        if (++self->acked == self->total) ++*self->done_counter;
-        if (self->interval.count() == 0 && self->sent < self->total) self->send_one();
-      }
-      self->read();
-    });
+  void on_reply() {
+    ++replied;
+    if (interval.count() == 0 && sent < total) send(now_ns());
+    if (replied == total) st->senders_done.fetch_add(1);
   }
 };
 
-json::object ws_call(websocket::stream<beast::tcp_stream>& ws, const std::string& op,
-                     const json::object& data) {
-  ws.write(asio::buffer(json::serialize(json::object{{"id", "setup"}, {"op", op}, {"data", data}})));
-  for (;;) {
-    beast::flat_buffer b;
-    ws.read(b);
-    auto v = json::parse(beast::buffers_to_string(b.data())).as_object();
-    if (v.contains("id") && v.at("id") == "setup") {
-      if (!v.at("ok").as_bool()) throw std::runtime_error(op + ": " + json::serialize(v));
-      return v.at("data").as_object();
-    }
-  }
-}
-
-// Resident set size of a process in KiB, from /proc (0 when unknown).
-long rss_kib(int pid) {
-  if (pid <= 0) return 0;
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  if (!f) return 0;
-  char line[256];
-  long kib = 0;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-  std::fclose(f);
-  return kib;
-}
-
-// One connection of a connect storm: TCP connect, WebSocket handshake, hello, reply.
-struct storm_conn : std::enable_shared_from_this<storm_conn> {
-  websocket::stream<beast::tcp_stream> ws;
-  beast::flat_buffer buf;
-  std::string hello;
-  int* done;
-  int* failed;
-  storm_conn(asio::io_context& ioc) : ws(ioc) {}
-  void run(const asio::ip::tcp::endpoint& ep) {
-    beast::get_lowest_layer(ws).async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->fail();
-      self->ws.async_handshake("127.0.0.1", "/v1/ws", [self](beast::error_code ec) {
-        if (ec) return self->fail();
-        self->ws.async_write(asio::buffer(self->hello), [self](beast::error_code ec, std::size_t) {
-          if (ec) return self->fail();
-          self->ws.async_read(self->buf, [self](beast::error_code ec, std::size_t) {
-            if (ec) return self->fail();
-            auto v = json::parse(beast::buffers_to_string(self->buf.data()));
-            if (!v.at("ok").as_bool()) return self->fail();
-            ++*self->done;
-          });
-        });
-      });
-    });
-  }
-  void fail() {
-    ++*failed;
-    ++*done;
-  }
+struct pacing {
+  int window = 8;
+  double rate = 0;  // sends per second over all senders; 0: closed loop
+  int messages = 0;
+  std::size_t text_bytes = 100;
 };
 
-// Opens every connection at once and says hello with tokens obtained beforehand; the connections
-// stay open until the report is printed, so the server's RSS growth per connection can be read.
-int run_connect_storm(const options& o, const std::vector<std::string>& tokens, int server_pid) {
-  asio::io_context ioc;
-  long rss_before = rss_kib(server_pid);
-  int done = 0, failed = 0;
-  std::vector<std::shared_ptr<storm_conn>> conns;
-  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port));
-  auto t0 = clock_type::now();
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    auto c = std::make_shared<storm_conn>(ioc);
-    c->hello = json::serialize(json::object{
-        {"id", "h"},
-        {"op", "hello"},
-        {"data",
-         json::object{{"token", tokens[i]},
-                      {"device", json::object{{"id", "storm"}, {"platform", "bot"}, {"version", "1"}}}}}});
-    c->done = &done;
-    c->failed = &failed;
-    c->run(ep);
-    conns.push_back(c);
-  }
-  while (done < static_cast<int>(conns.size())) ioc.run_one();
-  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  long rss_after = rss_kib(server_pid);
-  std::printf(
-      "connect storm: %zu connections opened and authenticated by hello in %.2f s (%.0f/s), %d failed\n",
-      conns.size(), secs, conns.size() / secs, failed);
-  json::object line{{"scenario", "connect"},
-                    {"connections", conns.size()},
-                    {"seconds", secs},
-                    {"hellos_per_s", conns.size() / secs},
-                    {"failed", failed}};
-  if (server_pid > 0) {
-    double per_conn = (rss_after - rss_before) * 1024.0 / std::max<std::size_t>(1, conns.size());
-    std::printf("server RSS: %ld KiB before, %ld KiB with the connections open (%.0f bytes per connection)\n",
-                rss_before, rss_after, per_conn);
-    line["server_rss_kib_before"] = rss_before;
-    line["server_rss_kib_after"] = rss_after;
-    line["server_rss_bytes_per_connection"] = per_conn;
-  }
-  line["verified"] = failed == 0;
-  std::printf("%s\n", json::serialize(line).c_str());
-  return failed == 0 ? 0 : 1;
+pacing read_pacing(args& a, int default_messages) {
+  pacing p;
+  p.window = static_cast<int>(a.integer("window", 8, 1, 10000));
+  p.rate = a.real("rate", 0, 0, 1e7);
+  double duration = a.real("duration", 0, 0, 86400);
+  p.messages = static_cast<int>(a.integer("messages", default_messages, 0, 100000000));
+  p.text_bytes = static_cast<std::size_t>(a.integer("text-bytes", 100, 24, 8192));
+  if (duration > 0 && p.rate <= 0) throw usage_error("--duration needs --rate");
+  if (duration > 0 && a.has("messages")) throw usage_error("give --messages or --duration, not both");
+  p.messages = duration > 0 ? -static_cast<int>(duration * 1000) : p.messages;  // resolved per sender count
+  return p;
 }
 
-int main(int argc, char** argv) {
-  options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port")
-      o.port = std::stoi(v);
-    else if (k == "--org")
-      o.org = v;
-    else if (k == "--admin-mobile")
-      o.admin_mobile = v;
-    else if (k == "--admin-password")
-      o.admin_password = v;
-    else if (k == "--connections")
-      o.connections = std::stoi(v);
-    else if (k == "--messages")
-      o.messages = std::stoi(v);
-    else if (k == "--window")
-      o.window = std::stoi(v);
-    else if (k == "--rate")
-      o.rate = std::stod(v);
-    else if (k == "--server-pid")
-      o.server_pid = std::stoi(v);
-    else if (k == "--text-bytes")
-      o.text_bytes = std::stoi(v);
-    else if (k == "--mode")
-      o.mode = v;
-    else {
-      std::cerr << "unknown option " << k << "\n";
-      return 2;
+// The messaging scenarios' common run: senders start together, then deliveries settle, then the
+// verifier judges. `members` maps each conversation to its online members and first seq.
+int run_messaging(harness& h, const std::vector<std::size_t>& senders,
+                  const std::vector<std::string>& conv_of,
+                  const std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>>& members,
+                  pacing p, json::object params) {
+  int per_sender = p.messages;
+  if (per_sender < 0) {  // --duration: the rate spread over the senders for that long
+    double duration = -per_sender / 1000.0;
+    per_sender = std::max(1, static_cast<int>(p.rate * duration / static_cast<double>(senders.size())));
+  }
+  std::vector<std::shared_ptr<sender>> drivers;
+  auto t0 = now_ns() + 50'000'000;  // everyone's first open-loop send is due 50 ms from now
+  for (std::size_t k = 0; k < senders.size(); ++k) {
+    auto d = std::make_shared<sender>();
+    d->c = h.clients_[senders[k]];
+    d->conv = conv_of[senders[k]];
+    d->total = per_sender;
+    d->window = p.window;
+    d->text_bytes = p.text_bytes;
+    d->st = &h.st_;
+    if (p.rate > 0) {
+      d->interval = std::chrono::nanoseconds(
+          static_cast<std::int64_t>(1e9 * static_cast<double>(senders.size()) / p.rate));
+      // Staggered so the senders' sends interleave instead of arriving in bursts.
+      d->t0 =
+          t0 + d->interval.count() * static_cast<std::int64_t>(k) / static_cast<std::int64_t>(senders.size());
     }
+    drivers.push_back(d);
   }
-  bool sync_mode = o.mode == "sync";
-  bool connect_mode = o.mode == "connect";
-  if (sync_mode) o.connections = 2;  // one sender online, one receiver that catches up afterwards
-  if (o.mode != "direct" && o.mode != "group" && !sync_mode && !connect_mode) {
-    std::cerr << "--mode must be direct, group, sync or connect\n";
-    return 2;
+  std::map<std::int64_t, std::size_t> online;
+  for (const auto& [conv, m] : members) online[conv] = m.first.size();
+  auto started = now_ns();
+  std::vector<std::size_t> idx(drivers.size());
+  for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = senders[k];
+  std::map<std::size_t, std::shared_ptr<sender>> by_client;
+  for (std::size_t k = 0; k < drivers.size(); ++k) by_client[senders[k]] = drivers[k];
+  h.on_each(idx, [&](std::size_t i) { by_client.at(i)->start(); });
+  bool finished =
+      h.wait_until([&] { return h.st_.senders_done.load() == static_cast<int>(drivers.size()); }, h.timeout_);
+  double secs = static_cast<double>(now_ns() - started) / 1e9;
+  if (p.rate > 0) secs -= 0.05;  // the first send was due 50 ms after the start
+  // Every ack implies (members - 1) deliveries in its conversation; wait for them to arrive.
+  std::uint64_t expected = 0;
+  {
+    std::uint64_t total_acked = h.st_.acked.load();
+    std::size_t m = online.empty() ? 1 : online.begin()->second;
+    bool uniform = std::all_of(online.begin(), online.end(), [&](const auto& kv) { return kv.second == m; });
+    expected = uniform ? total_acked * (m - 1) : ~std::uint64_t{0};
   }
-  if (!o.port || o.org.empty()) {
-    std::cerr
-        << "usage: switchboard-load --port P --org ORG --admin-mobile M --admin-password PW [--connections N]"
-           " [--messages N] [--window N | --rate SENDS_PER_S] [--text-bytes N] [--mode "
-           "direct|group|sync|connect] [--server-pid PID]\n";
-    return 2;
-  }
-  auto admin_token =
-      std::string(http_json(o.port, http::verb::post, "/v1/auth/login",
-                            {{"org", o.org}, {"mobile", o.admin_mobile}, {"password", o.admin_password}})
-                      .at("token")
-                      .as_string());
-  // Users with fresh mobiles per run.
-  auto salt = std::chrono::system_clock::now().time_since_epoch().count() % 100000;
-  std::vector<std::string> tokens, ids;
-  for (int i = 0; i < o.connections; ++i) {
-    char mobile[32];
-    std::snprintf(mobile, sizeof mobile, "+861%05lld%05d", static_cast<long long>(salt), i);
-    auto u =
-        http_json(o.port, http::verb::post, "/v1/admin/users",
-                  {{"name", "bench" + std::to_string(i)}, {"mobile", mobile}, {"password", "bench-password"}},
-                  admin_token);
-    ids.push_back(std::string(u.at("user").as_string()));
-    tokens.push_back(
-        std::string(http_json(o.port, http::verb::post, "/v1/auth/login",
-                              {{"org", o.org}, {"mobile", mobile}, {"password", "bench-password"}})
-                        .at("token")
-                        .as_string()));
-  }
-  if (connect_mode) return run_connect_storm(o, tokens, o.server_pid);
-  asio::io_context ioc;
-  std::vector<double> lat;
-  lat.reserve(static_cast<std::size_t>(o.connections) * o.messages);
-  int done = 0;
-  std::uint64_t events = 0;
-  std::vector<std::shared_ptr<client>> clients;
-  std::string group;
-  switchboard::load::delivery_verifier verifier;
-  // sync: only the sender is online while it sends; the receiver connects afterwards.
-  int online = sync_mode ? 1 : o.connections;
-  for (int i = 0; i < online; ++i) {
-    auto c = std::make_shared<client>(ioc);
-    beast::get_lowest_layer(c->ws).connect(
-        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)});
-    c->ws.handshake("127.0.0.1", "/v1/ws");
-    ws_call(c->ws, "hello",
-            {{"token", tokens[i]},
-             {"device", json::object{{"id", "bench"}, {"platform", "bot"}, {"version", "1"}}}});
-    if (o.mode == "group") {
-      if (i == 0) {
-        json::array members;
-        for (auto& id : ids) members.emplace_back(id);
-        group = std::string(ws_call(c->ws, "create_group", {{"name", "bench"}, {"members", members}})
-                                .at("conv")
-                                .at("conv")
-                                .as_string());
-      }
-      c->conv = group;
-      if (i == 0) {
-        std::vector<std::int64_t> members;
-        for (auto& id : ids) members.push_back(std::stoll(id));
-        verifier.set_members(std::stoll(group), members);
-      }
-    } else {
-      c->conv =
-          std::string(ws_call(c->ws, "open_direct", {{"user", ids[(i ^ 1) < o.connections ? (i ^ 1) : i]}})
-                          .at("conv")
-                          .at("conv")
-                          .as_string());
-      int peer = (i ^ 1) < o.connections ? (i ^ 1) : i;
-      if (sync_mode)
-        verifier.set_members(std::stoll(c->conv), {std::stoll(ids[i])});  // the receiver is offline
-      else
-        verifier.set_members(std::stoll(c->conv), {std::stoll(ids[i]), std::stoll(ids[peer])});
-    }
-    c->user_id = std::stoll(ids[i]);
-    c->verifier = &verifier;
-    c->token = tokens[i];
-    c->total = o.messages;
-    c->window = o.window;
-    if (o.rate > 0) c->interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * online / o.rate));
-    c->text = std::string(static_cast<std::size_t>(o.text_bytes), 'x');
-    c->latencies_us = &lat;
-    c->done_counter = &done;
-    c->events = &events;
-    clients.push_back(c);
-  }
-  auto started = clock_type::now();
-  for (auto& c : clients) c->start();
-  while (done < online) ioc.run_one();
-  double secs = std::chrono::duration<double>(clock_type::now() - started).count();
-  // Let the last fan-out events arrive before counting them.
-  ioc.run_for(std::chrono::milliseconds(500));
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))] / 1000.0;
-  };
-  std::printf("mode=%s connections=%d messages/conn=%d %s text_bytes=%d\n", o.mode.c_str(), o.connections,
-              o.messages,
-              o.rate > 0 ? ("open loop at " + std::to_string(static_cast<long>(o.rate)) + " sends/s").c_str()
-                         : ("window=" + std::to_string(o.window)).c_str(),
-              o.text_bytes);
-  std::printf("durable sends: %zu in %.2f s = %.0f sends/s\n", lat.size(), secs, lat.size() / secs);
-  std::printf("ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99),
-              lat.back() / 1000.0);
-  std::printf("message events received: %llu (%.0f/s)\n", static_cast<unsigned long long>(events),
-              events / secs);
-  // sync: the receiver connects and catches up from seq 0 in pages of 500.
-  double sync_ms = -1;
-  std::int64_t synced = 0;
-  bool sync_ok = true;
-  if (sync_mode) {
-    websocket::stream<beast::tcp_stream> ws(ioc);
-    beast::get_lowest_layer(ws).connect(
-        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)});
-    ws.handshake("127.0.0.1", "/v1/ws");
-    ws_call(ws, "hello",
-            {{"token", tokens[1]},
-             {"device", json::object{{"id", "bench"}, {"platform", "bot"}, {"version", "1"}}}});
-    auto t0 = clock_type::now();
-    std::int64_t after = 0;
-    for (;;) {
-      auto page = ws_call(ws, "sync", {{"conv", clients[0]->conv}, {"after_seq", after}, {"limit", 500}});
-      for (const auto& m : page.at("messages").as_array()) {
-        auto seq = m.at("seq").as_int64();
-        if (seq != after + 1) sync_ok = false;
-        after = seq;
-        ++synced;
-      }
-      if (!page.at("has_more").as_bool()) break;
-    }
-    sync_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-    if (synced != static_cast<std::int64_t>(lat.size())) sync_ok = false;
-    std::printf("sync: %lld messages caught up in %.1f ms (%s)\n", static_cast<long long>(synced), sync_ms,
-                sync_ok ? "gapless, in order, complete" : "INCOMPLETE OR OUT OF ORDER");
-  }
-  auto report = verifier.finish();
+  h.settle_deliveries(expected);
+  double delivery_secs = static_cast<double>(now_ns() - started) / 1e9;
+  h.close_all();
+  h.stop_workers();
+
+  delivery_verifier v;
+  for (const auto& [conv, m] : members) v.set_members(conv, m.first, m.second);
+  h.feed(v);
+  auto rep = v.finish();
+  auto acked = h.ack_us_.count();
+  std::printf("%s: %zu senders, %d messages each, %s, %zu-byte texts, %d threads, %zu source addresses\n",
+              h.scenario_.c_str(), drivers.size(), per_sender,
+              p.rate > 0
+                  ? ("open loop at " + std::to_string(static_cast<long long>(p.rate)) + " sends/s").c_str()
+                  : ("closed loop, window " + std::to_string(p.window)).c_str(),
+              p.text_bytes, h.threads_, h.source_addrs_.size());
+  std::printf("durable sends acked: %llu in %.2f s = %.0f/s%s\n", static_cast<unsigned long long>(acked),
+              secs, static_cast<double>(acked) / secs, finished ? "" : " (RUN DID NOT FINISH)");
+  std::printf("ack latency:      %s\n", latency_line(h.ack_us_).c_str());
+  std::printf("deliveries:       %llu = %.0f/s\n", static_cast<unsigned long long>(rep.delivered),
+              static_cast<double>(rep.delivered) / delivery_secs);
+  std::printf("delivery latency: %s\n", latency_line(h.e2e_us_).c_str());
+  h.print_errors();
   std::printf(
       "verified: %llu acked, %llu delivered; gaps %llu, duplicates %llu, reorders %llu, missing %llu, "
       "unexpected %llu: %s\n",
-      static_cast<unsigned long long>(report.acked), static_cast<unsigned long long>(report.delivered),
-      static_cast<unsigned long long>(report.gaps), static_cast<unsigned long long>(report.duplicates),
-      static_cast<unsigned long long>(report.reorders), static_cast<unsigned long long>(report.missing),
-      static_cast<unsigned long long>(report.unexpected), report.ok() ? "OK" : "FAILED");
-  for (const auto& p : report.problems) std::printf("  %s\n", p.c_str());
-  json::object line{{"scenario", o.mode},
-                    {"connections", o.connections},
-                    {"messages_per_connection", o.messages},
-                    {"window", o.window},
-                    {"offered_rate", o.rate},
-                    {"text_bytes", o.text_bytes},
-                    {"sends", lat.size()},
-                    {"seconds", secs},
-                    {"sends_per_s", static_cast<double>(lat.size()) / secs},
-                    {"ack_p50_ms", pct(0.50)},
-                    {"ack_p90_ms", pct(0.90)},
-                    {"ack_p99_ms", pct(0.99)},
-                    {"ack_max_ms", lat.back() / 1000.0},
-                    {"deliveries", events},
-                    {"verified", report.ok() && sync_ok}};
-  if (sync_mode) {
-    line["sync_messages"] = synced;
-    line["sync_ms"] = sync_ms;
+      static_cast<unsigned long long>(rep.acked), static_cast<unsigned long long>(rep.delivered),
+      static_cast<unsigned long long>(rep.gaps), static_cast<unsigned long long>(rep.duplicates),
+      static_cast<unsigned long long>(rep.reorders), static_cast<unsigned long long>(rep.missing),
+      static_cast<unsigned long long>(rep.unexpected), rep.ok() ? "OK" : "FAILED");
+  for (const auto& pr : rep.problems) std::printf("  %s\n", pr.c_str());
+  bool clean = rep.ok() && finished && h.error_count() == 0 && h.st_.open_failed.load() == 0 &&
+               h.st_.closed_early.load() == 0;
+  params["senders"] = drivers.size();
+  params["messages_per_sender"] = per_sender;
+  params["window"] = p.rate > 0 ? 0 : p.window;
+  params["offered_rate"] = p.rate;
+  params["text_bytes"] = p.text_bytes;
+  auto l = h.line(std::move(params));
+  l["seconds"] = secs;
+  l["sends"] = acked;
+  l["sends_per_s"] = static_cast<double>(acked) / secs;
+  l["ack_latency"] = latency_json(h.ack_us_);
+  l["deliveries"] = rep.delivered;
+  l["deliveries_per_s"] = static_cast<double>(rep.delivered) / delivery_secs;
+  l["delivery_latency"] = latency_json(h.e2e_us_);
+  l["verify"] = json::object{{"gaps", rep.gaps},
+                             {"duplicates", rep.duplicates},
+                             {"reorders", rep.reorders},
+                             {"missing", rep.missing},
+                             {"unexpected", rep.unexpected}};
+  l["verified"] = clean;
+  h.emit(l);
+  return clean ? 0 : 1;
+}
+
+// Connects every client; false (after printing why) when any failed.
+bool open_all(harness& h) {
+  double secs = h.open(h.all());
+  if (h.st_.open_failed.load() > 0) {
+    std::printf("%d of %zu connections failed in %.2f s; first: %s\n", h.st_.open_failed.load(),
+                h.clients_.size(), secs, h.first_open_error_.c_str());
+    return false;
   }
-  std::printf("%s\n", json::serialize(line).c_str());
-  return report.ok() && sync_ok ? 0 : 1;
+  return true;
+}
+
+std::string conv_id(const json::value& reply) {
+  return std::string(reply.at("conv").at("conv").as_string());
+}
+std::int64_t next_seq(const json::value& reply) {
+  return reply.at("conv").at("last_seq").as_int64() + 1;
+}
+
+int scenario_direct(args& a) {
+  harness h(a, "direct");
+  auto pairs = static_cast<std::size_t>(a.integer("pairs", 10, 1, 1000000));
+  auto p = read_pacing(a, 200);
+  a.check_all_used();
+  h.provision(2 * pairs);
+  h.make_clients();
+  if (!open_all(h)) return 1;
+  std::vector<harness::request> reqs;
+  for (std::size_t k = 0; k < pairs; ++k)
+    reqs.emplace_back(2 * k, "open_direct", json::object{{"user", std::to_string(h.users_[2 * k + 1].id)}});
+  auto replies = h.calls(reqs);
+  std::vector<std::string> conv_of(h.clients_.size());
+  std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>> members;
+  for (std::size_t k = 0; k < pairs; ++k) {
+    conv_of[2 * k] = conv_of[2 * k + 1] = conv_id(replies[k]);
+    members[std::stoll(conv_of[2 * k])] = {{h.users_[2 * k].id, h.users_[2 * k + 1].id},
+                                           next_seq(replies[k])};
+  }
+  return run_messaging(h, h.all(), conv_of, members, p, {{"pairs", pairs}});
+}
+
+int scenario_group(args& a) {
+  harness h(a, "group");
+  auto groups = static_cast<std::size_t>(a.integer("groups", 1, 1, 100000));
+  auto size = static_cast<std::size_t>(a.integer("members", 10, 2, 100000));
+  auto nsend = static_cast<std::size_t>(a.integer("senders", 1, 1, 100000));
+  if (nsend > size) throw usage_error("--senders must not exceed --members");
+  auto p = read_pacing(a, 200);
+  a.check_all_used();
+  h.provision(groups * size);
+  h.make_clients();
+  if (!open_all(h)) return 1;
+  std::vector<harness::request> reqs;
+  for (std::size_t g = 0; g < groups; ++g) {
+    json::array ids;
+    for (std::size_t m = 1; m < size; ++m) ids.emplace_back(std::to_string(h.users_[g * size + m].id));
+    reqs.emplace_back(g * size, "create_group",
+                      json::object{{"name", "load group " + std::to_string(g)}, {"members", std::move(ids)}});
+  }
+  auto replies = h.calls(reqs);
+  std::vector<std::string> conv_of(h.clients_.size());
+  std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>> members;
+  std::vector<std::size_t> senders;
+  for (std::size_t g = 0; g < groups; ++g) {
+    auto conv = conv_id(replies[g]);
+    std::vector<std::int64_t> ids;
+    for (std::size_t m = 0; m < size; ++m) {
+      conv_of[g * size + m] = conv;
+      ids.push_back(h.users_[g * size + m].id);
+      if (m < nsend) senders.push_back(g * size + m);
+    }
+    members[std::stoll(conv)] = {std::move(ids), next_seq(replies[g])};
+  }
+  // conv_update events from creating the groups are still arriving: let them land first.
+  std::this_thread::sleep_for(200ms);
+  return run_messaging(h, senders, conv_of, members, p,
+                       {{"groups", groups}, {"members", size}, {"senders_per_group", nsend}});
+}
+
+int scenario_sync(args& a) {
+  harness h(a, "sync");
+  int k = static_cast<int>(a.integer("messages", 10000, 1, 10000000));
+  int window = static_cast<int>(a.integer("window", 32, 1, 10000));
+  a.check_all_used();
+  h.provision(2);
+  h.make_clients();
+  // Only the sender is online while it sends.
+  h.open({0});
+  if (h.st_.open_failed.load()) {
+    std::printf("connect failed: %s\n", h.first_open_error_.c_str());
+    return 1;
+  }
+  auto reply = h.calls({{0, "open_direct", json::object{{"user", std::to_string(h.users_[1].id)}}}})[0];
+  auto conv = conv_id(reply);
+  auto first = next_seq(reply);
+  auto d = std::make_shared<sender>();
+  d->c = h.clients_[0];
+  d->conv = conv;
+  d->total = k;
+  d->window = window;
+  d->st = &h.st_;
+  auto t_send = now_ns();
+  h.on_each({0}, [&](std::size_t) { d->start(); });
+  bool sent = h.wait_until([&] { return h.st_.senders_done.load() == 1; }, h.timeout_);
+  double send_secs = static_cast<double>(now_ns() - t_send) / 1e9;
+  // The receiver connects and catches up from just before this run's first message.
+  h.open({1});
+  std::promise<void> done;
+  std::vector<std::int64_t> seqs;
+  std::string sync_error;
+  auto t0 = now_ns();
+  std::function<void(std::int64_t)> page = [&](std::int64_t after) {
+    h.clients_[1]->call("sync", {{"conv", conv}, {"after_seq", after}, {"limit", 500}},
+                        [&, after](bool ok, const json::value& v) {
+                          if (!ok) {
+                            sync_error = json::serialize(v);
+                            return done.set_value();
+                          }
+                          std::int64_t last = after;
+                          for (const auto& m : v.at("messages").as_array()) {
+                            last = m.at("seq").as_int64();
+                            seqs.push_back(last);
+                          }
+                          if (v.at("has_more").as_bool() && last > after) return page(last);
+                          done.set_value();
+                        });
+  };
+  asio::post(h.worker_of(1).ioc, [&] { page(first - 1); });
+  auto fut = done.get_future();
+  bool answered = fut.wait_for(h.timeout_) == std::future_status::ready;
+  double sync_ms = static_cast<double>(now_ns() - t0) / 1e6;
+  h.close_all();
+  h.stop_workers();
+  delivery_verifier v;
+  v.set_members(std::stoll(conv), {h.users_[0].id}, first);
+  h.feed(v);
+  auto rep = v.finish();
+  // The synced seqs must be exactly the acked ones, in order.
+  std::vector<std::int64_t> acked;
+  for (const auto& w : h.workers_)
+    for (const auto& ack : w->acks) acked.push_back(ack.seq);
+  std::sort(acked.begin(), acked.end());
+  bool sync_ok = answered && sync_error.empty() && seqs == acked;
+  std::printf(
+      "sync: %d messages sent in %.2f s (%.0f/s, window %d); the offline member then caught up %zu "
+      "messages in %.1f ms (%s)\n",
+      k, send_secs, k / send_secs, window, seqs.size(), sync_ms,
+      sync_ok ? "exactly the acked seqs, in order" : "INCOMPLETE, EXTRA OR OUT OF ORDER");
+  if (!sync_error.empty()) std::printf("sync failed: %s\n", sync_error.c_str());
+  h.print_errors();
+  bool clean = sent && sync_ok && rep.ok() && h.error_count() == 0;
+  auto l = h.line({{"messages", k}, {"window", window}});
+  l["sends_per_s"] = k / send_secs;
+  l["ack_latency"] = latency_json(h.ack_us_);
+  l["sync_messages"] = seqs.size();
+  l["sync_ms"] = sync_ms;
+  l["verified"] = clean;
+  h.emit(l);
+  return clean ? 0 : 1;
+}
+
+// connect and idle: open N connections; idle then holds them and watches the server's memory.
+int scenario_connections(args& a, bool idle) {
+  harness h(a, idle ? "idle" : "connect");
+  auto n = static_cast<std::size_t>(a.integer("connections", 1000, 1, 10000000));
+  double hold = idle ? a.real("hold", 30, 0, 86400) : 0;
+  double ping_s = idle ? a.real("ping-s", 25, 0.1, 3600) : 0;
+  a.check_all_used();
+  h.provision(n);
+  h.make_clients();
+  long rss0 = rss_kib(h.server_pid_);
+  double secs = h.open(h.all());
+  long rss1 = rss_kib(h.server_pid_);
+  int ok = h.st_.opened.load(), failed = h.st_.open_failed.load();
+  std::printf(
+      "%s: %d of %zu connections opened and authenticated by hello in %.2f s (%.0f/s), %d failed, "
+      "%d threads, %zu source addresses\n",
+      h.scenario_.c_str(), ok, n, secs, ok / secs, failed, h.threads_, h.source_addrs_.size());
+  long rss2 = rss1;
+  if (idle && hold > 0) {
+    // Clients hold still; the server pings them (Beast answers) and they send an app ping now
+    // and then, as a mobile client would.
+    auto end = std::chrono::steady_clock::now() +
+               std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(hold));
+    auto next_ping = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                            std::chrono::duration<double>(ping_s));
+    while (std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(50ms);
+      if (std::chrono::steady_clock::now() >= next_ping) {
+        next_ping +=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(ping_s));
+        h.on_each(h.all(), [&h](std::size_t i) {
+          if (h.clients_[i]->is_open()) h.clients_[i]->call("ping", {}, [](bool, const json::value&) {});
+        });
+      }
+    }
+    rss2 = rss_kib(h.server_pid_);
+  }
+  int lost = h.st_.closed_early.load();
+  h.close_all();
+  h.stop_workers();
+  if (failed) std::printf("first failure: %s\n", h.first_open_error_.c_str());
+  auto l = h.line({{"connections", n}, {"hold_s", hold}, {"concurrency", h.concurrency_}});
+  l["seconds"] = secs;
+  l["opened"] = ok;
+  l["failed"] = failed;
+  l["hellos_per_s"] = ok / secs;
+  l["hello_latency"] = latency_json(h.op_us_);  // hellos (and idle pings)
+  std::printf("hello (and ping) latency: %s\n", latency_line(h.op_us_).c_str());
+  if (h.server_pid_ > 0) {
+    long after = idle ? rss2 : rss1;
+    double per = static_cast<double>(after - rss0) * 1024.0 / static_cast<double>(std::max(1, ok));
+    std::printf(
+        "server RSS: %ld KiB before, %ld KiB with the connections open%s; %.0f bytes per connection\n", rss0,
+        rss1, idle ? (", " + std::to_string(rss2) + " KiB after holding them").c_str() : "", per);
+    l["server_rss_kib_before"] = rss0;
+    l["server_rss_kib_open"] = rss1;
+    if (idle) l["server_rss_kib_after_hold"] = rss2;
+    l["server_rss_bytes_per_connection"] = per;
+  }
+  if (idle) {
+    std::printf("held %.0f s: %d of %d connections still open\n", hold, ok - lost, ok);
+    l["lost"] = lost;
+  }
+  h.print_errors();
+  bool clean = failed == 0 && lost == 0 && h.error_count() == 0;
+  l["verified"] = clean;
+  h.emit(l);
+  return clean ? 0 : 1;
+}
+
+// A realistic mix: users in direct pairs and groups of 10; each action is a direct or group send
+// preceded by typing, or a presence query; receivers mark a share of what they get as read.
+int scenario_mixed(args& a) {
+  harness h(a, "mixed");
+  auto n = static_cast<std::size_t>(a.integer("users", 100, 10, 10000000));
+  double rate = a.real("rate", 200, 0.1, 1e7);
+  double duration = a.real("duration", 10, 0.1, 86400);
+  auto text_bytes = static_cast<std::size_t>(a.integer("text-bytes", 100, 24, 8192));
+  a.check_all_used();
+  n -= n % 10;
+  h.provision(n);
+  h.make_clients();
+  if (!open_all(h)) return 1;
+  std::vector<harness::request> reqs;
+  for (std::size_t i = 0; i < n; i += 2)
+    reqs.emplace_back(i, "open_direct", json::object{{"user", std::to_string(h.users_[i + 1].id)}});
+  for (std::size_t g = 0; g < n; g += 10) {
+    json::array ids;
+    for (std::size_t m = 1; m < 10; ++m) ids.emplace_back(std::to_string(h.users_[g + m].id));
+    reqs.emplace_back(g, "create_group",
+                      json::object{{"name", "team " + std::to_string(g / 10)}, {"members", ids}});
+  }
+  for (std::size_t i = 0; i < n; ++i) {  // each watches its team mates' presence
+    json::array ids;
+    for (std::size_t m = i - i % 10; m < i - i % 10 + 10; ++m)
+      if (m != i) ids.emplace_back(std::to_string(h.users_[m].id));
+    reqs.emplace_back(i, "presence_sub", json::object{{"users", ids}});
+  }
+  auto replies = h.calls(reqs);
+  std::vector<std::string> direct_of(n), group_of(n);
+  std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>> members;
+  for (std::size_t k = 0; k < n / 2; ++k) {
+    direct_of[2 * k] = direct_of[2 * k + 1] = conv_id(replies[k]);
+    members[std::stoll(direct_of[2 * k])] = {{h.users_[2 * k].id, h.users_[2 * k + 1].id},
+                                             next_seq(replies[k])};
+  }
+  for (std::size_t g = 0; g < n / 10; ++g) {
+    const auto& r = replies[n / 2 + g];
+    std::vector<std::int64_t> ids;
+    for (std::size_t m = 0; m < 10; ++m) {
+      group_of[g * 10 + m] = conv_id(r);
+      ids.push_back(h.users_[g * 10 + m].id);
+    }
+    members[std::stoll(conv_id(r))] = {std::move(ids), next_seq(r)};
+  }
+  std::this_thread::sleep_for(200ms);
+  // Each user acts every n/rate seconds, open loop; a receiver marks every other message read.
+  struct actor : std::enable_shared_from_this<actor> {
+    std::shared_ptr<client> c;
+    std::string direct, group;
+    std::vector<std::string> others;  // user ids to query presence of
+    std::mt19937 rng;
+    std::unique_ptr<asio::steady_timer> timer;
+    std::int64_t t0 = 0, interval = 0;
+    int actions = 0, done = 0, sends = 0, replies = 0, reads = 0;
+    std::size_t text_bytes = 100;
+    run_state* st = nullptr;
+    bool finished = false;
+    void start() {
+      timer = std::make_unique<asio::steady_timer>(c->w.ioc);
+      c->on_send_reply = [self = shared_from_this()] {
+        ++self->replies;
+        self->maybe_finish();
+      };
+      c->on_event = [self = shared_from_this()](const std::string& ev, const json::object& d) {
+        if (ev == "message" && (self->reads++ % 2) == 0)
+          self->c->call("read", {{"conv", d.at("conv")}, {"seq", d.at("seq")}},
+                        [](bool, const json::value&) {});
+      };
+      next();
+    }
+    void next() {
+      auto due = t0 + interval * done;
+      timer->expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due)));
+      timer->async_wait([self = shared_from_this(), due](boost::system::error_code ec) {
+        if (ec) return;
+        self->act(due);
+        if (++self->done < self->actions)
+          self->next();
+        else
+          self->maybe_finish();
+      });
+    }
+    void act(std::int64_t due) {
+      auto r = rng() % 100;
+      if (r < 10) {
+        json::array ids;
+        for (int i = 0; i < 20; ++i) ids.emplace_back(others[rng() % others.size()]);
+        c->call("presence", {{"users", ids}}, [](bool, const json::value&) {});
+        return;
+      }
+      const auto& conv = r < 70 ? direct : group;
+      c->call("typing", {{"conv", conv}}, [](bool, const json::value&) {});
+      ++sends;
+      c->send_text(conv, due, text_bytes);
+    }
+    void maybe_finish() {
+      if (!finished && done == actions && replies == sends) {
+        finished = true;
+        st->senders_done.fetch_add(1);
+      }
+    }
+  };
+  auto per_user = std::max(1, static_cast<int>(rate * duration / static_cast<double>(n)));
+  auto interval = static_cast<std::int64_t>(1e9 * static_cast<double>(n) / rate);
+  auto t0 = now_ns() + 50'000'000;
+  std::vector<std::shared_ptr<actor>> actors;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto ac = std::make_shared<actor>();
+    ac->c = h.clients_[i];
+    ac->direct = direct_of[i];
+    ac->group = group_of[i];
+    for (std::size_t j = 0; j < std::min<std::size_t>(n, 500); ++j)
+      ac->others.push_back(std::to_string(h.users_[j].id));
+    ac->rng.seed(static_cast<unsigned>(i * 7919 + 1));
+    ac->t0 = t0 + interval * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
+    ac->interval = interval;
+    ac->actions = per_user;
+    ac->text_bytes = text_bytes;
+    ac->st = &h.st_;
+    actors.push_back(ac);
+  }
+  auto started = now_ns();
+  h.on_each(h.all(), [&](std::size_t i) { actors[i]->start(); });
+  bool finished = h.wait_until([&] { return h.st_.senders_done.load() == static_cast<int>(n); }, h.timeout_);
+  double secs = static_cast<double>(now_ns() - started) / 1e9 - 0.05;
+  h.settle_deliveries(~std::uint64_t{0} >> 1);  // mixed sizes: settle by quiet time
+  h.close_all();
+  h.stop_workers();
+  delivery_verifier v;
+  for (const auto& [conv, m] : members) v.set_members(conv, m.first, m.second);
+  h.feed(v);
+  auto rep = v.finish();
+  std::printf("mixed: %zu users, %d actions each over %.1f s (offered %.0f actions/s)\n", n, per_user, secs,
+              rate);
+  std::printf("sends acked: %llu (%.0f/s); deliveries %llu\n",
+              static_cast<unsigned long long>(h.ack_us_.count()),
+              static_cast<double>(h.ack_us_.count()) / secs, static_cast<unsigned long long>(rep.delivered));
+  std::printf("ack latency:        %s\n", latency_line(h.ack_us_).c_str());
+  std::printf("delivery latency:   %s\n", latency_line(h.e2e_us_).c_str());
+  std::printf("other ops latency:  %s\n", latency_line(h.op_us_).c_str());
+  for (const auto& [ev, count] : h.events_)
+    std::printf("events %s: %llu\n", ev.c_str(), static_cast<unsigned long long>(count));
+  h.print_errors();
+  std::printf("verified: gaps %llu, duplicates %llu, reorders %llu, missing %llu, unexpected %llu: %s\n",
+              static_cast<unsigned long long>(rep.gaps), static_cast<unsigned long long>(rep.duplicates),
+              static_cast<unsigned long long>(rep.reorders), static_cast<unsigned long long>(rep.missing),
+              static_cast<unsigned long long>(rep.unexpected), rep.ok() ? "OK" : "FAILED");
+  for (const auto& pr : rep.problems) std::printf("  %s\n", pr.c_str());
+  bool clean = finished && rep.ok() && h.error_count() == 0 && h.st_.closed_early.load() == 0;
+  auto l = h.line({{"users", n}, {"offered_rate", rate}, {"duration_s", duration}});
+  l["seconds"] = secs;
+  l["sends"] = h.ack_us_.count();
+  l["sends_per_s"] = static_cast<double>(h.ack_us_.count()) / secs;
+  l["ack_latency"] = latency_json(h.ack_us_);
+  l["delivery_latency"] = latency_json(h.e2e_us_);
+  l["op_latency"] = latency_json(h.op_us_);
+  l["deliveries"] = rep.delivered;
+  l["verified"] = clean;
+  h.emit(l);
+  return clean ? 0 : 1;
+}
+
+// Password logins over HTTP, `concurrency` at a time: reported apart from connects, since their
+// cost is the scrypt work factor (auth.scrypt_log2_n), slow on purpose.
+int scenario_login(args& a) {
+  auto host = a.str("host", "127.0.0.1");
+  auto port = static_cast<int>(a.integer("port", 0, 1, 65535));
+  auto org = a.str("org"), mobile = a.str("mobile"), password = a.str("password");
+  auto count = static_cast<int>(a.integer("count", 100, 1, 10000000));
+  auto conc = static_cast<int>(a.integer("concurrency", 4, 1, 1000));
+  auto revision = a.str("revision", "unknown");
+  auto results = a.str("results");
+  a.check_all_used();
+  if (!port || org.empty() || mobile.empty() || password.empty())
+    throw usage_error("login needs --port, --org, --mobile and --password");
+  std::atomic<int> next{0}, failed{0};
+  std::vector<histogram> hs(static_cast<std::size_t>(conc));
+  std::vector<std::thread> ts;
+  auto t0 = now_ns();
+  for (int t = 0; t < conc; ++t)
+    ts.emplace_back([&, t] {
+      while (next.fetch_add(1) < count) {
+        auto s = now_ns();
+        try {
+          http_json(host, port, http::verb::post, "/v1/auth/login",
+                    {{"org", org}, {"mobile", mobile}, {"password", password}});
+          hs[static_cast<std::size_t>(t)].record(static_cast<std::uint64_t>((now_ns() - s) / 1000));
+        } catch (const std::exception&) {
+          ++failed;
+        }
+      }
+    });
+  for (auto& th : ts) th.join();
+  double secs = static_cast<double>(now_ns() - t0) / 1e9;
+  histogram all;
+  for (auto& x : hs) all.merge(x);
+  std::printf("login: %d password logins in %.2f s = %.0f/s at concurrency %d, %d failed\n", count, secs,
+              count / secs, conc, failed.load());
+  std::printf("login latency: %s\n", latency_line(all).c_str());
+  json::object l{{"scenario", "login"},
+                 {"revision", revision},
+                 {"params", json::object{{"count", count}, {"concurrency", conc}}},
+                 {"seconds", secs},
+                 {"logins_per_s", count / secs},
+                 {"latency", latency_json(all)},
+                 {"failed", failed.load()},
+                 {"verified", failed.load() == 0}};
+  auto s = json::serialize(l);
+  std::printf("%s\n", s.c_str());
+  if (!results.empty()) std::ofstream(results, std::ios::app) << s << "\n";
+  return failed.load() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    std::cout << usage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string scenario = argv[1];
+  try {
+    args a(argc, argv, 2);
+    if (scenario == "direct") return scenario_direct(a);
+    if (scenario == "group") return scenario_group(a);
+    if (scenario == "sync") return scenario_sync(a);
+    if (scenario == "connect") return scenario_connections(a, false);
+    if (scenario == "idle") return scenario_connections(a, true);
+    if (scenario == "mixed") return scenario_mixed(a);
+    if (scenario == "login") return scenario_login(a);
+    throw usage_error("unknown scenario '" + scenario + "'");
+  } catch (const usage_error& e) {
+    std::cerr << "switchboard-load: " << e.what() << "\n\n" << usage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard-load: " << e.what() << "\n";
+    return 1;
+  }
 }
