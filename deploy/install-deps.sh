@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Switchboard needs to build, test and run, from Debian 12 packages only.
 # Used by the quickstart, the test command, CI and new users. Safe to run again.
+# --bench adds what bench/run.sh needs besides: gnuplot (the plot) and python3 (the report).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   postgresql-15 postgresql-client-15
   systemd curl
 )
+if [ "${1:-}" = "--bench" ]; then packages+=(gnuplot-nox python3); fi
 
 missing=()
 for p in "${packages[@]}"; do

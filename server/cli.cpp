@@ -288,8 +288,12 @@ int cmd_org_seed(const std::map<std::string, std::string>& opts) {
       std::vector<std::string> tokens;
       for (std::int64_t i = done; i < std::min(*count, done + chunk); ++i) {
         auto token = new_token();
-        batch.push_back(
-            {prefix + " " + std::to_string(i + 1), "+" + std::to_string(start + i), token_hash(token)});
+        std::string name = prefix;
+        name += ' ';
+        name += std::to_string(i + 1);
+        std::string mobile = "+";
+        mobile += std::to_string(start + static_cast<std::uint64_t>(i));
+        batch.push_back({std::move(name), std::move(mobile), token_hash(token)});
         tokens.push_back(std::move(token));
       }
       auto ids = storage::org_store::seed_members(conn, *org, batch, expires);

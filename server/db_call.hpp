@@ -49,9 +49,11 @@ void db_call(app_context& ctx, boost::asio::any_io_executor ex, Work work, Done 
 // changes). `work` runs on that writer's thread after the conversation's earlier sends committed,
 // so fan-out it does there keeps seq order.
 template <class T, class Work, class Done>
-void ordered_call(app_context& ctx, std::int64_t conv, boost::asio::any_io_executor ex, Work work, Done done) {
-  detail::call_and_post_back<T>([&](auto w, auto f) { ctx.writer.submit_job(conv, std::move(w), std::move(f)); },
-                                ctx.log, ex, std::move(work), std::move(done));
+void ordered_call(app_context& ctx, std::int64_t conv, boost::asio::any_io_executor ex, Work work,
+                  Done done) {
+  detail::call_and_post_back<T>(
+      [&](auto w, auto f) { ctx.writer.submit_job(conv, std::move(w), std::move(f)); }, ctx.log, ex,
+      std::move(work), std::move(done));
 }
 
 }  // namespace switchboard::server

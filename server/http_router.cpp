@@ -114,7 +114,8 @@ http_response http_router::metrics_text(const http_request& req) {
   http_response res{http::status::ok, req.version()};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.keep_alive(req.keep_alive());
-  res.body() = ctx_.stats.render(ctx_.db.stats(), ctx_.writer.stats(), ctx_.health.ready(), ctx_.health.schema_version());
+  res.body() = ctx_.stats.render(ctx_.db.stats(), ctx_.writer.stats(), ctx_.health.ready(),
+                                 ctx_.health.schema_version());
   res.prepare_payload();
   return res;
 }

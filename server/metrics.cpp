@@ -71,8 +71,8 @@ op_metrics& metrics::op(std::string_view name) {
   return *it->second;
 }
 
-std::string metrics::render(const storage::pool_stats& pool, const storage::writer_stats& writers, bool db_ready,
-                            int schema_version) const {
+std::string metrics::render(const storage::pool_stats& pool, const storage::writer_stats& writers,
+                            bool db_ready, int schema_version) const {
   std::string out;
   out.reserve(16384);
   header(out, "switchboard_connections", "gauge", "Open client connections by kind.");

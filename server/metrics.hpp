@@ -17,7 +17,7 @@
 namespace switchboard::storage {
 struct pool_stats;
 struct writer_stats;
-}
+}  // namespace switchboard::storage
 
 namespace switchboard::server {
 

@@ -551,12 +551,15 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
   db_call<hello_t>(
       ctx, s->executor(),
       [hash, cached, &ctx](pqxx::connection& c) -> result<hello_t> {
-        auto info = cached ? cached : storage::user_store::resolve_token(c, hash);
-        if (!info) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-        if (!cached) ctx.tokens.put(hash, *info);
-        auto user = storage::user_store::get(c, info->org_id, info->user_id);
-        if (!user) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-        return std::make_pair(*info, *user);
+        if (cached) {
+          auto user = storage::user_store::get(c, cached->org_id, cached->user_id);
+          if (!user) return error{error_code::unauthorized, "unknown, expired or revoked token"};
+          return std::make_pair(*cached, *user);
+        }
+        auto both = storage::user_store::resolve_token_with_user(c, hash);  // one round trip
+        if (!both) return error{error_code::unauthorized, "unknown, expired or revoked token"};
+        ctx.tokens.put(hash, both->first);
+        return std::move(*both);
       },
       [s, req = std::move(req), hash, device_id](result<hello_t> r) mutable {
         if (!r) {

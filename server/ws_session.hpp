@@ -91,7 +91,7 @@ class ws_session : public client_session, public closable, public std::enable_sh
   boost::asio::steady_timer hello_timer_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer close_timer_;
-  std::deque<frame_ptr> outq_;
+  frame_queue outq_;
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
   std::optional<boost::beast::websocket::close_reason> pending_close_;

@@ -11,18 +11,29 @@ namespace {
 constexpr const char* user_columns =
     "org_id, id, name, mobile, title, email, role, status, (extract(epoch FROM created_at) * 1000)::bigint";
 
-protocol::user read_user(const pqxx::row& r) {
+// The same columns qualified with the alias u, for joins.
+constexpr const char* user_columns_u =
+    "u.org_id, u.id, u.name, u.mobile, u.title, u.email, u.role, u.status, "
+    "(extract(epoch FROM u.created_at) * 1000)::bigint";
+
+// A user from user_columns starting at column `at`.
+protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0) {
   protocol::user u;
-  u.org_id = r[0].as<std::int64_t>();
-  u.id = r[1].as<std::int64_t>();
-  u.name = r[2].as<std::string>();
-  u.mobile = r[3].as<std::string>();
-  u.title = r[4].as<std::string>();
-  u.email = r[5].as<std::string>();
-  u.role = r[6].as<std::string>();
-  u.status = r[7].as<std::string>();
-  u.created_at_ms = r[8].as<std::int64_t>();
+  u.org_id = r[at].as<std::int64_t>();
+  u.id = r[at + 1].as<std::int64_t>();
+  u.name = r[at + 2].as<std::string>();
+  u.mobile = r[at + 3].as<std::string>();
+  u.title = r[at + 4].as<std::string>();
+  u.email = r[at + 5].as<std::string>();
+  u.role = r[at + 6].as<std::string>();
+  u.status = r[at + 7].as<std::string>();
+  u.created_at_ms = r[at + 8].as<std::int64_t>();
   return u;
+}
+
+token_info read_token_info(const pqxx::row& r) {
+  return token_info{r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(),
+                    r[3].as<std::string>(), r[4].as<std::string>()};
 }
 }  // namespace
 
@@ -38,6 +49,13 @@ void user_store::prepare(pqxx::connection& c) {
             "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, u.status "
             "FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
             "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
+  // hello: the token and its user in one round trip.
+  c.prepare(
+      "token_resolve_user",
+      "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, u.status, " +
+          std::string(user_columns_u) +
+          " FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
+          "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
   c.prepare("token_revoke",
             "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
   c.prepare("user_insert",
@@ -75,8 +93,15 @@ std::optional<token_info> user_store::resolve_token(pqxx::connection& c, const s
   pqxx::nontransaction n(c);
   auto r = n.exec_prepared("token_resolve", hash);
   if (r.empty()) return std::nullopt;
-  return token_info{r[0][0].as<std::int64_t>(), r[0][1].as<std::int64_t>(), r[0][2].as<std::int64_t>(),
-                    r[0][3].as<std::string>(), r[0][4].as<std::string>()};
+  return read_token_info(r[0]);
+}
+
+std::optional<std::pair<token_info, protocol::user>> user_store::resolve_token_with_user(
+    pqxx::connection& c, const std::string& hash) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("token_resolve_user", hash);
+  if (r.empty()) return std::nullopt;
+  return std::make_pair(read_token_info(r[0]), read_user(r[0], 5));
 }
 
 void user_store::revoke_token(pqxx::connection& c, const std::string& hash) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <pqxx/connection>
 
@@ -44,6 +45,9 @@ class user_store {
                            std::int64_t expires_at_ms);
   // A live token: not revoked, not expired. The user's role and status come with it.
   static std::optional<token_info> resolve_token(pqxx::connection& c, const std::string& hash);
+  // resolve_token and the user it belongs to, in one round trip (hello).
+  static std::optional<std::pair<token_info, protocol::user>> resolve_token_with_user(
+      pqxx::connection& c, const std::string& hash);
   static void revoke_token(pqxx::connection& c, const std::string& hash);
 
   // Creates a user; nullopt when the mobile is taken in the org (conflict).

@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL 15 cluster for tests: `start DIR` creates and starts one on a free
 # 127.0.0.1 port and writes DIR/env (variables the tests read); `stop DIR` stops it by its
 # postmaster PID and removes DIR. Nothing here touches the system's own clusters.
+# PG_EXTRA_OPTS adds server settings ("-c name=value ..."), as bench/run.sh does.
 set -euo pipefail
 
 cmd=${1:?usage: pg-test-cluster.sh start|stop DIR}
@@ -21,7 +22,7 @@ start)
   as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
   for attempt in $(seq 1 20); do
     port=$(( 20000 + RANDOM % 40000 ))
-    opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB"
+    opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB ${PG_EXTRA_OPTS:-}"
     if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -o "$opts" start >/dev/null 2>&1; then
       # Tests stop and restart this cluster (readiness, outage tests) through these two scripts.
       prefix=""

@@ -1,6 +1,7 @@
 // Password hashing and metrics rendering.
 #include <catch2/catch.hpp>
 
+#include "server/client_session.hpp"
 #include "server/metrics.hpp"
 #include "server/password_hasher.hpp"
 #include "storage/db_pool.hpp"
@@ -63,4 +64,34 @@ TEST_CASE("connect_timeout is added to URIs and key=value strings once") {
         "postgresql://h/sb?sslmode=disable&connect_timeout=3");
   CHECK(storage::with_connect_timeout("dbname=sb", 2) == "dbname=sb connect_timeout=2");
   CHECK(storage::with_connect_timeout("dbname=sb connect_timeout=9", 2) == "dbname=sb connect_timeout=9");
+}
+
+TEST_CASE("a session's frame queue is first in, first out, and keeps no memory once drained") {
+  using switchboard::server::frame_queue;
+  auto f = [](int i) { return std::make_shared<const std::string>(std::to_string(i)); };
+  frame_queue q;
+  CHECK(q.empty());
+  for (int i = 0; i < 100; ++i) q.push_back(f(i));
+  CHECK(q.size() == 100);
+  CHECK(*q.back() == "99");
+  q.pop_back();
+  for (int i = 0; i < 99; ++i) {
+    REQUIRE(*q.front() == std::to_string(i));
+    q.pop_front();
+  }
+  CHECK(q.empty());
+  // A steady stream that never drains: order holds through the compaction of the spent prefix.
+  int next_in = 0, next_out = 0;
+  for (int round = 0; round < 10000; ++round) {
+    q.push_back(f(next_in++));
+    q.push_back(f(next_in++));
+    REQUIRE(*q.front() == std::to_string(next_out++));
+    q.pop_front();
+  }
+  CHECK(q.size() == 10000);
+  while (!q.empty()) {
+    REQUIRE(*q.front() == std::to_string(next_out++));
+    q.pop_front();
+  }
+  CHECK(next_out == next_in);
 }

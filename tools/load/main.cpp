@@ -49,7 +49,7 @@ Common options:
   --org ID --admin-mobile M --admin-password PW
                                         or: create users through the HTTP API (slow; small runs)
   --threads T (cores)                   worker threads, one io_context each
-  --sources K (auto)                    loopback source addresses 127.0.0.2 .. 127.0.0.(K+1)
+  --sources K (one per 1,000 conns)     loopback source addresses 127.0.0.2 .. 127.0.0.(K+1)
   --concurrency C (1000)                connects and setup requests in flight
   --server-pid PID                      read the server's RSS from /proc
   --timeout S (600)                     give up on a run after S seconds
@@ -219,8 +219,10 @@ class harness {
                         " (RLIMIT_NOFILE hard limit)");
     server_ = tcp::endpoint(asio::ip::make_address(host_), static_cast<unsigned short>(port_));
     if (server_.address().is_loopback()) {
-      // About 28,000 ephemeral ports per (source, destination): one source per 20,000 connections.
-      int k = sources_ ? sources_ : static_cast<int>(users_.size() / 20000 + 1);
+      // The kernel's search for a free ephemeral port slows down as a (source, destination) pair
+      // fills its range (profiled: 80% of a 19,000-connection storm in __inet_hash_connect with
+      // one source), so keep each source lightly used: one per 1,000 connections.
+      int k = sources_ ? sources_ : static_cast<int>(std::min<std::size_t>(250, users_.size() / 1000 + 1));
       for (int i = 0; i < k; ++i)
         source_addrs_.push_back(asio::ip::make_address_v4(0x7f000002u + static_cast<unsigned>(i)));
     } else if (sources_) {
@@ -239,20 +241,28 @@ class harness {
   // at a time; returns when every one called done(), or false at the timeout.
   bool bounded(std::size_t n, std::size_t cap, std::function<std::size_t(std::size_t)> client_of,
                std::function<void(std::size_t, std::function<void()>)> start) {
+    // Shared state only: the functions are stored once, never copied per launch (copying a
+    // captured index vector per connection was most of a 19,000-connection storm's CPU).
     struct state {
       std::mutex mu;
       std::condition_variable cv;
       std::atomic<std::size_t> next{0};
       std::size_t finished = 0;
+      std::function<std::size_t(std::size_t)> client_of;
+      std::function<void(std::size_t, std::function<void()>)> start;
       std::function<void(std::size_t)> launch;
     };
     auto s = std::make_shared<state>();
+    s->client_of = std::move(client_of);
+    s->start = std::move(start);
     std::weak_ptr<state> weak = s;
-    s->launch = [this, weak, n, client_of, start](std::size_t k) {
-      asio::post(worker_of(client_of(k)).ioc, [weak, n, start, k] {
+    s->launch = [this, weak, n](std::size_t k) {
+      auto s = weak.lock();
+      if (!s) return;
+      asio::post(worker_of(s->client_of(k)).ioc, [weak, n, k] {
         auto s = weak.lock();
         if (!s) return;  // the run gave up waiting
-        start(k, [weak, n] {
+        s->start(k, [weak, n] {
           auto s = weak.lock();
           if (!s) return;
           auto j = s->next.fetch_add(1);
@@ -280,10 +290,11 @@ class harness {
   // Connects and says hello for `which`; returns the seconds it took. Failures are counted.
   double open(const std::vector<std::size_t>& which) {
     auto t0 = now_ns();
+    auto w = std::make_shared<const std::vector<std::size_t>>(which);
     bounded(
-        which.size(), concurrency_, [which](std::size_t k) { return which[k]; },
-        [this, which](std::size_t k, std::function<void()> done) {
-          auto i = which[k];
+        which.size(), concurrency_, [w](std::size_t k) { return (*w)[k]; },
+        [this, w](std::size_t k, std::function<void()> done) {
+          auto i = (*w)[k];
           std::optional<asio::ip::address> src;
           if (!source_addrs_.empty()) src = source_addrs_[i % source_addrs_.size()];
           clients_[i]->open(server_, src, [this, done](bool ok, const std::string& why) {
@@ -334,10 +345,11 @@ class harness {
 
   // Runs fn(i) on client i's thread for each i and waits for all of them.
   void on_each(const std::vector<std::size_t>& which, std::function<void(std::size_t)> fn) {
+    auto w = std::make_shared<const std::vector<std::size_t>>(which);
     bounded(
-        which.size(), which.size(), [which](std::size_t k) { return which[k]; },
-        [which, fn](std::size_t k, std::function<void()> done) {
-          fn(which[k]);
+        which.size(), which.size(), [w](std::size_t k) { return (*w)[k]; },
+        [w, fn](std::size_t k, std::function<void()> done) {
+          fn((*w)[k]);
           done();
         });
   }
