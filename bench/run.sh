@@ -111,7 +111,7 @@ run direct --pairs 100 --messages 300 --window 8                     # closed lo
 run group --groups 1 --members 100 --senders 10 --messages 500 --window 8 --first-user 200
 run group --groups 1 --members 1000 --senders 1 --messages 1000 --window 16 --first-user 300
 run sync --messages 10000 --window 64 --first-user 1300
-run mixed --users 2000 --rate 2000 --duration 20 --first-user 1400
+run mixed --users 5000 --rate 1000 --duration 20 --first-user 1400
 curl -s "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"  # group commit over the messaging runs
 start_server
 run connect --connections "$max_conns" --concurrency 2000

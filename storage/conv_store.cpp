@@ -201,11 +201,26 @@ void conv_store::prepare(pqxx::connection& c) {
   c.prepare("conv_oldest_member",
             "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 ORDER BY joined_at, user_id "
             "LIMIT 1");
-  c.prepare("conv_read",
-            "UPDATE conv_members m SET read_seq = LEAST($4, c.last_seq) FROM conversations c "
-            "WHERE m.org_id = $1 AND m.conv_id = $2 AND m.user_id = $3 AND c.org_id = m.org_id AND c.id = "
-            "m.conv_id "
-            "AND m.read_seq < LEAST($4, c.last_seq) RETURNING m.read_seq");
+  // `read` in one statement: membership, the forward-only cursor move (clamped to last_seq),
+  // and a direct conversation's members for the read event. The first CTE turns off
+  // synchronous_commit for this statement's own transaction (set_config(..., true) is local to
+  // it): a read cursor is acknowledged without waiting for a disk flush (docs/storage.md).
+  c.prepare(
+      "conv_read_one",
+      "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
+      "cv AS MATERIALIZED ("
+      "  SELECT c.kind, c.last_seq, m.read_seq FROM cfg, conv_members m "
+      "  JOIN conversations c ON c.org_id = m.org_id AND c.id = m.conv_id "
+      "  WHERE m.org_id = $1 AND m.conv_id = $2 AND m.user_id = $3), "
+      "up AS ("
+      "  UPDATE conv_members m SET read_seq = LEAST($4, cv.last_seq) FROM cv "
+      "  WHERE m.org_id = $1 AND m.conv_id = $2 AND m.user_id = $3 AND m.read_seq < LEAST($4, cv.last_seq) "
+      "  RETURNING m.read_seq) "
+      "SELECT cv.kind, cv.read_seq, (SELECT up.read_seq FROM up), "
+      "  CASE WHEN cv.kind = 'direct' AND EXISTS (SELECT 1 FROM up) THEN "
+      "    (SELECT array_agg(cm.user_id ORDER BY cm.user_id)::text FROM conv_members cm "
+      "      WHERE cm.org_id = $1 AND cm.conv_id = $2) END "
+      "FROM cv");
   c.prepare("message_get", std::string("SELECT ") + message_columns +
                                " FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq = $3");
   c.prepare(
@@ -406,25 +421,31 @@ protocol::result<conv_change> conv_store::rename(pqxx::connection& c, std::int64
 
 protocol::result<read_outcome> conv_store::mark_read(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                                      std::int64_t user, std::int64_t seq) {
-  pqxx::work w(c);
-  // A read cursor is not worth a disk flush of its own: readers mark many messages, and each
-  // flush competed with message commits (profiled in the mixed benchmark: reads were most of the
-  // database's commits). Committed asynchronously, a cursor acknowledged in the last few hundred
-  // milliseconds before a database crash can move back; the client's next `read` moves it again.
-  w.exec("SET LOCAL synchronous_commit = off");
-  auto cv = conv_for(w, org, conv, user);
-  if (!cv) return cv.err();
-  read_outcome out;
-  out.kind = cv.value().kind;
-  auto r = w.exec_prepared("conv_read", org, conv, user, seq);
+  // One statement, one round trip, committed on its own (see conv_read_one).
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("conv_read_one", org, conv, user, seq);
   if (r.empty()) {
-    out.read_seq = cv.value().read_seq;
+    if (n.exec_prepared("conv_exists", org, conv).empty())
+      return error{error_code::not_found, "conversation " + protocol::id_string(conv) + " not found"};
+    return error{error_code::forbidden, "not a member of conversation " + protocol::id_string(conv)};
+  }
+  read_outcome out;
+  out.kind = r[0][0].as<std::string>();
+  if (r[0][2].is_null()) {
+    out.read_seq = r[0][1].as<std::int64_t>();
   } else {
-    out.read_seq = r[0][0].as<std::int64_t>();
+    out.read_seq = r[0][2].as<std::int64_t>();
     out.moved = true;
   }
-  if (out.moved && out.kind == "direct") out.members = member_ids(w, org, conv);
-  w.commit();
+  if (!r[0][3].is_null()) {
+    std::string ids = r[0][3].as<std::string>();  // "{1,2}"
+    for (std::size_t i = 1; i < ids.size();) {
+      auto j = ids.find_first_of(",}", i);
+      if (j == std::string::npos || j == i) break;
+      out.members.push_back(std::stoll(ids.substr(i, j - i)));
+      i = j + 1;
+    }
+  }
   return out;
 }
 

@@ -522,6 +522,14 @@ TEST_CASE("read cursors only move forward, clamp to last_seq, and notify") {
   CHECK(convs[0].at("read_seq").as_int64() == 3);
   CHECK(convs[0].at("unread").as_int64() == 0);
   CHECK(error_code_of(b1.call("read", {{"conv", conv}, {"seq", -1}})) == "bad_request");
+  // Someone else's conversation, and one that does not exist.
+  auto carol = fx.add_user(fx.owner, "Carol");
+  ws_client c(fx.port());
+  ok_data(c.hello(carol.token));
+  CHECK(error_code_of(c.call("read", {{"conv", conv}, {"seq", 1}})) == "forbidden");
+  CHECK(error_code_of(c.call("read", {{"conv", "987654321"}, {"seq", 1}})) == "not_found");
+  CHECK(fx.db.scalar("SELECT read_seq FROM conv_members WHERE conv_id = " + conv +
+                     " AND user_id = " + bob.id) == "3");
 }
 
 TEST_CASE("typing, recall and presence") {

@@ -72,6 +72,8 @@ void client::open(const tcp::endpoint& server, const std::optional<asio::ip::add
       server, [self = shared_from_this(), done, host](beast::error_code ec) {
         if (ec) return done(false, "connect: " + ec.message());
         beast::get_lowest_layer(self->ws_).expires_never();
+        // As a real client would: a small send must not wait for the previous one's ACK (Nagle).
+        beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ec);
         self->ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
         self->ws_.async_handshake(host, "/v1/ws", [self, done](beast::error_code ec) {
           if (ec) return done(false, "handshake: " + ec.message());
