@@ -30,6 +30,13 @@ LANGUAGE plpgsql
 -- planning this statement on every call (force_custom_plan, as in 0002) was most of the
 -- database's CPU per batch (profiled: copyObjectImpl, expression_tree_walker, pg_strtok).
 SET plan_cache_mode = force_generic_plan
+-- The generic plan is made at a writer's first call, possibly on empty tables, and kept for the
+-- connection's life (until an autovacuum ANALYZE invalidates it, at most once a minute): on an
+-- empty table a sequential scan looks as cheap as an index probe, and stays in the plan while the
+-- table grows (measured on a fresh database: 1,373 sends/s and p99 5.9 s instead of 6,900/s).
+-- Every table this statement reads has an index for each of its lookups, so seq scans are ruled
+-- out.
+SET enable_seqscan = off
 AS $$
 BEGIN
     RETURN QUERY
