@@ -1,6 +1,8 @@
 // Loading, environment overrides and validation of the configuration.
 #include "config/settings.hpp"
 
+#include <arpa/inet.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +101,24 @@ std::vector<std::string> split_list(const std::string& v) {
   return out;
 }
 
+// "a.b.c.d", "a.b.c.d/n" or the IPv6 forms, with a prefix no longer than the address.
+bool valid_cidr(const std::string& v) {
+  auto slash = v.find('/');
+  std::string addr = v.substr(0, slash);
+  unsigned char buf[16];
+  int bits = 0;
+  if (::inet_pton(AF_INET, addr.c_str(), buf) == 1)
+    bits = 32;
+  else if (::inet_pton(AF_INET6, addr.c_str(), buf) == 1)
+    bits = 128;
+  else
+    return false;
+  if (slash == std::string::npos) return true;
+  auto p = v.substr(slash + 1);
+  if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(p) <= bits;
+}
+
 const std::vector<key_def>& schema() {
   using S = settings;
   static const std::vector<key_def> defs{
@@ -106,6 +126,15 @@ const std::vector<key_def>& schema() {
       {"server", "allowed_origins",
        [](S& s, const std::string& v) -> std::optional<std::string> {
          s.server.allowed_origins = split_list(v);
+         return std::nullopt;
+       }},
+      {"server", "max_connections_per_ip",
+       int_key(&S::server, &S::server_section::max_connections_per_ip, 1, 10000000)},
+      {"server", "trusted_proxies",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         s.server.trusted_proxies = split_list(v);
+         for (const auto& p : s.server.trusted_proxies)
+           if (!valid_cidr(p)) return "'" + p + "' is not an IP address or CIDR block (10.0.0.0/8, fd00::/8)";
          return std::nullopt;
        }},
       {"server", "threads", int_key(&S::server, &S::server_section::threads, 0, 256)},
@@ -144,6 +173,9 @@ const std::vector<key_def>& schema() {
       {"limits", "requests_per_second",
        int_key(&S::limits, &S::limits_section::requests_per_second, 1, 1000000)},
       {"limits", "request_burst", int_key(&S::limits, &S::limits_section::request_burst, 1, 1000000)},
+      {"limits", "sends_per_second", int_key(&S::limits, &S::limits_section::sends_per_second, 1, 1000000)},
+      {"limits", "send_burst", int_key(&S::limits, &S::limits_section::send_burst, 1, 1000000)},
+      {"limits", "logins_per_minute", int_key(&S::limits, &S::limits_section::logins_per_minute, 1, 1000000)},
       {"limits", "max_group_members", int_key(&S::limits, &S::limits_section::max_group_members, 2, 1000000)},
       {"limits", "outbound_queue_bytes",
        int_key(&S::limits, &S::limits_section::outbound_queue_bytes, 65536, 1073741824)},
@@ -200,6 +232,8 @@ std::optional<config_error> cross_check(const settings& s, const std::string& wh
     return config_error{"sms.path", where, "required when sms.sink is file"};
   if (s.sms.sink == "http" && s.sms.url.rfind("http://", 0) != 0 && s.sms.url.rfind("https://", 0) != 0)
     return config_error{"sms.url", where, "an http:// or https:// URL is required when sms.sink is http"};
+  if (s.limits.send_burst < s.limits.sends_per_second)
+    return config_error{"limits.send_burst", where, "must be at least limits.sends_per_second"};
   if (s.limits.request_burst < s.limits.requests_per_second)
     return config_error{"limits.request_burst", where, "must be at least limits.requests_per_second"};
   if (s.metrics.listen && s.metrics.listen->host == s.server.listen.host &&

@@ -24,8 +24,11 @@ struct settings {
     int shutdown_grace_ms = 10000;             // SIGTERM: how long to drain before exiting anyway
     int http_idle_timeout_s = 60;              // keep-alive connections idle longer are closed
     int max_connections = 100000;
-    int hello_timeout_ms = 10000;  // spec default: the first request must be hello within 10 s
-    int heartbeat_s = 30;          // spec default: WebSocket ping period
+    int max_connections_per_ip = 5000;  // trusted proxies are exempt (they carry many clients)
+    // Addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed; empty: none.
+    std::vector<std::string> trusted_proxies;
+    int hello_timeout_ms = 10000;     // spec default: the first request must be hello within 10 s
+    int heartbeat_s = 30;             // spec default: WebSocket ping period
     bool permessage_deflate = false;  // WebSocket compression: costs CPU and memory per connection
   } server;
   struct tls_section {
@@ -52,6 +55,9 @@ struct settings {
     int request_burst = 200;
     int max_group_members = 2000;
     int outbound_queue_bytes = 1048576;
+    int sends_per_second = 50;  // per user, over all of the user's sessions on a node
+    int send_burst = 200;
+    int logins_per_minute = 30;  // login attempts per client IP (behind trusted proxies: the client's)
   } limits;
   struct logging_section {
     std::string level = "info";   // trace, debug, info, warn, error, critical, off

@@ -158,7 +158,20 @@ void issue_token(app_context& ctx, const call_ptr& c, std::int64_t org, std::int
 
 // --- routes -------------------------------------------------------------------------------------
 
+// The client's address: the peer, or behind a trusted proxy its X-Forwarded-For.
+boost::asio::ip::address client_ip(app_context& ctx, const call_ptr& c) {
+  auto xff = c->req.find("X-Forwarded-For");
+  std::string_view forwarded = xff == c->req.end() ? std::string_view{} : std::string_view(xff->value());
+  return client_address(c->remote, forwarded, ctx.trusted_proxies);
+}
+
 void login(app_context& ctx, const call_ptr& c) {
+  // Attempts per client IP (limits.logins_per_minute): password guessing costs the guesser time.
+  std::int64_t retry_after = 0;
+  if (!ctx.logins.take(client_ip(ctx, c).to_string(), retry_after)) {
+    ctx.stats.hit(limit::login_attempts);
+    return fail(ctx, c, {error_code::rate_limited, "too many login attempts from this address", retry_after});
+  }
   auto body = json_body(c);
   if (!body) return fail(ctx, c, body.err());
   protocol::fields f(body.value(), "");

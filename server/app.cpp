@@ -38,6 +38,14 @@ constexpr auto startup_retry_period = std::chrono::milliseconds(500);
 std::vector<std::string> all_op_names() {
   return http_router::route_names();
 }
+// server.trusted_proxies, already validated by the config schema.
+std::vector<cidr> parse_trusted(const std::vector<std::string>& entries) {
+  std::vector<cidr> out;
+  for (const auto& e : entries)
+    if (auto c = parse_cidr(e)) out.push_back(*c);
+  return out;
+}
+
 }  // namespace
 
 struct app::impl {
@@ -53,6 +61,10 @@ struct app::impl {
   member_cache members;
   token_cache tokens;
   asio::thread_pool cpu{2};
+  keyed_rate_limiter send_limiter{static_cast<double>(cfg.limits.sends_per_second),
+                                  static_cast<double>(cfg.limits.send_burst)};
+  keyed_rate_limiter login_limiter{cfg.limits.logins_per_minute / 60.0,
+                                   static_cast<double>(cfg.limits.logins_per_minute)};
   app_context ctx;
   http_router router;
   asio::io_context ioc;
@@ -78,7 +90,22 @@ struct app::impl {
                                                 std::chrono::microseconds(cfg.database.batch_max_delay_us),
                                                 static_cast<std::size_t>(cfg.database.max_queue)},
                log),
-        ctx{cfg, log, stats, db, health, writer, connections, sessions, presence, members, tokens, cpu},
+        ctx{cfg,
+            log,
+            stats,
+            db,
+            health,
+            writer,
+            connections,
+            sessions,
+            presence,
+            members,
+            tokens,
+            cpu,
+            std::make_shared<ip_connection_limiter>(cfg.server.max_connections_per_ip),
+            send_limiter,
+            login_limiter,
+            parse_trusted(cfg.server.trusted_proxies)},
         router(ctx),
         ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {
   }

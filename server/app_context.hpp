@@ -7,6 +7,7 @@
 
 #include "config/settings.hpp"
 #include "server/connection_registry.hpp"
+#include "server/limits.hpp"
 #include "server/member_cache.hpp"
 #include "server/metrics.hpp"
 #include "server/presence_tracker.hpp"
@@ -34,7 +35,11 @@ struct app_context {
   presence_tracker& presence;
   member_cache& members;
   token_cache& tokens;
-  boost::asio::thread_pool& cpu;  // password hashing and other CPU-heavy work
+  boost::asio::thread_pool& cpu;                          // password hashing and other CPU-heavy work
+  std::shared_ptr<ip_connection_limiter> ip_connections;  // server.max_connections_per_ip
+  keyed_rate_limiter& sends;                              // per user: limits.sends_per_second
+  keyed_rate_limiter& logins;                             // per client IP: limits.logins_per_minute
+  std::vector<cidr> trusted_proxies;                      // server.trusted_proxies, parsed
   std::atomic<bool> draining{false};
 };
 

@@ -20,8 +20,12 @@ constexpr auto request_header_timeout = std::chrono::seconds(30);
 }  // namespace
 
 http_session::http_session(asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router,
-                           bool metrics_only)
-    : stream_(std::move(socket)), ctx_(ctx), router_(router), metrics_only_(metrics_only) {
+                           bool metrics_only, std::shared_ptr<void> conn_slot)
+    : stream_(std::move(socket)),
+      ctx_(ctx),
+      router_(router),
+      conn_slot_(std::move(conn_slot)),
+      metrics_only_(metrics_only) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address();
@@ -58,9 +62,22 @@ void http_session::do_read() {
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
-  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout)
+  if (ec == beast::error::timeout && !parser_->got_some()) return do_close();  // idle keep-alive
+  if (ec == beast::error::timeout) {
+    ctx_.stats.hit(limit::http_timeout);  // a request begun and not finished in time (slowloris)
     return do_close();
+  }
+  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return do_close();
+  if (ec == http::error::header_limit) {
+    ctx_.stats.hit(limit::http_header_size);
+    busy_ = true;
+    closing_ = true;
+    http_request req;
+    req.version(11);
+    return send(make_error_response(req, {protocol::error_code::too_large, "request headers over 16 KiB"}));
+  }
   if (ec == http::error::body_limit) {
+    ctx_.stats.hit(limit::http_body_size);
     busy_ = true;
     closing_ = true;  // the rest of the body is unread: the connection cannot be reused
     http_request req;
@@ -100,11 +117,12 @@ void http_session::upgrade(http_request req) {
   auto origin = req.find(http::field::origin);
   if (!allowed.empty() && origin != req.end() &&
       std::find(allowed.begin(), allowed.end(), std::string(origin->value())) == allowed.end()) {
+    ctx_.stats.hit(limit::origin);
     closing_ = true;
     return send(make_error_response(req, {protocol::error_code::forbidden, "origin not allowed"}));
   }
   ctx_.connections.remove(this);
-  std::make_shared<ws_session>(stream_.release_socket(), ctx_)->run(std::move(req));
+  std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(conn_slot_))->run(std::move(req));
 }
 
 void http_session::send(http_response res) {

@@ -15,8 +15,9 @@ namespace switchboard::server {
 
 class http_session : public closable, public std::enable_shared_from_this<http_session> {
  public:
+  // `conn_slot` holds this connection's place under server.max_connections_per_ip (may be null).
   http_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router,
-               bool metrics_only);
+               bool metrics_only, std::shared_ptr<void> conn_slot = nullptr);
   ~http_session() override;
 
   void run();
@@ -36,6 +37,7 @@ class http_session : public closable, public std::enable_shared_from_this<http_s
   std::shared_ptr<http_response> response_;  // kept alive while async_write runs
   app_context& ctx_;
   http_router& router_;
+  std::shared_ptr<void> conn_slot_;
   bool metrics_only_;
   bool busy_ = false;  // a request is being handled or its response written
   bool closing_ = false;

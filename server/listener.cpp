@@ -75,13 +75,30 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
   ctx_.stats.connections_accepted_total.fetch_add(1, std::memory_order_relaxed);
   auto open = ctx_.stats.http_connections.load(std::memory_order_relaxed) +
               ctx_.stats.ws_connections.load(std::memory_order_relaxed);
-  if (ctx_.draining.load() || open >= ctx_.cfg.server.max_connections) {
+  std::shared_ptr<void> slot;
+  bool refuse = ctx_.draining.load();
+  if (!refuse && open >= ctx_.cfg.server.max_connections) {
+    ctx_.stats.hit(limit::connections_total);
+    refuse = true;
+  }
+  if (!refuse) {
+    auto peer = socket.remote_endpoint(ec);
+    // Trusted proxies carry many clients each: only direct peers are limited per IP.
+    if (!ec && !is_trusted(peer.address(), ctx_.trusted_proxies)) {
+      slot = ctx_.ip_connections->acquire(peer.address());
+      if (!slot) {
+        ctx_.stats.hit(limit::connections_per_ip);
+        refuse = true;
+      }
+    }
+  }
+  if (refuse) {
     ctx_.stats.connections_rejected_total.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ignored;
     socket.close(ignored);
   } else {
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<http_session>(std::move(socket), ctx_, router_, metrics_only_)->run();
+    std::make_shared<http_session>(std::move(socket), ctx_, router_, metrics_only_, std::move(slot))->run();
   }
   do_accept();
 }

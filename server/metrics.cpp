@@ -71,6 +71,40 @@ op_metrics& metrics::op(std::string_view name) {
   return *it->second;
 }
 
+const char* limit_name(limit l) {
+  switch (l) {
+    case limit::connections_total:
+      return "connections_total";
+    case limit::connections_per_ip:
+      return "connections_per_ip";
+    case limit::http_timeout:
+      return "http_timeout";
+    case limit::http_header_size:
+      return "http_header_size";
+    case limit::http_body_size:
+      return "http_body_size";
+    case limit::origin:
+      return "origin";
+    case limit::hello_timeout:
+      return "hello_timeout";
+    case limit::ws_frame_size:
+      return "ws_frame_size";
+    case limit::request_rate:
+      return "request_rate";
+    case limit::flood:
+      return "flood";
+    case limit::send_rate:
+      return "send_rate";
+    case limit::login_attempts:
+      return "login_attempts";
+    case limit::slow_consumer:
+      return "slow_consumer";
+    case limit::count:
+      break;
+  }
+  return "unknown";
+}
+
 std::string metrics::render(const storage::pool_stats& pool, const storage::writer_stats& writers,
                             bool db_ready, int schema_version) const {
   std::string out;
@@ -88,6 +122,12 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
          "TCP connections refused over server.max_connections.");
   line(out, "switchboard_connections_rejected_total", "",
        connections_rejected_total.load(std::memory_order_relaxed));
+  header(out, "switchboard_limit_hits_total", "counter",
+         "Requests or connections refused by each abuse limit (docs/security.md).");
+  for (std::size_t i = 0; i < limit_hits.size(); ++i)
+    line(out, "switchboard_limit_hits_total",
+         std::string("limit=\"") + limit_name(static_cast<limit>(i)) + "\"",
+         limit_hits[i].load(std::memory_order_relaxed));
 
   header(out, "switchboard_requests_total", "counter", "Requests by operation and result code.");
   for (const auto& [name, m] : ops_) {

@@ -44,6 +44,25 @@ struct op_metrics {
   void record(std::optional<protocol::error_code> code, std::chrono::microseconds took);
 };
 
+// Every configurable abuse limit, counted each time it refuses something (docs/security.md).
+enum class limit : std::size_t {
+  connections_total,   // server.max_connections
+  connections_per_ip,  // server.max_connections_per_ip
+  http_timeout,        // a request's headers not read in time (slowloris)
+  http_header_size,    // request headers over 16 KiB
+  http_body_size,      // limits.max_body_bytes
+  origin,              // server.allowed_origins
+  hello_timeout,       // server.hello_timeout_ms
+  ws_frame_size,       // limits.max_frame_bytes
+  request_rate,        // limits.requests_per_second / request_burst
+  flood,               // closed 4429 for flooding after rate_limited replies
+  send_rate,           // limits.sends_per_second / send_burst, per user
+  login_attempts,      // limits.logins_per_minute, per client IP
+  slow_consumer,       // limits.outbound_queue_bytes (closed 4429)
+  count
+};
+const char* limit_name(limit l);
+
 class metrics {
  public:
   // The set of operation names is fixed at start, so lookups never take a lock.
@@ -55,6 +74,8 @@ class metrics {
   std::atomic<std::int64_t> ws_connections{0};
   std::atomic<std::uint64_t> connections_accepted_total{0};
   std::atomic<std::uint64_t> connections_rejected_total{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(limit::count)> limit_hits{};
+  void hit(limit l) { limit_hits[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
 
   std::string render(const storage::pool_stats& pool, const storage::writer_stats& writers, bool db_ready,
                      int schema_version) const;

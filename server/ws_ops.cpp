@@ -284,6 +284,12 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   if (!canonical) return s->reply(req, canonical.err());
 
   auto& ctx = s->ctx();
+  // Per user over all of the user's sessions on this node (limits.sends_per_second).
+  std::int64_t retry_after = 0;
+  if (!ctx.sends.take(std::to_string(s->user_id()), retry_after)) {
+    ctx.stats.hit(limit::send_rate);
+    return s->reply(req, error{error_code::rate_limited, "over the send rate limit", retry_after});
+  }
   storage::send_request sr;
   sr.org = s->org_id();
   sr.conv = conv;

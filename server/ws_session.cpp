@@ -37,14 +37,15 @@ frame_ptr encode_error_reply(const boost::json::value& id, const protocol::error
 }
 }  // namespace
 
-ws_session::ws_session(asio::ip::tcp::socket&& socket, app_context& ctx)
+ws_session::ws_session(asio::ip::tcp::socket&& socket, app_context& ctx, std::shared_ptr<void> conn_slot)
     : ws_(std::move(socket)),
       ctx_(ctx),
       hello_timer_(ws_.get_executor()),
       heartbeat_timer_(ws_.get_executor()),
       close_timer_(ws_.get_executor()),
       tokens_(ctx.cfg.limits.request_burst),
-      refilled_(clock::now()) {
+      refilled_(clock::now()),
+      conn_slot_(std::move(conn_slot)) {
   ctx_.stats.ws_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -80,6 +81,7 @@ void ws_session::on_accept(beast::error_code ec) {
   hello_timer_.expires_after(std::chrono::milliseconds(ctx_.cfg.server.hello_timeout_ms));
   hello_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
     if (e || self->authed_ || self->closing_) return;
+    self->ctx_.stats.hit(limit::hello_timeout);
     self->close_with(close_code::hello_timeout, "hello timeout");
   });
   start_heartbeat();
@@ -116,6 +118,7 @@ void ws_session::do_read() {
 void ws_session::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // Beast has already answered 1009 (too big) and 1007 (invalid UTF-8) with a close frame.
+    if (ec == websocket::error::message_too_big) ctx_.stats.hit(limit::ws_frame_size);
     dead_ = true;
     return teardown();
   }
@@ -179,7 +182,9 @@ void ws_session::handle_text(std::string_view text) {
     return reply(req, protocol::error{protocol::error_code::bad_request, "this session already said hello"});
   std::int64_t retry_after = 0;
   if (!take_rate_token(retry_after)) {
+    ctx_.stats.hit(limit::request_rate);
     if (++rejected_in_row_ >= flood_strikes) {
+      ctx_.stats.hit(limit::flood);
       reply(req, protocol::error{protocol::error_code::rate_limited, "flooding", retry_after});
       return close_with(close_code::slow_or_flood, "request flood");
     }
@@ -252,6 +257,7 @@ void ws_session::send(frame_ptr frame) {
       out_bytes_ -= outq_.back()->size();
       outq_.pop_back();
     }
+    ctx_.stats.hit(limit::slow_consumer);
     return close_with(close_code::slow_or_flood, "slow consumer");
   }
   if (!writing_) do_write();

@@ -43,7 +43,9 @@ struct ws_request {
 
 class ws_session : public client_session, public closable, public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx);
+  // `conn_slot`: the connection's place under server.max_connections_per_ip, held for its life.
+  ws_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx,
+             std::shared_ptr<void> conn_slot = nullptr);
   ~ws_session() override;
 
   void run(http_request req);
@@ -114,6 +116,7 @@ class ws_session : public client_session, public closable, public std::enable_sh
   std::string device_id_;
   std::string session_id_;
   bool registered_ = false;
+  std::shared_ptr<void> conn_slot_;
 };
 
 }  // namespace switchboard::server

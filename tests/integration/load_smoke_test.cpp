@@ -19,7 +19,9 @@ command_result load(const std::vector<std::string>& args) {
 
 TEST_CASE("switchboard-load runs every scenario briefly and verifies it") {
   org_fixture fx(env{{"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
-                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});
+                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"},
+                     {"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100000"},
+                     {"SWITCHBOARD_LIMITS_SEND_BURST", "100000"}});
   auto dir = make_temp_dir();
   auto tokens = dir + "/tokens.txt";
   auto seeded = run_binary({"org", "seed", "--org", fx.owner.org, "--count", "120", "--first-mobile",

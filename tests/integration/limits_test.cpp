@@ -1,0 +1,162 @@
+// Abuse limits end to end: what the client sees, that the server carries on, and the metric that
+// counts each refusal (switchboard_limit_hits_total{limit=...}).
+#include <catch2/catch.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <thread>
+
+#include "fixture.hpp"
+#include "http_client.hpp"
+#include "ws_client.hpp"
+
+using namespace sbtest;
+namespace json = boost::json;
+
+namespace {
+
+// The value of switchboard_limit_hits_total for one limit.
+long limit_hits(int port, const std::string& name) {
+  std::string body;
+  try {
+    body = http_get(port, "/metrics").body;
+  } catch (const std::exception&) {
+    return -2;  // refused (a connection limit in force)
+  }
+  auto key = "switchboard_limit_hits_total{limit=\"" + name + "\"} ";
+  auto at = body.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stol(body.substr(at + key.size()));
+}
+
+http_reply login_from(int port, const account& a, const std::string& forwarded_for) {
+  std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
+  if (!forwarded_for.empty()) headers["X-Forwarded-For"] = forwarded_for;
+  return http_call(
+      port, "POST", "/v1/auth/login",
+      json::serialize(json::object{{"org", a.org}, {"mobile", a.mobile}, {"password", a.password}}), headers);
+}
+
+std::string code_of(const json::object& reply) {
+  return std::string(reply.at("error").at("code").as_string());
+}
+
+}  // namespace
+
+TEST_CASE("connections per IP: the one over the limit is refused, a freed slot is reused") {
+  org_fixture fx(env{{"SWITCHBOARD_SERVER_MAX_CONNECTIONS_PER_IP", "4"}});
+  std::vector<std::unique_ptr<ws_client>> open;
+  for (int i = 0; i < 4; ++i) {
+    open.push_back(std::make_unique<ws_client>(fx.port()));
+    CHECK(open.back()->hello(fx.owner.token, "dev-" + std::to_string(i)).at("ok").as_bool());
+  }
+  // The fifth from 127.0.0.1 is accepted and closed at once: its handshake fails.
+  CHECK_THROWS(ws_client(fx.port()));
+  // The four keep working.
+  CHECK(open[0]->call("ping").at("ok").as_bool());
+  // A slot is given back when the server sees a close; until then a new one may still be refused.
+  open.pop_back();
+  std::unique_ptr<ws_client> again;
+  REQUIRE(eventually(
+      [&] {
+        try {
+          again = std::make_unique<ws_client>(fx.port());
+          return again->hello(fx.owner.token, "dev-again").at("ok").as_bool();
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      5s));
+  open.pop_back();
+  open.pop_back();  // room for the metrics request
+  REQUIRE(eventually([&] { return limit_hits(fx.port(), "connections_per_ip") >= 1; }, 5s));
+}
+
+TEST_CASE("sends per user: over the rate is rate_limited with retry_after_ms, the session carries on") {
+  org_fixture fx(env{{"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "2"}, {"SWITCHBOARD_LIMITS_SEND_BURST", "3"}});
+  auto bob = fx.add_user(fx.owner, "Bob");
+  ws_client a(fx.port()), a2(fx.port()), b(fx.port());
+  a.hello(fx.owner.token, "phone");
+  a2.hello(fx.owner.token, "laptop");
+  b.hello(bob.token);
+  auto conv =
+      std::string(a.call("open_direct", {{"user", bob.id}}).at("data").at("conv").at("conv").as_string());
+  auto send = [&](ws_client& w, const std::string& cmid) {
+    return w.call(
+        "send",
+        {{"conv", conv}, {"client_msg_id", cmid}, {"type", "text"}, {"body", json::object{{"text", "hi"}}}});
+  };
+  for (int i = 0; i < 3; ++i) CHECK(send(i % 2 ? a2 : a, "m" + std::to_string(i)).at("ok").as_bool());
+  // The burst is the user's, whichever session sends.
+  auto over = send(a2, "m3");
+  REQUIRE_FALSE(over.at("ok").as_bool());
+  CHECK(code_of(over) == "rate_limited");
+  auto retry = over.at("error").at("retry_after_ms").as_int64();
+  CHECK(retry > 0);
+  CHECK(retry <= 500);
+  CHECK(send(b, "b0").at("ok").as_bool());  // another user is not affected
+  std::this_thread::sleep_for(std::chrono::milliseconds(retry + 50));
+  CHECK(send(a, "m3").at("ok").as_bool());  // nothing was stored for the refused one: no duplicate
+  CHECK(fx.db.scalar("SELECT count(*) FROM messages WHERE conv_id = " + conv + " AND client_msg_id = 'm3'") ==
+        "1");
+  CHECK(limit_hits(fx.port(), "send_rate") == 1);
+}
+
+TEST_CASE("login attempts per client IP, with X-Forwarded-For believed only from trusted proxies") {
+  SECTION("behind a trusted proxy each forwarded client has its own budget") {
+    org_fixture fx(env{{"SWITCHBOARD_LIMITS_LOGINS_PER_MINUTE", "3"},
+                       {"SWITCHBOARD_SERVER_TRUSTED_PROXIES", "127.0.0.0/8, 10.9.9.9"}});
+    // The fixture's own login used one attempt of 127.0.0.1's budget; forwarded clients are apart.
+    for (int i = 0; i < 3; ++i) CHECK(login_from(fx.port(), fx.owner, "203.0.113.5").status == 200);
+    auto r = login_from(fx.port(), fx.owner, "203.0.113.5");
+    CHECK(r.status == 429);
+    CHECK(code_of(json::parse(r.body).as_object()) == "rate_limited");
+    CHECK(json::parse(r.body).at("error").at("retry_after_ms").as_int64() > 0);
+    CHECK(r.headers.count("retry-after") == 1);
+    // Another client behind the same proxy; and a chain whose nearest untrusted hop is new.
+    CHECK(login_from(fx.port(), fx.owner, "203.0.113.6").status == 200);
+    CHECK(login_from(fx.port(), fx.owner, "203.0.113.5, 198.51.100.7, 10.9.9.9").status == 200);
+    // A wrong password counts too: guessing is what the limit is for.
+    auto wrong = fx.owner;
+    wrong.password = "not-the-password";
+    for (int i = 0; i < 3; ++i) CHECK(login_from(fx.port(), wrong, "192.0.2.44").status == 401);
+    CHECK(login_from(fx.port(), fx.owner, "192.0.2.44").status == 429);
+    CHECK(limit_hits(fx.port(), "login_attempts") == 2);
+  }
+  SECTION("from an untrusted peer X-Forwarded-For is ignored") {
+    org_fixture fx(env{{"SWITCHBOARD_LIMITS_LOGINS_PER_MINUTE", "3"}});
+    // One attempt already spent by the fixture; two more, whatever they claim to forward.
+    CHECK(login_from(fx.port(), fx.owner, "203.0.113.1").status == 200);
+    CHECK(login_from(fx.port(), fx.owner, "203.0.113.2").status == 200);
+    CHECK(login_from(fx.port(), fx.owner, "203.0.113.3").status == 429);
+  }
+}
+
+TEST_CASE("oversized headers, frames and late hellos are refused and counted") {
+  org_fixture fx(
+      env{{"SWITCHBOARD_LIMITS_MAX_FRAME_BYTES", "1024"}, {"SWITCHBOARD_SERVER_HELLO_TIMEOUT_MS", "300"}});
+  auto big = http_call(fx.port(), "GET", "/healthz", "", {{"X-Padding", std::string(20000, 'p')}});
+  CHECK(big.status == 413);
+  CHECK(limit_hits(fx.port(), "http_header_size") == 1);
+
+  ws_client w(fx.port());
+  w.hello(fx.owner.token);
+  w.send_text(R"({"id":"x","op":"ping","data":{"pad":")" + std::string(2000, 'x') + "\"}}");
+  CHECK(w.wait_closed() == 1009);
+  CHECK(limit_hits(fx.port(), "ws_frame_size") == 1);
+
+  ws_client silent(fx.port());
+  CHECK(silent.wait_closed() == 4408);
+  CHECK(limit_hits(fx.port(), "hello_timeout") == 1);
+  CHECK(http_get(fx.port(), "/healthz").status == 200);  // and the server carries on
+}
+
+TEST_CASE("every limit is listed in /metrics, at zero until hit") {
+  org_fixture fx;
+  for (const char* name : {"connections_total", "connections_per_ip", "http_timeout", "http_header_size",
+                           "http_body_size", "origin", "hello_timeout", "ws_frame_size", "request_rate",
+                           "flood", "send_rate", "login_attempts", "slow_consumer"}) {
+    INFO(name);
+    CHECK(limit_hits(fx.port(), name) == 0);
+  }
+}
