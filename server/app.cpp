@@ -73,6 +73,7 @@ struct app::impl {
   asio::steady_timer watchdog_timer{ioc};
   asio::steady_timer drain_timer{ioc};
   std::vector<std::shared_ptr<listener>> listeners;
+  std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
   bool shutting_down = false;
 
@@ -175,14 +176,15 @@ bool app::impl::open_listeners() {
       log->critical("cannot listen on {}: '{}' is not an IP address", a.to_string(), a.host);
       return false;
     }
-    auto l = std::make_shared<listener>(ioc, ctx, router, metrics_only);
+    // The metrics listener stays plain: it is for scrapers on an internal address.
+    auto l = std::make_shared<listener>(ioc, ctx, router, metrics_only, metrics_only ? nullptr : tls.get());
     if (auto e = l->open(tcp::endpoint(addr, a.port))) {
       log->critical("cannot listen on {}: {}", a.to_string(), e.message());
       return false;
     }
     auto ep = l->local_endpoint();
-    log->info("{} on {}:{}", metrics_only ? "metrics listening" : "listening", ep.address().to_string(),
-              ep.port());
+    log->info("{} on {}:{}{}", metrics_only ? "metrics listening" : "listening", ep.address().to_string(),
+              ep.port(), !metrics_only && tls ? " (TLS)" : "");
     listeners.push_back(l);
     return true;
   };
@@ -206,6 +208,14 @@ void app::impl::wait_hup() {
     try {
       reopen_log_files();
       log->info("SIGHUP: log file reopened");
+      if (tls) {
+        // New connections get the new certificate; open ones keep theirs.
+        auto why = tls->reload();
+        if (why.empty())
+          log->info("SIGHUP: TLS certificate reloaded");
+        else
+          log->error("SIGHUP: TLS certificate not reloaded, keeping the old one: {}", why);
+      }
     } catch (const std::exception& e) {
       log->error("SIGHUP: {}", e.what());
     }
@@ -256,8 +266,13 @@ void app::impl::poll_drain() {
 int app::serve() {
   auto& s = *impl_;
   if (s.cfg.tls.enabled) {
-    s.log->critical("tls.enabled: TLS termination is not built yet; terminate TLS in front of switchboard");
-    return 2;
+    // Before anything else: a certificate problem is a configuration error (exit 2).
+    try {
+      s.tls = std::make_unique<tls_contexts>(s.cfg.tls.cert_file, s.cfg.tls.key_file);
+    } catch (const std::exception& e) {
+      s.log->critical("cannot enable TLS: {}", e.what());
+      return 2;
+    }
   }
   if (!s.prepare_database()) return 1;
   for (auto hook :

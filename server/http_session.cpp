@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "server/ws_session.hpp"
 
@@ -17,17 +19,31 @@ namespace asio = boost::asio;
 namespace {
 // A client must send a full request header within this time, so idle sockets cannot pile up.
 constexpr auto request_header_timeout = std::chrono::seconds(30);
+// The TLS handshake must finish within this time.
+constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
+
+std::variant<beast::tcp_stream, tls_stream> make_stream(asio::ip::tcp::socket&& socket,
+                                                        const std::shared_ptr<asio::ssl::context>& tls) {
+  if (tls)
+    return std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<tls_stream>, std::move(socket),
+                                                       *tls);
+  return std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<beast::tcp_stream>,
+                                                     std::move(socket));
+}
 }  // namespace
 
 http_session::http_session(asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router,
-                           bool metrics_only, std::shared_ptr<void> conn_slot)
-    : stream_(std::move(socket)),
+                           bool metrics_only, std::shared_ptr<void> conn_slot,
+                           std::shared_ptr<asio::ssl::context> tls)
+    : stream_(make_stream(std::move(socket), tls)),
+      tls_(std::move(tls)),
+      ex_(lowest().get_executor()),
       ctx_(ctx),
       router_(router),
       conn_slot_(std::move(conn_slot)),
       metrics_only_(metrics_only) {
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
+  auto ep = lowest().socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address();
   ctx_.stats.http_connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -39,12 +55,31 @@ http_session::~http_session() {
 
 void http_session::run() {
   ctx_.connections.add(shared_from_this());
-  asio::dispatch(stream_.get_executor(),
-                 beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  if (auto* tls = std::get_if<tls_stream>(&stream_)) {
+    lowest().expires_after(tls_handshake_timeout);
+    return tls->async_handshake(asio::ssl::stream_base::server,
+                                beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+  }
+  asio::dispatch(ex_, beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+beast::tcp_stream& http_session::lowest() {
+  return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+}
+
+void http_session::on_handshake(beast::error_code ec) {
+  if (ec) {
+    if (ec == beast::error::timeout) ctx_.stats.hit(limit::http_timeout);
+    ctx_.log->debug("TLS handshake with {} failed: {}", remote_.to_string(), ec.message());
+    beast::error_code ignored;
+    lowest().socket().close(ignored);
+    return;
+  }
+  do_read();
 }
 
 void http_session::close_for_shutdown() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(ex_, [self = shared_from_this()] {
     self->closing_ = true;
     if (!self->busy_) self->do_close();  // otherwise closed after the response in flight
   });
@@ -55,10 +90,14 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(static_cast<std::uint64_t>(ctx_.cfg.limits.max_body_bytes));
   parser_->header_limit(16 * 1024);
-  stream_.expires_after(std::min<std::chrono::seconds>(
+  lowest().expires_after(std::min<std::chrono::seconds>(
       request_header_timeout, std::chrono::seconds(ctx_.cfg.server.http_idle_timeout_s)));
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  std::visit(
+      [&](auto& s) {
+        http::async_read(s, buffer_, *parser_,
+                         beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+      },
+      stream_);
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -99,13 +138,12 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     return do_close();
   }
   busy_ = true;
-  stream_.expires_never();  // the handler may wait on the database; it owns the deadline now
+  lowest().expires_never();  // the handler may wait on the database; it owns the deadline now
   auto req = parser_->release();
   if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
   auto self = shared_from_this();
-  router_.route(std::move(req), remote_, metrics_only_, stream_.get_executor(), [self](http_response res) {
-    asio::post(self->stream_.get_executor(),
-               [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
+  router_.route(std::move(req), remote_, metrics_only_, ex_, [self](http_response res) {
+    asio::post(self->ex_, [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
   });
 }
 
@@ -122,16 +160,27 @@ void http_session::upgrade(http_request req) {
     return send(make_error_response(req, {protocol::error_code::forbidden, "origin not allowed"}));
   }
   ctx_.connections.remove(this);
-  std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(conn_slot_))->run(std::move(req));
+  lowest().expires_never();
+  ws_session::stream ws = std::visit(
+      [](auto& s) -> ws_session::stream {
+        using S = std::decay_t<decltype(s)>;
+        return ws_session::stream(std::in_place_type<beast::websocket::stream<S>>, std::move(s));
+      },
+      stream_);
+  std::make_shared<ws_session>(std::move(ws), ctx_, std::move(conn_slot_), tls_)->run(std::move(req));
 }
 
 void http_session::send(http_response res) {
   if (closing_) res.keep_alive(false);
   bool keep_alive = res.keep_alive();
   response_ = std::make_shared<http_response>(std::move(res));
-  stream_.expires_after(std::chrono::seconds(30));
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
+  lowest().expires_after(std::chrono::seconds(30));
+  std::visit(
+      [&](auto& s) {
+        http::async_write(s, *response_,
+                          beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
+      },
+      stream_);
 }
 
 void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
@@ -143,9 +192,17 @@ void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) 
 }
 
 void http_session::do_close() {
+  if (auto* tls = std::get_if<tls_stream>(&stream_)) {
+    // close_notify, then the socket; a peer that does not answer gets 5 s.
+    lowest().expires_after(std::chrono::seconds(5));
+    return tls->async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ec;
+      self->lowest().socket().close(ec);
+    });
+  }
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
+  lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  lowest().socket().close(ec);
 }
 
 }  // namespace switchboard::server

@@ -6,24 +6,29 @@
 #include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
+#include <variant>
 
 #include "server/app_context.hpp"
 #include "server/connection_registry.hpp"
 #include "server/http_router.hpp"
+#include "server/tls.hpp"
 
 namespace switchboard::server {
 
 class http_session : public closable, public std::enable_shared_from_this<http_session> {
  public:
   // `conn_slot` holds this connection's place under server.max_connections_per_ip (may be null).
+  // With `tls`, the connection speaks TLS with that context (https:// and wss://).
   http_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx, http_router& router,
-               bool metrics_only, std::shared_ptr<void> conn_slot = nullptr);
+               bool metrics_only, std::shared_ptr<void> conn_slot = nullptr,
+               std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~http_session() override;
 
   void run();
   void close_for_shutdown() override;
 
  private:
+  void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void upgrade(http_request req);
@@ -31,7 +36,10 @@ class http_session : public closable, public std::enable_shared_from_this<http_s
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
 
-  boost::beast::tcp_stream stream_;
+  boost::beast::tcp_stream& lowest();
+  std::variant<boost::beast::tcp_stream, tls_stream> stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // outlives the stream that uses it
+  boost::asio::any_io_executor ex_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<http_response> response_;  // kept alive while async_write runs

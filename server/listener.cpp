@@ -17,13 +17,15 @@ namespace {
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 }  // namespace
 
-listener::listener(asio::io_context& ioc, app_context& ctx, http_router& router, bool metrics_only)
+listener::listener(asio::io_context& ioc, app_context& ctx, http_router& router, bool metrics_only,
+                   tls_contexts* tls)
     : ioc_(ioc),
       acceptor_(asio::make_strand(ioc)),
       retry_timer_(acceptor_.get_executor()),
       ctx_(ctx),
       router_(router),
-      metrics_only_(metrics_only) {}
+      metrics_only_(metrics_only),
+      tls_(tls) {}
 
 boost::system::error_code listener::open(const tcp::endpoint& ep) {
   boost::system::error_code ec;
@@ -98,7 +100,9 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     socket.close(ignored);
   } else {
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<http_session>(std::move(socket), ctx_, router_, metrics_only_, std::move(slot))->run();
+    std::make_shared<http_session>(std::move(socket), ctx_, router_, metrics_only_, std::move(slot),
+                                   tls_ ? tls_->current() : nullptr)
+        ->run();
   }
   do_accept();
 }

@@ -8,12 +8,15 @@
 
 #include "server/app_context.hpp"
 #include "server/http_router.hpp"
+#include "server/tls.hpp"
 
 namespace switchboard::server {
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  listener(boost::asio::io_context& ioc, app_context& ctx, http_router& router, bool metrics_only);
+  // With `tls`, every accepted connection speaks TLS with its current context.
+  listener(boost::asio::io_context& ioc, app_context& ctx, http_router& router, bool metrics_only,
+           tls_contexts* tls = nullptr);
 
   // Binds and listens; the bound endpoint (port 0 resolved) is then local_endpoint().
   boost::system::error_code open(const boost::asio::ip::tcp::endpoint& ep);
@@ -31,6 +34,7 @@ class listener : public std::enable_shared_from_this<listener> {
   app_context& ctx_;
   http_router& router_;
   bool metrics_only_;
+  tls_contexts* tls_;
 };
 
 }  // namespace switchboard::server

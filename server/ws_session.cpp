@@ -37,12 +37,15 @@ frame_ptr encode_error_reply(const boost::json::value& id, const protocol::error
 }
 }  // namespace
 
-ws_session::ws_session(asio::ip::tcp::socket&& socket, app_context& ctx, std::shared_ptr<void> conn_slot)
-    : ws_(std::move(socket)),
+ws_session::ws_session(stream&& ws, app_context& ctx, std::shared_ptr<void> conn_slot,
+                       std::shared_ptr<asio::ssl::context> tls)
+    : tls_(std::move(tls)),
+      ws_(std::move(ws)),
+      ex_(lowest().get_executor()),
       ctx_(ctx),
-      hello_timer_(ws_.get_executor()),
-      heartbeat_timer_(ws_.get_executor()),
-      close_timer_(ws_.get_executor()),
+      hello_timer_(ex_),
+      heartbeat_timer_(ex_),
+      close_timer_(ex_),
       tokens_(ctx.cfg.limits.request_burst),
       refilled_(clock::now()),
       conn_slot_(std::move(conn_slot)) {
@@ -58,22 +61,30 @@ ws_session::~ws_session() {
   }
 }
 
+beast::tcp_stream& ws_session::lowest() {
+  return std::visit([](auto& w) -> beast::tcp_stream& { return beast::get_lowest_layer(w); }, ws_);
+}
+
 void ws_session::run(http_request req) {
   ctx_.connections.add(shared_from_this());
-  ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                 beast::websocket::stream_base::none(), false});
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "switchboard"); }));
-  ws_.read_message_max(static_cast<std::size_t>(ctx_.cfg.limits.max_frame_bytes));
-  if (ctx_.cfg.server.permessage_deflate) {
-    websocket::permessage_deflate pmd;
-    pmd.server_enable = true;
-    ws_.set_option(pmd);
-  }
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    if (kind == websocket::frame_type::pong) unanswered_pings_ = 0;
-  });
-  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  std::visit(
+      [&](auto& ws) {
+        ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
+                                                      beast::websocket::stream_base::none(), false});
+        ws.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(beast::http::field::server, "switchboard"); }));
+        ws.read_message_max(static_cast<std::size_t>(ctx_.cfg.limits.max_frame_bytes));
+        if (ctx_.cfg.server.permessage_deflate) {
+          websocket::permessage_deflate pmd;
+          pmd.server_enable = true;
+          ws.set_option(pmd);
+        }
+        ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+          if (kind == websocket::frame_type::pong) unanswered_pings_ = 0;
+        });
+        ws.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+      },
+      ws_);
 }
 
 void ws_session::on_accept(beast::error_code ec) {
@@ -103,16 +114,24 @@ void ws_session::on_heartbeat(beast::error_code ec) {
   if (!ping_in_flight_) {
     ping_in_flight_ = true;
     ++unanswered_pings_;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code e) {
-      self->ping_in_flight_ = false;
-      if (e) self->teardown();
-    });
+    std::visit(
+        [&](auto& ws) {
+          ws.async_ping({}, [self = shared_from_this()](beast::error_code e) {
+            self->ping_in_flight_ = false;
+            if (e) self->teardown();
+          });
+        },
+        ws_);
   }
   start_heartbeat();
 }
 
 void ws_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  std::visit(
+      [&](auto& ws) {
+        ws.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+      },
+      ws_);
 }
 
 void ws_session::on_read(beast::error_code ec, std::size_t) {
@@ -123,7 +142,7 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
     return teardown();
   }
   unanswered_pings_ = 0;
-  if (!ws_.got_text()) {
+  if (!std::visit([](auto& ws) { return ws.got_text(); }, ws_)) {
     buffer_.consume(buffer_.size());
     dead_ = true;
     return close_with(close_code::unsupported_data, "binary frames are not accepted");
@@ -227,13 +246,13 @@ void ws_session::on_authenticated(std::int64_t org, std::int64_t user, std::stri
 }
 
 void ws_session::deliver(frame_ptr frame) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+  asio::post(ex_, [self = shared_from_this(), f = std::move(frame)]() mutable {
     if (self->authed_) self->send(std::move(f));
   });
 }
 
 void ws_session::kick(const std::string& reason, std::uint16_t code) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), reason, code] {
+  asio::post(ex_, [self = shared_from_this(), reason, code] {
     if (self->closing_ || self->pending_close_) return;
     self->send(std::make_shared<const std::string>(boost::json::serialize(
         boost::json::object{{"ev", "kicked"}, {"data", boost::json::object{{"reason", reason}}}})));
@@ -242,9 +261,8 @@ void ws_session::kick(const std::string& reason, std::uint16_t code) {
 }
 
 void ws_session::close_for_shutdown() {
-  asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->close_with(close_code::going_away, "server shutting down");
-  });
+  asio::post(
+      ex_, [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });
 }
 
 void ws_session::send(frame_ptr frame) {
@@ -269,9 +287,13 @@ void ws_session::do_write() {
     return;
   }
   writing_ = true;
-  ws_.text(true);
-  ws_.async_write(asio::buffer(*outq_.front()),
-                  beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  std::visit(
+      [&](auto& ws) {
+        ws.text(true);
+        ws.async_write(asio::buffer(*outq_.front()),
+                       beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+      },
+      ws_);
 }
 
 void ws_session::on_write(beast::error_code ec, std::size_t) {
@@ -299,10 +321,14 @@ void ws_session::close_with(std::uint16_t code, const std::string& reason) {
 void ws_session::do_close() {
   if (closing_) return;
   closing_ = true;
-  ws_.async_close(*pending_close_, [self = shared_from_this()](beast::error_code) {
-    // The read loop sees the peer's close (or our teardown) and ends the session.
-    if (self->dead_) self->teardown();
-  });
+  std::visit(
+      [&](auto& ws) {
+        ws.async_close(*pending_close_, [self = shared_from_this()](beast::error_code) {
+          // The read loop sees the peer's close (or our teardown) and ends the session.
+          if (self->dead_) self->teardown();
+        });
+      },
+      ws_);
 }
 
 void ws_session::teardown() {
@@ -310,8 +336,8 @@ void ws_session::teardown() {
   heartbeat_timer_.cancel();
   close_timer_.cancel();
   beast::error_code ec;
-  beast::get_lowest_layer(ws_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(ws_).socket().close(ec);
+  lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  lowest().socket().close(ec);
 }
 
 }  // namespace switchboard::server

@@ -7,17 +7,20 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <variant>
 
 #include "protocol/errors.hpp"
 #include "server/app_context.hpp"
 #include "server/client_session.hpp"
 #include "server/connection_registry.hpp"
 #include "server/http_router.hpp"
+#include "server/tls.hpp"
 
 namespace switchboard::server {
 
@@ -43,9 +46,13 @@ struct ws_request {
 
 class ws_session : public client_session, public closable, public std::enable_shared_from_this<ws_session> {
  public:
-  // `conn_slot`: the connection's place under server.max_connections_per_ip, held for its life.
-  ws_session(boost::asio::ip::tcp::socket&& socket, app_context& ctx,
-             std::shared_ptr<void> conn_slot = nullptr);
+  // The WebSocket over plain TCP or over TLS.
+  using stream = std::variant<boost::beast::websocket::stream<boost::beast::tcp_stream>,
+                              boost::beast::websocket::stream<tls_stream>>;
+  // `conn_slot`: the connection's place under server.max_connections_per_ip, held for its life;
+  // `tls`: the TLS context the stream uses, kept alive as long as it.
+  ws_session(stream&& ws, app_context& ctx, std::shared_ptr<void> conn_slot = nullptr,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~ws_session() override;
 
   void run(http_request req);
@@ -62,7 +69,7 @@ class ws_session : public client_session, public closable, public std::enable_sh
 
   // For ws_ops, on this session's strand.
   app_context& ctx() { return ctx_; }
-  boost::asio::any_io_executor executor() { return ws_.get_executor(); }
+  boost::asio::any_io_executor executor() { return ex_; }
   const std::string& role() const { return role_; }
   bool is_admin() const { return role_ == "admin" || role_ == "owner"; }
   const std::string& session_id() const { return session_id_; }
@@ -87,7 +94,10 @@ class ws_session : public client_session, public closable, public std::enable_sh
   void on_heartbeat(boost::beast::error_code ec);
   void teardown();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::tcp_stream& lowest();
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // declared first: destroyed after ws_
+  stream ws_;
+  boost::asio::any_io_executor ex_;
   boost::beast::flat_buffer buffer_;
   app_context& ctx_;
   boost::asio::steady_timer hello_timer_;
