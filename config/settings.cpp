@@ -282,7 +282,10 @@ std::variant<settings, config_error> load_settings_from_text(const std::string& 
     return config_error{"", where + ":" + std::to_string(err->line), err->message};
   const auto& doc = std::get<ini_document>(parsed);
   const auto& defs = schema();
-  for (const auto& [section, keys] : doc) {
+  for (const auto& section_entry : doc) {
+    // Named references, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+    const auto& section = section_entry.first;
+    const auto& keys = section_entry.second;
     bool section_known =
         std::any_of(defs.begin(), defs.end(), [&](const key_def& d) { return d.section == section; });
     if (!section_known) {
@@ -291,7 +294,9 @@ std::variant<settings, config_error> load_settings_from_text(const std::string& 
       if (line) loc.append(":").append(std::to_string(line));
       return config_error{section, loc, "unknown section"};
     }
-    for (const auto& [key, entry] : keys) {
+    for (const auto& key_entry : keys) {
+      const auto& key = key_entry.first;
+      const auto& entry = key_entry.second;
       auto it = std::find_if(defs.begin(), defs.end(),
                              [&](const key_def& d) { return d.section == section && d.key == key; });
       std::string loc = where + ":" + std::to_string(entry.line);
@@ -299,7 +304,9 @@ std::variant<settings, config_error> load_settings_from_text(const std::string& 
       if (auto e = it->apply(s, entry.value)) return config_error{section + "." + key, loc, *e};
     }
   }
-  for (const auto& [name, value] : env) {
+  for (const auto& env_entry : env) {
+    const auto& name = env_entry.first;
+    const auto& value = env_entry.second;
     if (name.rfind("SWITCHBOARD_", 0) != 0) continue;
     auto it = std::find_if(defs.begin(), defs.end(), [&](const key_def& d) { return env_name(d) == name; });
     if (it == defs.end())

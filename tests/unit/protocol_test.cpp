@@ -83,3 +83,14 @@ TEST_CASE("E.164 mobile numbers") {
   CHECK_FALSE(is_e164("+86 138000000"));
   CHECK_FALSE(is_e164(""));
 }
+
+TEST_CASE("numbers beyond a double's range are refused (found by fuzz_request)") {
+  using switchboard::protocol::parse_untrusted_json;
+  for (const char* t : {"829e944", "[1e999]", R"({"seq":-1e400})", R"({"a":{"b":[2E+500]}})"}) {
+    INFO(t);
+    auto r = parse_untrusted_json(t);
+    REQUIRE_FALSE(r);
+    CHECK(r.err().message == "number out of range");
+  }
+  CHECK(parse_untrusted_json("[1.7976931348623157e308, -4.9e-324, 1e-999]"));  // finite, or rounds to 0
+}
