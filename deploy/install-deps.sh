@@ -10,6 +10,7 @@ packages=(
   libssl-dev libpqxx-dev libpq-dev libspdlog-dev libsystemd-dev catch2
   postgresql-15 postgresql-client-15
   systemd curl
+  clang libclang-rt-14-dev
 )
 if [ "${1:-}" = "--bench" ]; then packages+=(gnuplot-nox python3); fi
 

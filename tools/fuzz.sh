@@ -3,8 +3,20 @@
 # the seed corpora in tests/fuzz_corpus/. The working corpus and any crash, leak or timeout
 # reproducer go to build/fuzz/runs/TARGET/; the script exits 1 if any target found something.
 #   tools/fuzz.sh [SECONDS] [TARGET ...]     targets: request config frame
+#   tools/fuzz.sh --regress                 every seed (and past finding) once, no fuzzing: tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--regress" ]; then
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz >/dev/null
+  for t in request config frame; do
+    build/fuzz/fuzz_"$t" -runs=0 tests/fuzz_corpus/"$t" >/tmp/fuzz-regress-$$-"$t".log 2>&1 ||
+      { cat /tmp/fuzz-regress-$$-"$t".log; rm -f /tmp/fuzz-regress-$$-*.log; exit 1; }
+    echo "fuzz_$t: $(ls tests/fuzz_corpus/"$t" | wc -l) seeds and past findings replayed, none fails"
+  done
+  rm -f /tmp/fuzz-regress-$$-*.log
+  exit 0
+fi
 seconds=${1:-600}
 shift || true
 targets=("$@")

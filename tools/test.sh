@@ -19,3 +19,5 @@ source "$pgdir/env"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --preset "$preset" -j "$(nproc)" --timeout 300
+# The fuzz targets' seeds and past findings, replayed under ASan and UBSan (tools/fuzz.sh fuzzes).
+tools/fuzz.sh --regress
