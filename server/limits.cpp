@@ -20,11 +20,8 @@ std::shared_ptr<ip_connection_limiter::slot> ip_connection_limiter::acquire(
   auto key = normalize(ip).to_string();
   {
     std::lock_guard lk(mu_);
-    auto& n = open_[key];
-    if (n >= max_) {
-      if (n == 0) open_.erase(key);
-      return nullptr;
-    }
+    auto& n = open_[key];  // max_ >= 1 (config), so a key just inserted at 0 is always taken
+    if (n >= max_) return nullptr;
     ++n;
   }
   return std::make_shared<slot>(shared_from_this(), std::move(key));

@@ -149,7 +149,9 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
   }
   auto data = buffer_.data();
   std::string_view text(static_cast<const char*>(data.data()), data.size());
-  handle_text(text);
+  // Once a close is decided (flood, kick, failed hello), requests still arriving are not run:
+  // the session only reads on to see the peer's close.
+  if (!pending_close_) handle_text(text);
   buffer_.consume(buffer_.size());
   if (!closing_) do_read();
 }

@@ -82,7 +82,9 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
 TEST_CASE("a session that stops reading is closed 4429 as a slow consumer, the server carries on") {
   org_fixture fx(env{{"SWITCHBOARD_LIMITS_OUTBOUND_QUEUE_BYTES", "65536"},
                      {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
-                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});
+                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"},
+                     {"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100000"},
+                     {"SWITCHBOARD_LIMITS_SEND_BURST", "100000"}});
   auto bob = fx.add_user(fx.owner, "Bob");
   ws_client a(fx.port());
   REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
@@ -110,6 +112,7 @@ TEST_CASE("a session that stops reading is closed 4429 as a slow consumer, the s
       },
       20s));
   CHECK(fx.srv->proc().output().find("slow consumer") != std::string::npos);
+  CHECK(limit_hits(fx.port(), "slow_consumer") == 1);
 }
 
 TEST_CASE("a peer that answers no pings is closed after two heartbeats") {

@@ -15,20 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-// The value of switchboard_limit_hits_total for one limit.
-long limit_hits(int port, const std::string& name) {
-  std::string body;
-  try {
-    body = http_get(port, "/metrics").body;
-  } catch (const std::exception&) {
-    return -2;  // refused (a connection limit in force)
-  }
-  auto key = "switchboard_limit_hits_total{limit=\"" + name + "\"} ";
-  auto at = body.find(key);
-  if (at == std::string::npos) return -1;
-  return std::stol(body.substr(at + key.size()));
-}
-
 http_reply login_from(int port, const account& a, const std::string& forwarded_for) {
   std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
   if (!forwarded_for.empty()) headers["X-Forwarded-For"] = forwarded_for;
@@ -160,4 +146,47 @@ TEST_CASE("every limit is listed in /metrics, at zero until hit") {
     INFO(name);
     CHECK(limit_hits(fx.port(), name) == 0);
   }
+}
+
+TEST_CASE("a connection that keeps flooding after rate_limited replies is closed 4429") {
+  org_fixture fx(
+      env{{"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "5"}, {"SWITCHBOARD_LIMITS_REQUEST_BURST", "5"}});
+  ws_client w(fx.port());
+  w.hello(fx.owner.token);
+  // Far more than the burst, without waiting for replies: 100 refusals in a row close it.
+  // The server may close while the last ones are still being written: that ends the loop.
+  for (int i = 0; i < 150; ++i) {
+    try {
+      w.send_text(R"({"id":")" + std::to_string(i) + R"(","op":"ping","data":{}})");
+    } catch (const std::exception&) {
+      break;
+    }
+  }
+  CHECK(w.wait_closed() == 4429);
+  CHECK(limit_hits(fx.port(), "flood") == 1);
+  CHECK(limit_hits(fx.port(), "request_rate") >= 100);
+  ws_client again(fx.port());  // the server, and the user, carry on
+  CHECK(again.hello(fx.owner.token, "dev-2").at("ok").as_bool());
+}
+
+TEST_CASE("a request whose headers do not arrive in time is cut and counted, an idle connection only cut") {
+  org_fixture fx(env{{"SWITCHBOARD_SERVER_HTTP_IDLE_TIMEOUT_S", "1"}});
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  auto closed_by_server = [&](asio::ip::tcp::socket& s) {
+    char b[64];
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(b), ec);  // blocks until the server closes
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  };
+  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(fx.port()));
+  asio::ip::tcp::socket idle(ioc);
+  idle.connect(ep);
+  CHECK(closed_by_server(idle));
+  CHECK(limit_hits(fx.port(), "http_timeout") == 0);  // keep-alive idleness is not an attack
+  asio::ip::tcp::socket slow(ioc);
+  slow.connect(ep);
+  asio::write(slow, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")));
+  CHECK(closed_by_server(slow));
+  CHECK(limit_hits(fx.port(), "http_timeout") == 1);
 }

@@ -143,6 +143,7 @@ TEST_CASE("requests over the rate limit get rate_limited with retry_after_ms") {
     }
   }
   CHECK(limited >= 5);
+  CHECK(limit_hits(fx.port(), "request_rate") == limited);
 }
 
 TEST_CASE("direct conversations: one per pair, idempotent and race-free") {

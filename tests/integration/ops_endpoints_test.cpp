@@ -50,6 +50,7 @@ TEST_CASE("unknown paths, wrong methods and oversized bodies get spec error bodi
   auto big = http_call(srv.port(), "POST", "/v1/anything", std::string(4096, 'x'));
   CHECK(big.status == 413);
   CHECK_THAT(big.body, Catch::Contains(R"("code":"too_large")"));
+  CHECK(limit_hits(srv.port(), "http_body_size") == 1);
 
   auto head = http_call(srv.port(), "HEAD", "/healthz");
   CHECK(head.status == 200);

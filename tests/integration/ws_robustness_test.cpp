@@ -34,6 +34,7 @@ TEST_CASE("the WebSocket upgrade honours server.allowed_origins, no Origin is al
   ws_client native(fx.port());
   CHECK(native.hello(fx.owner.token).at("ok").as_bool());
   CHECK(http_call(fx.port(), "GET", "/v2/ws", "", upgrade_headers("")).status == 404);
+  CHECK(limit_hits(fx.port(), "origin") == 2);
 }
 
 TEST_CASE("a second hello is bad_request and the session carries on") {

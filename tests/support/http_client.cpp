@@ -45,4 +45,17 @@ http_reply http_call(int port, const std::string& method, const std::string& tar
   return r;
 }
 
+long metric_value(int port, const std::string& series) {
+  std::string body;
+  try {
+    body = http_get(port, "/metrics").body;
+  } catch (const std::exception&) {
+    return -2;
+  }
+  auto key = "\n" + series + " ";
+  auto at = body.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stol(body.substr(at + key.size()));
+}
+
 }  // namespace sbtest

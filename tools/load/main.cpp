@@ -153,6 +153,21 @@ std::string latency_line(const histogram& h) {
   return b;
 }
 
+// Each conversation of a run: the members online for the whole run, and the seq its first
+// message of this run gets.
+using conv_plan = std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>>;
+
+void print_verify(const delivery_verifier::report& rep) {
+  std::printf(
+      "verified: %llu acked, %llu delivered; gaps %llu, duplicates %llu, reorders %llu, missing %llu, "
+      "unexpected %llu: %s\n",
+      static_cast<unsigned long long>(rep.acked), static_cast<unsigned long long>(rep.delivered),
+      static_cast<unsigned long long>(rep.gaps), static_cast<unsigned long long>(rep.duplicates),
+      static_cast<unsigned long long>(rep.reorders), static_cast<unsigned long long>(rep.missing),
+      static_cast<unsigned long long>(rep.unexpected), rep.ok() ? "OK" : "FAILED");
+  for (const auto& pr : rep.problems) std::printf("  %s\n", pr.c_str());
+}
+
 // The whole run: options, users, worker threads, clients, results.
 class harness {
  public:
@@ -411,6 +426,16 @@ class harness {
     }
   }
 
+  // Ends the run (connections closed, workers stopped) and checks what was recorded.
+  delivery_verifier::report finish_and_verify(const conv_plan& convs) {
+    close_all();
+    stop_workers();
+    delivery_verifier v;
+    for (const auto& [conv, m] : convs) v.set_members(conv, m.first, m.second);
+    feed(v);
+    return v.finish();
+  }
+
   // The JSON line's common part.
   json::object line(json::object params) const {
     json::object errs;
@@ -547,9 +572,8 @@ pacing read_pacing(args& a, int default_messages) {
 // The messaging scenarios' common run: senders start together, then deliveries settle, then the
 // verifier judges. `members` maps each conversation to its online members and first seq.
 int run_messaging(harness& h, const std::vector<std::size_t>& senders,
-                  const std::vector<std::string>& conv_of,
-                  const std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>>& members,
-                  pacing p, json::object params) {
+                  const std::vector<std::string>& conv_of, const conv_plan& members, pacing p,
+                  json::object params) {
   int per_sender = p.messages;
   if (per_sender < 0) {  // --duration: the rate spread over the senders for that long
     double duration = -per_sender / 1000.0;
@@ -596,13 +620,7 @@ int run_messaging(harness& h, const std::vector<std::size_t>& senders,
   }
   h.settle_deliveries(expected);
   double delivery_secs = static_cast<double>(now_ns() - started) / 1e9;
-  h.close_all();
-  h.stop_workers();
-
-  delivery_verifier v;
-  for (const auto& [conv, m] : members) v.set_members(conv, m.first, m.second);
-  h.feed(v);
-  auto rep = v.finish();
+  auto rep = h.finish_and_verify(members);
   auto acked = h.ack_us_.count();
   std::printf("%s: %zu senders, %d messages each, %s, %zu-byte texts, %d threads, %zu source addresses\n",
               h.scenario_.c_str(), drivers.size(), per_sender,
@@ -617,14 +635,7 @@ int run_messaging(harness& h, const std::vector<std::size_t>& senders,
               static_cast<double>(rep.delivered) / delivery_secs);
   std::printf("delivery latency: %s\n", latency_line(h.e2e_us_).c_str());
   h.print_errors();
-  std::printf(
-      "verified: %llu acked, %llu delivered; gaps %llu, duplicates %llu, reorders %llu, missing %llu, "
-      "unexpected %llu: %s\n",
-      static_cast<unsigned long long>(rep.acked), static_cast<unsigned long long>(rep.delivered),
-      static_cast<unsigned long long>(rep.gaps), static_cast<unsigned long long>(rep.duplicates),
-      static_cast<unsigned long long>(rep.reorders), static_cast<unsigned long long>(rep.missing),
-      static_cast<unsigned long long>(rep.unexpected), rep.ok() ? "OK" : "FAILED");
-  for (const auto& pr : rep.problems) std::printf("  %s\n", pr.c_str());
+  print_verify(rep);
   bool clean = rep.ok() && finished && h.error_count() == 0 && h.st_.open_failed.load() == 0 &&
                h.st_.closed_early.load() == 0;
   params["senders"] = drivers.size();
@@ -681,7 +692,7 @@ int scenario_direct(args& a) {
     reqs.emplace_back(2 * k, "open_direct", json::object{{"user", std::to_string(h.users_[2 * k + 1].id)}});
   auto replies = h.calls(reqs);
   std::vector<std::string> conv_of(h.clients_.size());
-  std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>> members;
+  conv_plan members;
   for (std::size_t k = 0; k < pairs; ++k) {
     conv_of[2 * k] = conv_of[2 * k + 1] = conv_id(replies[k]);
     members[std::stoll(conv_of[2 * k])] = {{h.users_[2 * k].id, h.users_[2 * k + 1].id},
@@ -710,7 +721,7 @@ int scenario_group(args& a) {
   }
   auto replies = h.calls(reqs);
   std::vector<std::string> conv_of(h.clients_.size());
-  std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>> members;
+  conv_plan members;
   std::vector<std::size_t> senders;
   for (std::size_t g = 0; g < groups; ++g) {
     auto conv = conv_id(replies[g]);
@@ -780,12 +791,7 @@ int scenario_sync(args& a) {
   auto fut = done.get_future();
   bool answered = fut.wait_for(h.timeout_) == std::future_status::ready;
   double sync_ms = static_cast<double>(now_ns() - t0) / 1e6;
-  h.close_all();
-  h.stop_workers();
-  delivery_verifier v;
-  v.set_members(std::stoll(conv), {h.users_[0].id}, first);
-  h.feed(v);
-  auto rep = v.finish();
+  auto rep = h.finish_and_verify({{std::stoll(conv), {{h.users_[0].id}, first}}});
   // The synced seqs must be exactly the acked ones, in order.
   std::vector<std::int64_t> acked;
   for (const auto& w : h.workers_)
@@ -910,7 +916,7 @@ int scenario_mixed(args& a) {
   }
   auto replies = h.calls(reqs);
   std::vector<std::string> direct_of(n), group_of(n);
-  std::map<std::int64_t, std::pair<std::vector<std::int64_t>, std::int64_t>> members;
+  conv_plan members;
   for (std::size_t k = 0; k < n / 2; ++k) {
     direct_of[2 * k] = direct_of[2 * k + 1] = conv_id(replies[k]);
     members[std::stoll(direct_of[2 * k])] = {{h.users_[2 * k].id, h.users_[2 * k + 1].id},
@@ -931,7 +937,7 @@ int scenario_mixed(args& a) {
   struct actor : std::enable_shared_from_this<actor> {
     std::shared_ptr<client> c;
     std::string direct, group;
-    std::vector<std::string> others;  // user ids to query presence of
+    std::shared_ptr<const std::vector<std::string>> others;  // user ids to query presence of
     std::mt19937 rng;
     std::unique_ptr<asio::steady_timer> timer;
     std::int64_t t0 = 0, interval = 0;
@@ -968,7 +974,7 @@ int scenario_mixed(args& a) {
       auto r = rng() % 100;
       if (r < 10) {
         json::array ids;
-        for (int i = 0; i < 20; ++i) ids.emplace_back(others[rng() % others.size()]);
+        for (int i = 0; i < 20; ++i) ids.emplace_back((*others)[rng() % others->size()]);
         c->call("presence", {{"users", ids}}, [](bool, const json::value&) {});
         return;
       }
@@ -988,13 +994,16 @@ int scenario_mixed(args& a) {
   auto interval = static_cast<std::int64_t>(1e9 * static_cast<double>(n) / rate);
   auto t0 = now_ns() + 50'000'000;
   std::vector<std::shared_ptr<actor>> actors;
+  auto ids_for_presence = std::make_shared<std::vector<std::string>>();  // one list for every actor
+  for (std::size_t j = 0; j < std::min<std::size_t>(n, 500); ++j)
+    ids_for_presence->push_back(std::to_string(h.users_[j].id));
+  std::shared_ptr<const std::vector<std::string>> presence_ids = ids_for_presence;
   for (std::size_t i = 0; i < n; ++i) {
     auto ac = std::make_shared<actor>();
     ac->c = h.clients_[i];
     ac->direct = direct_of[i];
     ac->group = group_of[i];
-    for (std::size_t j = 0; j < std::min<std::size_t>(n, 500); ++j)
-      ac->others.push_back(std::to_string(h.users_[j].id));
+    ac->others = presence_ids;
     ac->rng.seed(static_cast<unsigned>(i * 7919 + 1));
     ac->t0 = t0 + interval * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
     ac->interval = interval;
@@ -1008,12 +1017,7 @@ int scenario_mixed(args& a) {
   bool finished = h.wait_until([&] { return h.st_.senders_done.load() == static_cast<int>(n); }, h.timeout_);
   double secs = static_cast<double>(now_ns() - started) / 1e9 - 0.05;
   h.settle_deliveries(~std::uint64_t{0} >> 1);  // mixed sizes: settle by quiet time
-  h.close_all();
-  h.stop_workers();
-  delivery_verifier v;
-  for (const auto& [conv, m] : members) v.set_members(conv, m.first, m.second);
-  h.feed(v);
-  auto rep = v.finish();
+  auto rep = h.finish_and_verify(members);
   std::printf("mixed: %zu users, %d actions each over %.1f s (offered %.0f actions/s)\n", n, per_user, secs,
               rate);
   std::printf("sends acked: %llu (%.0f/s); deliveries %llu\n",
@@ -1025,11 +1029,7 @@ int scenario_mixed(args& a) {
   for (const auto& [ev, count] : h.events_)
     std::printf("events %s: %llu\n", ev.c_str(), static_cast<unsigned long long>(count));
   h.print_errors();
-  std::printf("verified: gaps %llu, duplicates %llu, reorders %llu, missing %llu, unexpected %llu: %s\n",
-              static_cast<unsigned long long>(rep.gaps), static_cast<unsigned long long>(rep.duplicates),
-              static_cast<unsigned long long>(rep.reorders), static_cast<unsigned long long>(rep.missing),
-              static_cast<unsigned long long>(rep.unexpected), rep.ok() ? "OK" : "FAILED");
-  for (const auto& pr : rep.problems) std::printf("  %s\n", pr.c_str());
+  print_verify(rep);
   bool clean = finished && rep.ok() && h.error_count() == 0 && h.st_.closed_early.load() == 0;
   auto l = h.line({{"users", n}, {"offered_rate", rate}, {"duration_s", duration}});
   l["seconds"] = secs;
