@@ -176,6 +176,8 @@ const std::vector<key_def>& schema() {
       {"limits", "sends_per_second", int_key(&S::limits, &S::limits_section::sends_per_second, 1, 1000000)},
       {"limits", "send_burst", int_key(&S::limits, &S::limits_section::send_burst, 1, 1000000)},
       {"limits", "logins_per_minute", int_key(&S::limits, &S::limits_section::logins_per_minute, 1, 1000000)},
+      {"limits", "failed_logins_per_minute",
+       int_key(&S::limits, &S::limits_section::failed_logins_per_minute, 1, 1000000)},
       {"limits", "max_group_members", int_key(&S::limits, &S::limits_section::max_group_members, 2, 1000000)},
       {"limits", "outbound_queue_bytes",
        int_key(&S::limits, &S::limits_section::outbound_queue_bytes, 65536, 1073741824)},

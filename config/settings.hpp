@@ -57,7 +57,8 @@ struct settings {
     int outbound_queue_bytes = 1048576;
     int sends_per_second = 50;  // per user, over all of the user's sessions on a node
     int send_burst = 200;
-    int logins_per_minute = 30;  // login attempts per client IP (behind trusted proxies: the client's)
+    int logins_per_minute = 600;        // login attempts per client IP (behind trusted proxies: the client's)
+    int failed_logins_per_minute = 10;  // failed login attempts per mobile number (in an org)
   } limits;
   struct logging_section {
     std::string level = "info";   // trace, debug, info, warn, error, critical, off

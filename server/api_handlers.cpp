@@ -183,7 +183,20 @@ void login(app_context& ctx, const call_ptr& c) {
     f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
   if (f.ok() && !password && !code) f.fail(error_code::bad_request, "password or code is required");
   if (!f.ok()) return fail(ctx, c, f.err());
-  if (!password) return fail(ctx, c, {error_code::unauthorized, "invalid code"});  // no codes are issued yet
+  // Failed attempts per number (limits.failed_logins_per_minute): guessing one account's password
+  // from many addresses is slow too. Only failures are charged.
+  auto number_key = std::to_string(org) + ":" + mobile;
+  if (!ctx.failed_logins.available(number_key, retry_after)) {
+    ctx.stats.hit(limit::failed_logins);
+    return fail(ctx, c,
+                {error_code::rate_limited, "too many failed login attempts for this number", retry_after});
+  }
+  auto failed = [&ctx, c, number_key] {
+    std::int64_t ignored = 0;
+    ctx.failed_logins.take(number_key, ignored);
+    fail(ctx, c, {error_code::unauthorized, "wrong mobile or password"});
+  };
+  if (!password) return failed();  // no codes are issued yet
   db_call<storage::login_candidate>(
       ctx, c->ex,
       [org, mobile](pqxx::connection& conn) -> result<storage::login_candidate> {
@@ -192,13 +205,14 @@ void login(app_context& ctx, const call_ptr& c) {
           return error{error_code::unauthorized, "wrong mobile or password"};
         return *cand;
       },
-      [&ctx, c, password = *password](result<storage::login_candidate> r) mutable {
+      [&ctx, c, failed, password = *password](result<storage::login_candidate> r) mutable {
+        if (!r && r.err().code == error_code::unauthorized) return failed();
         if (!r) return fail(ctx, c, r.err());
         auto cand = std::make_shared<storage::login_candidate>(std::move(r.value()));
-        boost::asio::post(ctx.cpu, [&ctx, c, cand, password] {
+        boost::asio::post(ctx.cpu, [&ctx, c, cand, failed, password] {
           bool good = password_hasher::verify(password, cand->password_hash);
-          boost::asio::post(c->ex, [&ctx, c, cand, good] {
-            if (!good) return fail(ctx, c, {error_code::unauthorized, "wrong mobile or password"});
+          boost::asio::post(c->ex, [&ctx, c, cand, failed, good] {
+            if (!good) return failed();
             if (cand->user.status != "active")
               return fail(ctx, c, {error_code::forbidden, "account " + cand->user.status});
             auto user = protocol::to_json(cand->user);

@@ -65,6 +65,8 @@ struct app::impl {
                                   static_cast<double>(cfg.limits.send_burst)};
   keyed_rate_limiter login_limiter{cfg.limits.logins_per_minute / 60.0,
                                    static_cast<double>(cfg.limits.logins_per_minute)};
+  keyed_rate_limiter failed_login_limiter{cfg.limits.failed_logins_per_minute / 60.0,
+                                          static_cast<double>(cfg.limits.failed_logins_per_minute)};
   app_context ctx;
   http_router router;
   asio::io_context ioc;
@@ -106,6 +108,7 @@ struct app::impl {
             std::make_shared<ip_connection_limiter>(cfg.server.max_connections_per_ip),
             send_limiter,
             login_limiter,
+            failed_login_limiter,
             parse_trusted(cfg.server.trusted_proxies)},
         router(ctx),
         ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {

@@ -39,7 +39,8 @@ struct app_context {
   std::shared_ptr<ip_connection_limiter> ip_connections;  // server.max_connections_per_ip
   keyed_rate_limiter& sends;                              // per user: limits.sends_per_second
   keyed_rate_limiter& logins;                             // per client IP: limits.logins_per_minute
-  std::vector<cidr> trusted_proxies;                      // server.trusted_proxies, parsed
+  keyed_rate_limiter& failed_logins;  // per org and mobile: limits.failed_logins_per_minute
+  std::vector<cidr> trusted_proxies;  // server.trusted_proxies, parsed
   std::atomic<bool> draining{false};
 };
 

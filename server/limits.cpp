@@ -40,18 +40,28 @@ void ip_connection_limiter::release(const std::string& key) {
 }
 
 bool keyed_rate_limiter::take(const std::string& key, std::int64_t& retry_after_ms) {
+  return check(key, retry_after_ms, true);
+}
+
+bool keyed_rate_limiter::available(const std::string& key, std::int64_t& retry_after_ms) {
+  return check(key, retry_after_ms, false);
+}
+
+bool keyed_rate_limiter::check(const std::string& key, std::int64_t& retry_after_ms, bool consume) {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lk(mu_);
   sweep(now);
-  auto [it, fresh] = buckets_.try_emplace(key, bucket{burst_, now});
-  auto& b = it->second;
-  if (!fresh) {
-    double elapsed = std::chrono::duration<double>(now - b.at).count();
-    b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
-    b.at = now;
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (!consume) return true;  // no bucket is a full bucket
+    it = buckets_.emplace(key, bucket{burst_, now}).first;
   }
+  auto& b = it->second;
+  double elapsed = std::chrono::duration<double>(now - b.at).count();
+  b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+  b.at = now;
   if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
+    if (consume) b.tokens -= 1.0;
     return true;
   }
   retry_after_ms = static_cast<std::int64_t>(std::ceil((1.0 - b.tokens) / rate_ * 1000.0));

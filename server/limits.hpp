@@ -51,12 +51,15 @@ class keyed_rate_limiter {
   keyed_rate_limiter(double rate, double burst) : rate_(rate), burst_(burst) {}
   // True when a token was taken; otherwise `retry_after_ms` says when one will be there.
   bool take(const std::string& key, std::int64_t& retry_after_ms);
+  // The same test without taking: for limits that charge only failures.
+  bool available(const std::string& key, std::int64_t& retry_after_ms);
 
  private:
   struct bucket {
     double tokens;
     std::chrono::steady_clock::time_point at;
   };
+  bool check(const std::string& key, std::int64_t& retry_after_ms, bool consume);
   void sweep(std::chrono::steady_clock::time_point now);
   const double rate_, burst_;
   std::mutex mu_;

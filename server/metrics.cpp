@@ -97,6 +97,8 @@ const char* limit_name(limit l) {
       return "send_rate";
     case limit::login_attempts:
       return "login_attempts";
+    case limit::failed_logins:
+      return "failed_logins";
     case limit::slow_consumer:
       return "slow_consumer";
     case limit::count:

@@ -58,6 +58,7 @@ enum class limit : std::size_t {
   flood,               // closed 4429 for flooding after rate_limited replies
   send_rate,           // limits.sends_per_second / send_burst, per user
   login_attempts,      // limits.logins_per_minute, per client IP
+  failed_logins,       // limits.failed_logins_per_minute, per mobile number
   slow_consumer,       // limits.outbound_queue_bytes (closed 4429)
   count
 };

@@ -118,6 +118,26 @@ TEST_CASE("login attempts per client IP, with X-Forwarded-For believed only from
   }
 }
 
+TEST_CASE("failed logins per number: after the limit even the right password waits, other numbers do not") {
+  org_fixture fx(env{{"SWITCHBOARD_LIMITS_FAILED_LOGINS_PER_MINUTE", "4"},
+                     {"SWITCHBOARD_SERVER_TRUSTED_PROXIES", "127.0.0.0/8"}});
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto wrong = fx.owner;
+  wrong.password = "not-the-password";
+  // From four addresses: the limit is the number's, wherever the guesses come from.
+  for (int i = 0; i < 4; ++i)
+    CHECK(login_from(fx.port(), wrong, "198.51.100." + std::to_string(i + 1)).status == 401);
+  auto r = login_from(fx.port(), fx.owner, "198.51.100.9");
+  CHECK(r.status == 429);
+  auto err = json::parse(r.body).at("error").as_object();
+  CHECK(err.at("code").as_string() == "rate_limited");
+  CHECK(std::string(err.at("message").as_string()).find("this number") != std::string::npos);
+  CHECK(err.at("retry_after_ms").as_int64() > 0);
+  // Successful logins are not charged: Bob logs in more often than the limit.
+  for (int i = 0; i < 6; ++i) CHECK(login_from(fx.port(), bob, "198.51.100.10").status == 200);
+  CHECK(limit_hits(fx.port(), "failed_logins") == 1);
+}
+
 TEST_CASE("oversized headers, frames and late hellos are refused and counted") {
   org_fixture fx(
       env{{"SWITCHBOARD_LIMITS_MAX_FRAME_BYTES", "1024"}, {"SWITCHBOARD_SERVER_HELLO_TIMEOUT_MS", "300"}});
@@ -142,7 +162,7 @@ TEST_CASE("every limit is listed in /metrics, at zero until hit") {
   org_fixture fx;
   for (const char* name : {"connections_total", "connections_per_ip", "http_timeout", "http_header_size",
                            "http_body_size", "origin", "hello_timeout", "ws_frame_size", "request_rate",
-                           "flood", "send_rate", "login_attempts", "slow_consumer"}) {
+                           "flood", "send_rate", "login_attempts", "failed_logins", "slow_consumer"}) {
     INFO(name);
     CHECK(limit_hits(fx.port(), name) == 0);
   }
