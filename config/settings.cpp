@@ -168,6 +168,8 @@ const std::vector<key_def>& schema() {
        int_key(&S::database, &S::database_section::batch_max_messages, 1, 10000)},
       {"database", "batch_max_delay_us",
        int_key(&S::database, &S::database_section::batch_max_delay_us, 0, 1000000)},
+      {"database", "query_timeout_ms",
+       int_key(&S::database, &S::database_section::query_timeout_ms, 0, 3600000)},
       {"limits", "max_frame_bytes", int_key(&S::limits, &S::limits_section::max_frame_bytes, 1024, 16777216)},
       {"limits", "max_body_bytes", int_key(&S::limits, &S::limits_section::max_body_bytes, 1024, 1073741824)},
       {"limits", "requests_per_second",

@@ -47,6 +47,7 @@ struct settings {
     int writers = 2;               // ordered writer threads; a conversation always uses the same one
     int batch_max_messages = 256;  // group commit: messages per INSERT round trip and COMMIT
     int batch_max_delay_us = 100;  // group commit: how long a batch waits for more messages
+    int query_timeout_ms = 5000;   // a round trip unanswered this long cuts its connection (0: never)
   } database;
   struct limits_section {
     int max_frame_bytes = 65536;

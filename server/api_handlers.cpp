@@ -337,17 +337,16 @@ void signup(app_context& ctx, const call_ptr& c) {
   }
   if (!f.ok()) return fail(ctx, c, f.err());
   hash_password(ctx, c, password, [&ctx, c, name, admin_name, mobile](std::string hash) {
-    db_call<std::pair<storage::created_org, protocol::user>>(
+    // One transaction, nothing after its COMMIT: a retry on a new connection cannot create twice.
+    db_call<storage::created_org>(
         ctx, c->ex,
-        [=](pqxx::connection& conn) -> result<std::pair<storage::created_org, protocol::user>> {
-          auto created = storage::org_store::create_with_owner(conn, name, {admin_name, mobile, hash});
-          auto u = storage::user_store::get(conn, created.org_id, created.user_id);
-          return std::make_pair(created, *u);
+        [=](pqxx::connection& conn) -> result<storage::created_org> {
+          return storage::org_store::create_with_owner(conn, name, {admin_name, mobile, hash});
         },
-        [&ctx, c](result<std::pair<storage::created_org, protocol::user>> r) {
+        [&ctx, c](result<storage::created_org> r) {
           if (!r) return fail(ctx, c, r.err());
-          auto [created, user] = r.value();
-          auto user_json = protocol::to_json(user);
+          const auto& created = r.value();
+          auto user_json = protocol::to_json(created.owner);
           issue_token(
               ctx, c, created.org_id, created.user_id, http::status::created,
               [org = created.org_id, user_json](const std::string& token, std::int64_t) {

@@ -52,6 +52,10 @@ struct app::impl {
   config::settings cfg;
   std::shared_ptr<spdlog::logger> log;
   server::metrics stats{all_op_names()};
+  storage::query_watchdog query_watch;  // outlives every connection it watches
+  storage::query_deadline deadline(const char* what) {
+    return {&query_watch, std::chrono::milliseconds(cfg.database.query_timeout_ms), what};
+  }
   storage::db_pool db;
   storage::db_health health;
   storage::writer_pool writer;
@@ -82,16 +86,18 @@ struct app::impl {
   impl(config::settings c, std::shared_ptr<spdlog::logger> l)
       : cfg(std::move(c)),
         log(std::move(l)),
+        query_watch(log),
         db(storage::db_pool::options{cfg.database.url, cfg.database.pool_size, cfg.database.connect_timeout_s,
-                                     static_cast<std::size_t>(cfg.database.max_queue)},
+                                     static_cast<std::size_t>(cfg.database.max_queue),
+                                     deadline("storage job")},
            log),
         health(cfg.database.url, storage::latest_builtin_version(),
-               std::chrono::milliseconds(cfg.database.health_interval_ms), log),
+               std::chrono::milliseconds(cfg.database.health_interval_ms), log, deadline("health probe")),
         writer(cfg.database.writers,
-               storage::message_writer::options{cfg.database.url, cfg.database.connect_timeout_s,
-                                                cfg.database.batch_max_messages,
-                                                std::chrono::microseconds(cfg.database.batch_max_delay_us),
-                                                static_cast<std::size_t>(cfg.database.max_queue)},
+               storage::message_writer::options{
+                   cfg.database.url, cfg.database.connect_timeout_s, cfg.database.batch_max_messages,
+                   std::chrono::microseconds(cfg.database.batch_max_delay_us),
+                   static_cast<std::size_t>(cfg.database.max_queue), deadline("message writer")},
                log),
         ctx{cfg,
             log,

@@ -158,6 +158,9 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
   line(out, "switchboard_db_jobs_total", "result=\"unavailable\"", pool.failed_unavailable_total);
   header(out, "switchboard_db_reconnects_total", "counter", "Storage connections reopened after a failure.");
   line(out, "switchboard_db_reconnects_total", "", pool.reconnects_total);
+  header(out, "switchboard_db_query_timeouts_total", "counter",
+         "Database round trips unanswered within database.query_timeout_ms: their connections were cut.");
+  line(out, "switchboard_db_query_timeouts_total", "", pool.query_timeouts_total);
   header(out, "switchboard_writer_batches_total", "counter", "Group-commit batches written.");
   line(out, "switchboard_writer_batches_total", "", writers.batches);
   header(out, "switchboard_writer_messages_total", "counter", "Messages written by group commit.");

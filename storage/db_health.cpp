@@ -15,10 +15,11 @@ struct db_health::connection_holder {
 };
 
 db_health::db_health(std::string url, int expected_version, std::chrono::milliseconds interval,
-                     std::shared_ptr<spdlog::logger> log)
+                     std::shared_ptr<spdlog::logger> log, query_deadline deadline)
     : url_(with_connect_timeout(url, std::max<int>(1, static_cast<int>(interval.count() / 1000) + 1))),
       expected_(expected_version),
       interval_(interval),
+      deadline_(deadline),
       log_(std::move(log)),
       conn_(std::make_unique<connection_holder>()) {}
 
@@ -43,6 +44,7 @@ void db_health::probe_now() {
   bool was = reachable_.load(std::memory_order_relaxed);
   try {
     if (!conn_->conn || !conn_->conn->is_open()) conn_->conn = std::make_unique<pqxx::connection>(url_);
+    auto armed = arm(*conn_->conn, deadline_);
     pqxx::nontransaction n(*conn_->conn);
     auto r = n.exec(
         "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 "

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "storage/db_pool.hpp"
+
 namespace spdlog {
 class logger;
 }
@@ -18,7 +20,7 @@ namespace switchboard::storage {
 class db_health {
  public:
   db_health(std::string url, int expected_version, std::chrono::milliseconds interval,
-            std::shared_ptr<spdlog::logger> log);
+            std::shared_ptr<spdlog::logger> log, query_deadline deadline = {});
   ~db_health();
   void start();
   void stop();
@@ -38,6 +40,7 @@ class db_health {
   std::string url_;
   int expected_;
   std::chrono::milliseconds interval_;
+  query_deadline deadline_;
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<bool> reachable_{false};
   std::atomic<int> version_{-1};

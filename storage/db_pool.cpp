@@ -22,21 +22,29 @@ struct db_pool::worker_state {
   bool ever_connected = false;
 };
 
-std::optional<db_failure> run_classified(pqxx::connection& c, const std::function<void()>& fn) {
+query_watchdog::guard arm(pqxx::connection& c, const query_deadline& deadline) {
+  if (!deadline.watchdog) return {};
+  return deadline.watchdog->arm(c.sock(), deadline.timeout, deadline.what);
+}
+
+std::optional<db_failure> run_classified(pqxx::connection& c, const std::function<void()>& fn,
+                                         const query_deadline& deadline) {
+  auto armed = arm(c, deadline);
   try {
     fn();
     return std::nullopt;
   } catch (const pqxx::in_doubt_error& e) {
-    return db_failure{db_failure::kind::in_doubt, e.what()};
+    return db_failure{db_failure::kind::in_doubt, e.what(), armed.fired()};
   } catch (const pqxx::broken_connection& e) {
-    return db_failure{db_failure::kind::unavailable, e.what()};
+    return db_failure{db_failure::kind::unavailable, e.what(), armed.fired()};
   } catch (const std::exception& e) {
     bool open = false;
     try {
-      open = c.is_open();
+      open = c.is_open() && !armed.fired();
     } catch (...) {
     }
-    return db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what()};
+    return db_failure{open ? db_failure::kind::internal : db_failure::kind::unavailable, e.what(),
+                      armed.fired()};
   }
 }
 
@@ -118,6 +126,7 @@ pool_stats db_pool::stats() const {
   s.completed_total = completed_.load(std::memory_order_relaxed);
   s.failed_unavailable_total = failed_unavailable_.load(std::memory_order_relaxed);
   s.reconnects_total = reconnects_.load(std::memory_order_relaxed);
+  if (opt_.deadline.watchdog) s.query_timeouts_total = opt_.deadline.watchdog->fired_total();
   return s;
 }
 
@@ -131,7 +140,10 @@ bool db_pool::ensure_connected(worker_state& w) {
   if (now < w.next_attempt) return false;
   try {
     auto c = std::make_unique<pqxx::connection>(opt_.url);
-    for (auto& h : hooks_) h(*c);
+    {
+      auto armed = arm(*c, opt_.deadline);
+      for (auto& h : hooks_) h(*c);
+    }
     w.conn = std::move(c);
     connected_.fetch_add(1, std::memory_order_relaxed);
     if (w.ever_connected) {
@@ -151,23 +163,33 @@ bool db_pool::ensure_connected(worker_state& w) {
 }
 
 void db_pool::run_job(worker_state& w, job& j) {
-  if (!ensure_connected(w)) {
-    failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
-    j.fail(db_failure{db_failure::kind::unavailable, "no database connection"});
-    return;
+  std::optional<db_failure> failure;
+  // A connection that died while idle (PostgreSQL restarted, a proxy reset it) shows it only when
+  // used: its job failed without committing anything, so it runs once more on a new connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool reused = w.conn && w.conn->is_open();
+    if (!ensure_connected(w)) {
+      failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
+      j.fail(db_failure{db_failure::kind::unavailable, "no database connection"});
+      return;
+    }
+    busy_.fetch_add(1, std::memory_order_relaxed);
+    failure = run_classified(
+        *w.conn, [&] { j.work(*w.conn); }, opt_.deadline);
+    busy_.fetch_sub(1, std::memory_order_relaxed);
+    if (!failure) break;
+    if (failure->what != db_failure::kind::internal) {
+      // Drop the connection: the next try reconnects (with backoff if the database is still down).
+      w.conn.reset();
+      connected_.fetch_sub(1, std::memory_order_relaxed);
+      w.next_attempt = {};
+    }
+    if (!reused || !failure->retry_on_new_connection()) break;
   }
-  busy_.fetch_add(1, std::memory_order_relaxed);
-  auto failure = run_classified(*w.conn, [&] { j.work(*w.conn); });
-  busy_.fetch_sub(1, std::memory_order_relaxed);
   completed_.fetch_add(1, std::memory_order_relaxed);
   if (!failure) return;
-  if (failure->what != db_failure::kind::internal) {
+  if (failure->what != db_failure::kind::internal)
     failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
-    // Drop the connection: the next job reconnects (with backoff if the database is still down).
-    w.conn.reset();
-    connected_.fetch_sub(1, std::memory_order_relaxed);
-    w.next_attempt = {};
-  }
   j.fail(*failure);
 }
 

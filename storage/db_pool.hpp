@@ -18,6 +18,8 @@
 
 #include <pqxx/connection>
 
+#include "storage/query_deadline.hpp"
+
 namespace spdlog {
 class logger;
 }
@@ -31,7 +33,11 @@ struct db_failure {
     internal,     // a bug or an unexpected SQL error (logged with detail)
   };
   kind what;
-  std::string detail;  // for logs only, never for clients
+  std::string detail;      // for logs only, never for clients
+  bool timed_out = false;  // the query watchdog cut the connection
+  // Worth one more try on a new connection: the connection was found broken (nothing committed)
+  // without the watchdog having cut it, that is it had died while idle (a database restart).
+  bool retry_on_new_connection() const { return what == kind::unavailable && !timed_out; }
 };
 
 struct pool_stats {
@@ -42,12 +48,24 @@ struct pool_stats {
   std::uint64_t completed_total = 0;
   std::uint64_t failed_unavailable_total = 0;
   std::uint64_t reconnects_total = 0;
+  std::uint64_t query_timeouts_total = 0;  // round trips cut by the watchdog (all its connections)
 };
 
-// Runs `fn` against `c` and turns what it throws into a failure: a COMMIT whose outcome is unknown
-// is in_doubt, a broken connection (or an SQL error on one that has since died) is unavailable,
-// anything else internal. nullopt when `fn` returned normally.
-std::optional<db_failure> run_classified(pqxx::connection& c, const std::function<void()>& fn);
+// How long one round trip may take before the watchdog cuts its connection (none when null or 0).
+struct query_deadline {
+  query_watchdog* watchdog = nullptr;
+  std::chrono::milliseconds timeout{0};
+  const char* what = "query";
+};
+
+// Arms `deadline` for `c`'s socket (nothing when it has no watchdog).
+query_watchdog::guard arm(pqxx::connection& c, const query_deadline& deadline);
+
+// Runs `fn` against `c` under `deadline` and turns what it throws into a failure: a COMMIT whose
+// outcome is unknown is in_doubt, a broken connection (or an SQL error on one that has since died,
+// or one the watchdog cut) is unavailable, anything else internal. nullopt when `fn` returned.
+std::optional<db_failure> run_classified(pqxx::connection& c, const std::function<void()>& fn,
+                                         const query_deadline& deadline = {});
 
 // Appends connect_timeout to a libpq URI or key=value string unless it is already there.
 std::string with_connect_timeout(const std::string& url, int seconds);
@@ -59,6 +77,7 @@ class db_pool {
     int size = 4;
     int connect_timeout_s = 5;
     std::size_t max_queue = 100000;
+    query_deadline deadline;  // each job's round trips, and a new connection's hooks
   };
   using work_fn = std::function<void(pqxx::connection&)>;
   using fail_fn = std::function<void(const db_failure&)>;

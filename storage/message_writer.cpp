@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
+#include <set>
+#include <tuple>
 
 namespace switchboard::storage {
 
@@ -93,9 +95,26 @@ bool message_writer::ensure_connected() {
   if (now < next_attempt_) return false;
   try {
     auto c = std::make_unique<pqxx::connection>(opt_.url);
+    auto armed = arm(*c, opt_.deadline);
     for (auto& h : hooks_) h(*c);
     c->prepare("append_messages",
                "SELECT ord, status, msg_id, seq, ts, duplicate FROM append_messages($1::jsonb)");
+    c->prepare("writer_backend",
+               "SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+    c->prepare("writer_end_backend",
+               "SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity "
+               "WHERE pid = $1 AND backend_start::text = $2");
+    c->prepare("writer_find_sent",
+               "SELECT k.ord, m.id, m.seq, m.ts FROM jsonb_to_recordset($1::jsonb) "
+               "AS k(ord int, org bigint, conv bigint, sender bigint, cmid text, ts bigint) "
+               "JOIN messages m ON m.org_id = k.org AND m.sender_id = k.sender "
+               "AND m.client_msg_id = k.cmid AND m.conv_id = k.conv AND m.ts = k.ts");
+    {
+      pqxx::nontransaction n(*c);
+      auto r = n.exec_prepared1("writer_backend");
+      backend_pid_ = r[0].as<int>();
+      backend_start_ = r[1].as<std::string>();
+    }
     conn_ = std::move(c);
     backoff_ = min_backoff;
     return true;
@@ -135,29 +154,37 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
                                           {"ts", r.ts}});
   }
   std::vector<send_outcome> outcomes(batch.size());
-  failure = run_classified(*conn_, [&] {
-    pqxx::work w(*conn_);
-    auto res = w.exec_prepared("append_messages", boost::json::serialize(rows));
-    for (const auto& row : res) {
-      auto ord = row[0].as<std::size_t>();
-      auto status = row[1].as<std::string>();
-      auto& o = outcomes.at(ord);
-      if (status == "ok") {
-        o.st = send_outcome::status::ok;
-        o.msg_id = row[2].as<std::int64_t>();
-        o.seq = row[3].as<std::int64_t>();
-        o.ts = row[4].as<std::int64_t>();
-        o.duplicate = row[5].as<bool>();
-      } else {
-        o.st = status == "forbidden" ? send_outcome::status::forbidden : send_outcome::status::not_found;
-      }
-    }
-    w.commit();
-  });
+  failure = run_classified(
+      *conn_,
+      [&] {
+        pqxx::work w(*conn_);
+        auto res = w.exec_prepared("append_messages", boost::json::serialize(rows));
+        for (const auto& row : res) {
+          auto ord = row[0].as<std::size_t>();
+          auto status = row[1].as<std::string>();
+          auto& o = outcomes.at(ord);
+          if (status == "ok") {
+            o.st = send_outcome::status::ok;
+            o.msg_id = row[2].as<std::int64_t>();
+            o.seq = row[3].as<std::int64_t>();
+            o.ts = row[4].as<std::int64_t>();
+            o.duplicate = row[5].as<bool>();
+          } else {
+            o.st = status == "forbidden" ? send_outcome::status::forbidden : send_outcome::status::not_found;
+          }
+        }
+        w.commit();
+      },
+      opt_.deadline);
   if (failure) {
     if (failure->what != db_failure::kind::internal) conn_.reset();
     return false;
   }
+  complete(batch, outcomes);
+  return true;
+}
+
+void message_writer::complete(std::vector<send_request>& batch, const std::vector<send_outcome>& outcomes) {
   batches_.fetch_add(1, std::memory_order_relaxed);
   messages_.fetch_add(batch.size(), std::memory_order_relaxed);
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -167,13 +194,100 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
       log_->error("message writer: completion threw: {}", e.what());
     }
   }
+}
+
+// The connection broke during COMMIT: the batch may or may not be stored. Rather than answer
+// `unavailable` for messages that may be stored (and whose events would then never go out), settle
+// it: on a new connection, end the old server process if it still runs (a COMMIT stalled on the
+// network cannot land later), then look the batch up. Stored messages are acked and fanned out as
+// usual; the others are certainly not stored and fail `unavailable`. False when it cannot tell.
+bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
+  int old_pid = backend_pid_;
+  std::string old_start = backend_start_;
+  next_attempt_ = {};
+  if (!ensure_connected()) return false;
+  boost::json::array keys;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& r = batch[i];
+    keys.emplace_back(boost::json::object{{"ord", i},
+                                          {"org", r.org},
+                                          {"conv", r.conv},
+                                          {"sender", r.sender},
+                                          {"cmid", r.client_msg_id},
+                                          {"ts", r.ts}});
+  }
+  std::vector<std::optional<send_outcome>> found(batch.size());
+  bool ended = false;
+  auto failure = run_classified(
+      *conn_,
+      [&] {
+        pqxx::nontransaction n(*conn_);
+        auto end = n.exec_prepared("writer_end_backend", old_pid, old_start, std::int64_t{5000});
+        // No row: that process is gone already. A row: true once it has ended, false on timeout.
+        ended = end.empty() || end[0][0].as<bool>();
+        if (!ended) return;
+        for (const auto& row : n.exec_prepared("writer_find_sent", boost::json::serialize(keys))) {
+          send_outcome o;
+          o.msg_id = row[1].as<std::int64_t>();
+          o.seq = row[2].as<std::int64_t>();
+          o.ts = row[3].as<std::int64_t>();
+          found.at(row[0].as<std::size_t>()) = o;
+        }
+      },
+      opt_.deadline);
+  if (failure) {
+    if (failure->what != db_failure::kind::internal) conn_.reset();
+    log_->warn("message writer: a batch of {} is in doubt and could not be settled: {}", batch.size(),
+               failure->detail);
+    return false;
+  }
+  if (!ended) return false;
+  // A key sent twice in the batch was stored once, by its first occurrence.
+  std::vector<send_request> stored, absent;
+  std::vector<send_outcome> outcomes;
+  std::set<std::tuple<std::int64_t, std::int64_t, std::string>> seen;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!found[i]) {
+      absent.push_back(std::move(batch[i]));
+      continue;
+    }
+    auto o = *found[i];
+    o.duplicate = !seen.emplace(batch[i].conv, batch[i].sender, batch[i].client_msg_id).second;
+    outcomes.push_back(o);
+    stored.push_back(std::move(batch[i]));
+  }
+  log_->info("message writer: a batch left in doubt is settled: {} stored, {} not", stored.size(),
+             absent.size());
+  // Completions in seq order, as after a normal commit (fan-out leaves in seq order).
+  std::vector<std::size_t> order(stored.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return outcomes[a].seq < outcomes[b].seq; });
+  std::vector<send_request> sorted_stored;
+  std::vector<send_outcome> sorted_outcomes;
+  for (auto i : order) {
+    sorted_stored.push_back(std::move(stored[i]));
+    sorted_outcomes.push_back(outcomes[i]);
+  }
+  complete(sorted_stored, sorted_outcomes);
+  fail_all(absent, {db_failure::kind::unavailable, "not stored (settled after a lost COMMIT)"});
   return true;
 }
 
 void message_writer::write_batch(std::vector<send_request>& batch) {
+  bool reused = conn_ && conn_->is_open();
   if (!ensure_connected()) return fail_all(batch, {db_failure::kind::unavailable, "no database connection"});
   std::optional<db_failure> failure;
   if (try_batch(batch, failure)) return;
+  if (reused && failure->retry_on_new_connection()) {
+    // The connection had died while idle (a database restart): the batch rolled back with it,
+    // so it goes once more on a new connection rather than failing sends that can succeed now.
+    next_attempt_ = {};
+    if (!ensure_connected())
+      return fail_all(batch, {db_failure::kind::unavailable, "no database connection"});
+    failure.reset();
+    if (try_batch(batch, failure)) return;
+  }
+  if (failure->what == db_failure::kind::in_doubt && resolve_in_doubt(batch)) return;
   if (failure->what != db_failure::kind::internal || batch.size() == 1) return fail_all(batch, *failure);
   // An unexpected error in a batch: retry one by one so a single bad row fails alone.
   log_->warn("message batch of {} failed ({}); retrying one by one", batch.size(), failure->detail);
@@ -191,7 +305,8 @@ void message_writer::write_batch(std::vector<send_request>& batch) {
 
 void message_writer::run_job(job& j) {
   if (!ensure_connected()) return j.fail({db_failure::kind::unavailable, "no database connection"});
-  auto failure = run_classified(*conn_, [&] { j.work(*conn_); });
+  auto failure = run_classified(
+      *conn_, [&] { j.work(*conn_); }, opt_.deadline);
   if (!failure) return;
   if (failure->what != db_failure::kind::internal) conn_.reset();
   j.fail(*failure);

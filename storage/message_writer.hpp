@@ -62,6 +62,7 @@ class message_writer {
     int batch_max_messages = 256;
     std::chrono::microseconds batch_max_delay{100};
     std::size_t max_queue = 100000;
+    query_deadline deadline;  // each batch's and job's round trips
   };
   message_writer(options opt, std::shared_ptr<spdlog::logger> log);
   ~message_writer();
@@ -85,11 +86,16 @@ class message_writer {
   bool try_batch(std::vector<send_request>& batch, std::optional<db_failure>& failure);
   void run_job(job& j);
   void fail_all(std::vector<send_request>& batch, const db_failure& f);
+  bool resolve_in_doubt(std::vector<send_request>& batch);
+  void complete(std::vector<send_request>& batch, const std::vector<send_outcome>& outcomes);
 
   options opt_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<db_pool::connect_hook> hooks_;
   std::unique_ptr<pqxx::connection> conn_;
+  // The server process behind conn_, so that a COMMIT left in doubt can be settled (see there).
+  int backend_pid_ = 0;
+  std::string backend_start_;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{100};
   std::thread thread_;

@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "storage/sql_util.hpp"
+#include "storage/user_store.hpp"
 
 namespace switchboard::storage {
 
@@ -63,6 +64,7 @@ created_org org_store::create_with_owner(pqxx::connection& c, const std::string&
   out.user_id =
       w.exec_prepared1("org_owner_insert", out.org_id, owner.name, owner.mobile, owner.password_hash)[0]
           .as<std::int64_t>();
+  out.owner = *user_store::get_in(w, out.org_id, out.user_id);
   w.commit();
   return out;
 }

@@ -7,6 +7,8 @@
 
 #include <pqxx/connection>
 
+#include "protocol/types.hpp"
+
 namespace switchboard::storage {
 
 struct new_owner {
@@ -25,6 +27,7 @@ struct seed_user {
 struct created_org {
   std::int64_t org_id = 0;
   std::int64_t user_id = 0;
+  protocol::user owner;  // as stored, read in the creating transaction
 };
 
 class org_store {

@@ -75,11 +75,16 @@ std::optional<login_candidate> user_store::find_for_login(pqxx::connection& c, s
   return login_candidate{read_user(r[0]), r[0][9].as<std::string>()};
 }
 
-std::optional<protocol::user> user_store::get(pqxx::connection& c, std::int64_t org, std::int64_t user) {
-  pqxx::nontransaction n(c);
-  auto r = n.exec_prepared("user_get", org, user);
+std::optional<protocol::user> user_store::get_in(pqxx::transaction_base& t, std::int64_t org,
+                                                 std::int64_t user) {
+  auto r = t.exec_prepared("user_get", org, user);
   if (r.empty()) return std::nullopt;
   return read_user(r[0]);
+}
+
+std::optional<protocol::user> user_store::get(pqxx::connection& c, std::int64_t org, std::int64_t user) {
+  pqxx::nontransaction n(c);
+  return get_in(n, org, user);
 }
 
 void user_store::insert_token(pqxx::connection& c, const std::string& hash, std::int64_t org,

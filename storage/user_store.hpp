@@ -38,6 +38,8 @@ class user_store {
   // The user behind (org, mobile), with the password hash, for a login.
   static std::optional<login_candidate> find_for_login(pqxx::connection& c, std::int64_t org,
                                                        const std::string& mobile);
+  // The same inside a transaction that is still open (the row it wrote itself).
+  static std::optional<protocol::user> get_in(pqxx::transaction_base& t, std::int64_t org, std::int64_t user);
   static std::optional<protocol::user> get(pqxx::connection& c, std::int64_t org, std::int64_t user);
 
   // Stores the SHA-256 of a new token.

@@ -30,11 +30,14 @@ start)
       printf '#!/bin/sh\nexec %s %s/pg_ctl -D %s/data -w -t 60 -m fast stop\n' "$prefix" "$bindir" "$dir" >"$dir/stop-server"
       printf '#!/bin/sh\nexec %s %s/pg_ctl -D %s/data -l %s/postgres.log -w -t 60 -o "%s" start\n' \
         "$prefix" "$bindir" "$dir" "$dir" "$opts" >"$dir/start-server"
-      chmod +x "$dir/stop-server" "$dir/start-server"
+      # A crash as the soak test wants it: no shutdown checkpoint, recovery at the next start.
+      printf '#!/bin/sh\nexec %s %s/pg_ctl -D %s/data -w -t 60 -m immediate stop\n' "$prefix" "$bindir" "$dir" >"$dir/crash-server"
+      chmod +x "$dir/stop-server" "$dir/start-server" "$dir/crash-server"
       cat >"$dir/env" <<ENV
 export SB_TEST_DATABASE_URL='postgresql://postgres@127.0.0.1:$port/postgres'
 export SB_TEST_PG_STOP='$dir/stop-server'
 export SB_TEST_PG_START='$dir/start-server'
+export SB_TEST_PG_CRASH='$dir/crash-server'
 ENV
       echo "pg-test-cluster: PostgreSQL on 127.0.0.1:$port (data in $dir/data)"
       exit 0

@@ -17,6 +17,7 @@ tools/pg-test-cluster.sh start "$pgdir"
 source "$pgdir/env"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tools/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --preset "$preset" -j "$(nproc)" --timeout 300
 # The fuzz targets' seeds and past findings, replayed under ASan and UBSan (tools/fuzz.sh fuzzes).

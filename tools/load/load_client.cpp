@@ -129,6 +129,11 @@ void client::close() {
   ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
 }
 
+void client::drop() {
+  beast::error_code ec;
+  beast::get_lowest_layer(ws_).socket().close(ec);
+}
+
 void client::write(std::shared_ptr<const std::string> frame) {
   outq_.push_back(std::move(frame));
   if (outq_.size() == 1) do_write();
@@ -264,6 +269,7 @@ void client::fail_transport(const std::string& what) {
   for (auto& [n, c] : calls) c.cb(false, err);
   beast::error_code ec;
   beast::get_lowest_layer(ws_).socket().close(ec);
+  if (on_lost) on_lost(what);
 }
 
 std::vector<seeded_user> read_tokens_file(const std::string& path) {

@@ -81,17 +81,22 @@ class client : public std::enable_shared_from_this<client> {
   // A text message whose body carries `due_ns`, so a receiver can measure end-to-end latency.
   void send_text(const std::string& conv, std::int64_t due_ns, std::size_t text_bytes);
   void close();
+  // Cuts the TCP connection without a WebSocket close, as a phone losing its network would.
+  void drop();
 
   // Called after each reply to send_text, success or not (closed-loop drivers send the next one).
   std::function<void()> on_send_reply;
   // Called for every event, after the built-in bookkeeping of `message` events.
   std::function<void(const std::string& ev, const json::object& data)> on_event;
+  // Called once when the connection is lost (not after close()), after pending calls failed.
+  std::function<void(const std::string& why)> on_lost;
 
   worker& w;
   std::int64_t user;
   std::string token;
   std::size_t in_flight() const { return pending_sends_.size(); }
   bool is_open() const { return open_; }
+  bool alive() const { return open_ && !closing_; }  // hello done, not lost or closed since
 
  private:
   void write(std::shared_ptr<const std::string> frame);

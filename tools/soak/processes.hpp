@@ -1,0 +1,52 @@
+// The soak tool's processes: the server it starts, kills and restarts by PID, and the commands it
+// runs (the PostgreSQL crash and start scripts, the switchboard CLI).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace switchboard::soak {
+
+using env_map = std::map<std::string, std::string>;
+
+struct command_output {
+  int status = -1;  // exit code, or 128 + signal
+  std::string out;  // stdout (stderr goes to the tool's own stderr)
+};
+// Runs `argv` to completion with `env` added to the environment.
+command_output run_command(const std::vector<std::string>& argv, const env_map& env);
+// Runs a shell command line (the PostgreSQL scripts); its output goes to `log_path`, appended.
+int run_shell(const std::string& command, const std::string& log_path);
+
+// `switchboard serve` on a fixed port, its stderr appended to a log file.
+class server_process {
+ public:
+  server_process(std::string binary, env_map env, unsigned short port, std::string log_path);
+  ~server_process();  // SIGKILLs a server still running
+  void start();       // returns once the port accepts connections (throws after 120 s)
+  void kill9();       // SIGKILL and reap
+  // SIGTERM and reap; the exit status (128 + signal), or -1 when it had to be killed after `grace`.
+  int terminate(std::chrono::seconds grace);
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  int starts() const { return starts_; }
+
+ private:
+  std::string binary_;
+  env_map env_;
+  unsigned short port_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+};
+
+// A port on 127.0.0.1 that was free a moment ago.
+unsigned short free_port();
+// True once a TCP connection to 127.0.0.1:port succeeds.
+bool port_accepts(unsigned short port);
+
+}  // namespace switchboard::soak
