@@ -21,7 +21,23 @@ std::optional<storage::token_info> token_cache::get(const std::string& hash, std
 void token_cache::put(const std::string& hash, const storage::token_info& info) {
   std::lock_guard lk(mu_);
   if (map_.size() >= max_entries) map_.clear();  // bounded; a miss costs one query
-  map_[hash] = entry{info, std::chrono::steady_clock::now()};
+  map_[hash] = entry{info, std::chrono::steady_clock::now(), std::nullopt};
+}
+
+void token_cache::put_user(const std::string& hash, const protocol::user& user) {
+  std::lock_guard lk(mu_);
+  auto it = map_.find(hash);
+  if (it != map_.end()) it->second.user = user;
+}
+
+std::optional<std::pair<storage::token_info, protocol::user>> token_cache::get_with_user(
+    const std::string& hash, std::int64_t now_ms) const {
+  std::lock_guard lk(mu_);
+  auto it = map_.find(hash);
+  if (it == map_.end() || !it->second.user) return std::nullopt;
+  if (std::chrono::steady_clock::now() - it->second.at > max_age || it->second.info.expires_at_ms <= now_ms)
+    return std::nullopt;
+  return std::make_pair(it->second.info, *it->second.user);
 }
 
 void token_cache::erase(const std::string& hash) {

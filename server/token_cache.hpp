@@ -19,6 +19,10 @@ class token_cache {
 
   std::optional<storage::token_info> get(const std::string& hash, std::int64_t now_ms) const;
   void put(const std::string& hash, const storage::token_info& info);
+  // The token's user as a hello last read it: what a hello answers while PostgreSQL is down.
+  void put_user(const std::string& hash, const protocol::user& user);
+  std::optional<std::pair<storage::token_info, protocol::user>> get_with_user(const std::string& hash,
+                                                                              std::int64_t now_ms) const;
   void erase(const std::string& hash);
   void erase_user(std::int64_t user);
 
@@ -26,6 +30,7 @@ class token_cache {
   struct entry {
     storage::token_info info;
     std::chrono::steady_clock::time_point at;
+    std::optional<protocol::user> user;
   };
   mutable std::mutex mu_;
   std::unordered_map<std::string, entry> map_;

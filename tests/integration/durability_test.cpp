@@ -57,7 +57,11 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
   auto bob = fx.add_user(fx.owner, "Bob");
   ws_client a(fx.port());
   REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
+  ws_client b(fx.port());
+  REQUIRE(b.hello(bob.token).at("ok").as_bool());
   auto conv = str(a.call("open_direct", {{"user", bob.id}}).at("data").at("conv").at("conv"));
+  REQUIRE(a.call("typing", {{"conv", conv}}).at("ok").as_bool());  // membership now in memory
+  REQUIRE(b.wait_event("typing").has_value());
 
   cluster_outage outage;
   for (int i = 0; i < 3; ++i) {
@@ -68,6 +72,16 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
   auto sync = a.call("sync", {{"conv", conv}, {"after_seq", 0}});
   CHECK(str(sync.at("error").at("code")) == "unavailable");
   CHECK(http_get(fx.port(), "/healthz").status == 200);
+  // What memory can answer still works, and the live connections stay open: ping, typing (to a
+  // conversation whose members are cached), presence, and a hello with a token already seen.
+  CHECK(a.call("ping").at("ok").as_bool());
+  CHECK(a.call("typing", {{"conv", conv}}).at("ok").as_bool());
+  CHECK(b.wait_event("typing").has_value());
+  auto p = a.call("presence", {{"users", json::array{json::value(bob.id)}}});
+  REQUIRE(p.at("ok").as_bool());
+  CHECK(p.at("data").at("presence").at(bob.id).at("online").as_bool());
+  ws_client a2(fx.port());
+  CHECK(a2.hello(fx.owner.token, "second-device").at("ok").as_bool());
   outage.end();
 
   CHECK(fx.db.scalar("SELECT count(*) FROM messages") == "0");

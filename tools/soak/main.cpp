@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -224,6 +225,7 @@ class soak_run {
   bool pg_down_ = false;
   std::uint64_t checked_messages_ = 0;
   std::uint64_t tail_unseen_ = 0;
+  bool made_workdir_ = false;
 };
 
 void soak_run::provision() {
@@ -505,6 +507,7 @@ int soak_run::run() {
     std::string tmpl = "/tmp/switchboard-soak.XXXXXX";
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     o_.workdir = tmpl;
+    made_workdir_ = true;
   }
   pg_log_ = o_.workdir + "/pg-control.log";
   std::fprintf(stderr, "soak: seed %u, work dir %s, %d users, %.1f min of faults every %.1f s\n", o_.seed,
@@ -606,6 +609,10 @@ int soak_run::run() {
     n.exec("DROP DATABASE IF EXISTS " + c.quote_name(dbname_));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "soak: could not drop %s: %s\n", dbname_.c_str(), e.what());
+  }
+  if (made_workdir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(o_.workdir, ec);
   }
   std::fprintf(stderr, "soak: clean\n");
   return 0;
