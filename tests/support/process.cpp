@@ -1,6 +1,8 @@
 // Test harness: child processes of the real binary.
 #include "process.hpp"
 
+#include "tools/soak/processes.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,55 +15,20 @@
 #include <mutex>
 #include <stdexcept>
 
-extern char** environ;
-
 namespace sbtest {
 
 namespace {
 
-std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra) {
-  std::map<std::string, std::string> all;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) continue;
-    std::string k = kv.substr(0, eq);
-    if (k.rfind("SWITCHBOARD_", 0) == 0 || k == "NOTIFY_SOCKET" || k.rfind("WATCHDOG_", 0) == 0) continue;
-    all[k] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : extra) all[k] = v;
-  std::vector<std::string> out;
-  for (const auto& [k, v] : all) out.push_back(k + "=" + v);
-  return out;
-}
-
+// The soak tool's spawn (tools/soak/processes.hpp): one way to start a child everywhere.
 pid_t spawn(const std::string& program, const std::vector<std::string>& args,
             const std::map<std::string, std::string>& env, int out_fd, int err_fd) {
-  std::vector<std::string> argv_s{program};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  auto env_s = merged_env(env);
-  std::vector<char*> argv, envp;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  return pid;
+  std::vector<std::string> argv{program};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return switchboard::soak::spawn(argv, env, out_fd, err_fd);
 }
 
 int decode_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
+  return switchboard::soak::exit_status(status);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::vector<std::string> merged_env(const env_map& extra) {
     if (eq == std::string::npos) continue;
     std::string k = kv.substr(0, eq);
     // The server's settings come only from `extra`, never from the tool's own environment.
-    if (k.rfind("SWITCHBOARD_", 0) == 0 || k == "NOTIFY_SOCKET") continue;
+    if (k.rfind("SWITCHBOARD_", 0) == 0 || k == "NOTIFY_SOCKET" || k.rfind("WATCHDOG_", 0) == 0) continue;
     all[k] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : extra) all[k] = v;
@@ -36,6 +36,8 @@ std::vector<std::string> merged_env(const env_map& extra) {
   for (const auto& [k, v] : all) out.push_back(k + "=" + v);
   return out;
 }
+
+}  // namespace
 
 pid_t spawn(const std::vector<std::string>& argv_s, const env_map& env, int out_fd, int err_fd) {
   auto env_s = merged_env(env);
@@ -57,13 +59,11 @@ pid_t spawn(const std::vector<std::string>& argv_s, const env_map& env, int out_
   return pid;
 }
 
-int decode(int status) {
+int exit_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
 }
-
-}  // namespace
 
 command_output run_command(const std::vector<std::string>& argv, const env_map& env) {
   int p[2];
@@ -77,7 +77,7 @@ command_output run_command(const std::vector<std::string>& argv, const env_map& 
   close(p[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  r.status = decode(status);
+  r.status = exit_status(status);
   return r;
 }
 
@@ -87,7 +87,7 @@ int run_shell(const std::string& command, const std::string& log_path) {
   if (fd >= 0) close(fd);
   int status = 0;
   waitpid(pid, &status, 0);
-  return decode(status);
+  return exit_status(status);
 }
 
 server_process::server_process(std::string binary, env_map env, unsigned short port, std::string log_path)
@@ -108,8 +108,8 @@ void server_process::start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("the server exited at start with status " + std::to_string(decode(status)) +
-                               "; see " + log_path_);
+      throw std::runtime_error("the server exited at start with status " +
+                               std::to_string(exit_status(status)) + "; see " + log_path_);
     }
     if (std::chrono::steady_clock::now() > deadline)
       throw std::runtime_error("the server did not listen within 120 s; see " + log_path_);
@@ -138,7 +138,7 @@ int server_process::terminate(std::chrono::seconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   pid_ = -1;
-  return decode(status);
+  return exit_status(status);
 }
 
 unsigned short free_port() {

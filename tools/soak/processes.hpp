@@ -13,6 +13,13 @@ namespace switchboard::soak {
 
 using env_map = std::map<std::string, std::string>;
 
+// fork + exec of argv[0] with stdin from /dev/null, stdout and stderr to the descriptors given
+// (-1: this process's own) and this process's environment without SWITCHBOARD_*, NOTIFY_SOCKET
+// and WATCHDOG_* (a child server's settings come only from `env`), plus `env`.
+pid_t spawn(const std::vector<std::string>& argv, const env_map& env, int out_fd, int err_fd);
+// A waitpid status as an exit code: the code, or 128 + the signal that ended the process.
+int exit_status(int wait_status);
+
 struct command_output {
   int status = -1;  // exit code, or 128 + signal
   std::string out;  // stdout (stderr goes to the tool's own stderr)
