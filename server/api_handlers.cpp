@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "protocol/fields.hpp"
@@ -15,6 +17,7 @@
 #include "server/password_hasher.hpp"
 #include "server/token_cache.hpp"
 #include "server/ws_session.hpp"
+#include "storage/dept_store.hpp"
 #include "storage/org_store.hpp"
 #include "storage/user_store.hpp"
 
@@ -276,19 +279,15 @@ void create_user(app_context& ctx, const call_ptr& c) {
     if (f.ok() && u.role != "member" && u.role != "admin")
       f.fail(error_code::bad_request, "role must be member or admin");
     if (f.ok() && body.value().contains("departments")) {
-      auto deps = f.id_list("departments", 100);
-      if (f.ok() && !deps.empty()) f.fail(error_code::not_found, "department not found");  // none exist yet
+      u.departments = f.id_list("departments", 100);
+      std::sort(u.departments.begin(), u.departments.end());
+      u.departments.erase(std::unique(u.departments.begin(), u.departments.end()), u.departments.end());
     }
     if (!f.ok()) return fail(ctx, c, f.err());
     auto store = [&ctx, c, org = t.org_id](storage::new_user nu) {
       db_call<protocol::user>(
           ctx, c->ex,
-          [org, nu](pqxx::connection& conn) -> result<protocol::user> {
-            auto created = storage::user_store::create(conn, org, nu);
-            if (!created)
-              return error{error_code::conflict, "mobile " + nu.mobile + " is taken in this organization"};
-            return *created;
-          },
+          [org, nu](pqxx::connection& conn) { return storage::user_store::create(conn, org, nu); },
           [&ctx, c](result<protocol::user> r) {
             if (!r) return fail(ctx, c, r.err());
             ok(ctx, c, http::status::created, protocol::to_json(r.value()));
@@ -314,6 +313,120 @@ void get_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
         [&ctx, c](result<protocol::user> r) {
           if (!r) return fail(ctx, c, r.err());
           ok(ctx, c, http::status::ok, protocol::to_json(r.value()));
+        });
+  });
+}
+
+// --- departments -------------------------------------------------------------------------------
+
+storage::actor actor_of(app_context& ctx, const call_ptr& c, const storage::token_info& t) {
+  return {t.org_id, t.user_id, client_ip(ctx, c).to_string()};
+}
+
+// The value of `key` in the query string ("" when absent).
+std::string query_param(const call_ptr& c, std::string_view key) {
+  std::string_view target(c->req.target().data(), c->req.target().size());
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key)
+      return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return {};
+}
+
+// `name`, `parent` (an id, or null for the root) and `sort` of a POST or PATCH body.
+result<storage::department_patch> department_body(const call_ptr& c, bool create) {
+  auto body = json_body(c);
+  if (!body) return body.err();
+  const auto& o = body.value();
+  protocol::fields f(o, "");
+  storage::department_patch p;
+  p.name = create ? std::optional<std::string>(f.str("name", 1, max_name_bytes))
+                  : f.opt_str("name", 1, max_name_bytes);
+  if (f.ok() && p.name && p.name->find('/') != std::string::npos)
+    f.fail(error_code::bad_request, "name must not contain '/' (it separates department paths)");
+  if (const auto* parent = o.if_contains("parent")) {
+    if (parent->is_null())
+      p.parent = std::optional<std::int64_t>{};
+    else if (f.ok())
+      p.parent = std::optional<std::int64_t>{f.id("parent")};
+  }
+  if (auto sort = f.opt_integer("sort", -1000000, 1000000)) p.sort = static_cast<int>(*sort);
+  if (!f.ok()) return f.err();
+  return p;
+}
+
+void create_department(app_context& ctx, const call_ptr& c) {
+  authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    auto body = department_body(c, true);
+    if (!body) return fail(ctx, c, body.err());
+    auto p = body.value();
+    db_call<storage::department>(
+        ctx, c->ex,
+        [a = actor_of(ctx, c, t), p](pqxx::connection& conn) {
+          return storage::dept_store::create(conn, a, *p.name, p.parent.value_or(std::nullopt),
+                                             p.sort.value_or(0));
+        },
+        [&ctx, c](result<storage::department> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ok(ctx, c, http::status::created, storage::to_json(r.value()));
+        });
+  });
+}
+
+void update_department(app_context& ctx, const call_ptr& c, std::int64_t id) {
+  authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
+    auto body = department_body(c, false);
+    if (!body) return fail(ctx, c, body.err());
+    db_call<storage::department>(
+        ctx, c->ex,
+        [a = actor_of(ctx, c, t), id, p = body.value()](pqxx::connection& conn) {
+          return storage::dept_store::update(conn, a, id, p);
+        },
+        [&ctx, c](result<storage::department> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ok(ctx, c, http::status::ok, storage::to_json(r.value()));
+        });
+  });
+}
+
+void delete_department(app_context& ctx, const call_ptr& c, std::int64_t id) {
+  authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
+    auto cascade = query_param(c, "cascade");
+    if (!cascade.empty() && cascade != "move_to_parent")
+      return fail(ctx, c, {error_code::bad_request, "cascade must be move_to_parent"});
+    db_call<storage::department>(
+        ctx, c->ex,
+        [a = actor_of(ctx, c, t), id, move = !cascade.empty()](pqxx::connection& conn) {
+          return storage::dept_store::remove(conn, a, id, move);
+        },
+        [&ctx, c](result<storage::department> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ok(ctx, c, http::status::ok, storage::to_json(r.value()));
+        });
+  });
+}
+
+void list_departments(app_context& ctx, const call_ptr& c) {
+  authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    db_call<std::vector<storage::department>>(
+        ctx, c->ex,
+        [org = t.org_id](pqxx::connection& conn) -> result<std::vector<storage::department>> {
+          return storage::dept_store::list(conn, org);
+        },
+        [&ctx, c](result<std::vector<storage::department>> r) {
+          if (!r) return fail(ctx, c, r.err());
+          json::array out;
+          for (const auto& d : r.value()) out.push_back(storage::to_json(d));
+          ok(ctx, c, http::status::ok, json::object{{"departments", std::move(out)}});
         });
   });
 }
@@ -359,26 +472,48 @@ void signup(app_context& ctx, const call_ptr& c) {
 }  // namespace
 
 std::vector<std::string> api_handlers::route_names() {
-  return {"POST /v1/auth/login",      "POST /v1/auth/logout", "GET /v1/me", "POST /v1/admin/users",
-          "GET /v1/admin/users/{id}", "POST /v1/orgs",        "GET /v1/ws"};
+  return {"POST /v1/auth/login",
+          "POST /v1/auth/logout",
+          "GET /v1/me",
+          "POST /v1/admin/users",
+          "GET /v1/admin/users/{id}",
+          "POST /v1/admin/departments",
+          "PATCH /v1/admin/departments/{id}",
+          "DELETE /v1/admin/departments/{id}",
+          "GET /v1/directory/departments",
+          "POST /v1/orgs",
+          "GET /v1/ws"};
 }
 
 bool api_handlers::handle(api_call call) {
   auto c = std::make_shared<api_call>(std::move(call));
   auto method = c->req.method();
   const std::string& p = c->path;
-  auto route = [&](http::verb v, std::string name, auto fn) {
-    if (method != v) {
-      c->op = name;
-      auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
-      res.result(http::status::method_not_allowed);
-      res.set(http::field::allow, http::to_string(v));
-      finish(ctx_, c, std::move(res));
-      return true;
+  // One path, one or more methods: another method is 405 with Allow listing them.
+  struct method_route {
+    http::verb verb;
+    const char* name;
+    std::function<void()> fn;
+  };
+  auto routes = [&](std::initializer_list<method_route> rs) {
+    std::string allow;
+    for (const auto& r : rs) {
+      if (method == r.verb) {
+        c->op = r.name;
+        r.fn();
+        return true;
+      }
+      allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(r.verb));
     }
-    c->op = std::move(name);
-    fn();
+    c->op = rs.begin()->name;
+    auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, allow);
+    finish(ctx_, c, std::move(res));
     return true;
+  };
+  auto route = [&](http::verb v, const char* name, std::function<void()> fn) {
+    return routes({{v, name, std::move(fn)}});
   };
   if (p == "/v1/auth/login") return route(http::verb::post, "POST /v1/auth/login", [&] { login(ctx_, c); });
   if (p == "/v1/auth/logout")
@@ -387,6 +522,18 @@ bool api_handlers::handle(api_call call) {
   if (p == "/v1/orgs") return route(http::verb::post, "POST /v1/orgs", [&] { signup(ctx_, c); });
   if (p == "/v1/admin/users")
     return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
+  if (p == "/v1/admin/departments")
+    return route(http::verb::post, "POST /v1/admin/departments", [&] { create_department(ctx_, c); });
+  if (p == "/v1/directory/departments")
+    return route(http::verb::get, "GET /v1/directory/departments", [&] { list_departments(ctx_, c); });
+  static const std::string depts_prefix = "/v1/admin/departments/";
+  if (p.rfind(depts_prefix, 0) == 0 && p.find('/', depts_prefix.size()) == std::string::npos) {
+    auto id = protocol::parse_id(p.substr(depts_prefix.size()));
+    return routes(
+        {{http::verb::patch, "PATCH /v1/admin/departments/{id}", [&] { update_department(ctx_, c, id); }},
+         {http::verb::delete_, "DELETE /v1/admin/departments/{id}",
+          [&] { delete_department(ctx_, c, id); }}});
+  }
   static const std::string users_prefix = "/v1/admin/users/";
   if (p.rfind(users_prefix, 0) == 0 && p.find('/', users_prefix.size()) == std::string::npos) {
     auto id = protocol::parse_id(p.substr(users_prefix.size()));

@@ -18,6 +18,7 @@
 #include "server/metrics.hpp"
 #include "server/systemd_notify.hpp"
 #include "storage/conv_store.hpp"
+#include "storage/dept_store.hpp"
 #include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
 #include "storage/user_store.hpp"
@@ -285,7 +286,8 @@ int app::serve() {
   }
   if (!s.prepare_database()) return 1;
   for (auto hook :
-       {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare}) {
+       {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
+        &storage::dept_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }

@@ -8,13 +8,18 @@
 namespace switchboard::storage {
 
 namespace {
+// The last column is the user's departments, "id,id,..." in id order.
 constexpr const char* user_columns =
-    "org_id, id, name, mobile, title, email, role, status, (extract(epoch FROM created_at) * 1000)::bigint";
+    "org_id, id, name, mobile, title, email, role, status, (extract(epoch FROM created_at) * 1000)::bigint, "
+    "array_to_string(ARRAY(SELECT ud.department_id FROM user_departments ud "
+    "WHERE ud.org_id = users.org_id AND ud.user_id = users.id ORDER BY 1), ',')";
 
 // The same columns qualified with the alias u, for joins.
 constexpr const char* user_columns_u =
     "u.org_id, u.id, u.name, u.mobile, u.title, u.email, u.role, u.status, "
-    "(extract(epoch FROM u.created_at) * 1000)::bigint";
+    "(extract(epoch FROM u.created_at) * 1000)::bigint, "
+    "array_to_string(ARRAY(SELECT ud.department_id FROM user_departments ud "
+    "WHERE ud.org_id = u.org_id AND ud.user_id = u.id ORDER BY 1), ',')";
 
 // A user from user_columns starting at column `at`.
 protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0) {
@@ -28,6 +33,13 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0) {
   u.role = r[at + 6].as<std::string>();
   u.status = r[at + 7].as<std::string>();
   u.created_at_ms = r[at + 8].as<std::int64_t>();
+  auto deps = r[at + 9].as<std::string>();
+  for (std::size_t i = 0; i < deps.size();) {
+    auto comma = deps.find(',', i);
+    if (comma == std::string::npos) comma = deps.size();
+    u.departments.push_back(std::stoll(deps.substr(i, comma - i)));
+    i = comma + 1;
+  }
   return u;
 }
 
@@ -58,6 +70,9 @@ void user_store::prepare(pqxx::connection& c) {
           "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
   c.prepare("token_revoke",
             "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
+  c.prepare("user_departments_insert",
+            "INSERT INTO user_departments (org_id, user_id, department_id) "
+            "SELECT $1, $2, d.id FROM departments d WHERE d.org_id = $1 AND d.id = ANY($3::bigint[])");
   c.prepare("user_insert",
             std::string("INSERT INTO users (org_id, name, mobile, title, email, role, password_hash) "
                         "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')) "
@@ -72,7 +87,7 @@ std::optional<login_candidate> user_store::find_for_login(pqxx::connection& c, s
   pqxx::nontransaction n(c);
   auto r = n.exec_prepared("user_for_login", org, mobile);
   if (r.empty()) return std::nullopt;
-  return login_candidate{read_user(r[0]), r[0][9].as<std::string>()};
+  return login_candidate{read_user(r[0]), r[0][10].as<std::string>()};
 }
 
 std::optional<protocol::user> user_store::get_in(pqxx::transaction_base& t, std::int64_t org,
@@ -115,12 +130,22 @@ void user_store::revoke_token(pqxx::connection& c, const std::string& hash) {
   w.commit();
 }
 
-std::optional<protocol::user> user_store::create(pqxx::connection& c, std::int64_t org, const new_user& u) {
+protocol::result<protocol::user> user_store::create(pqxx::connection& c, std::int64_t org,
+                                                    const new_user& u) {
   pqxx::work w(c);
   auto r = w.exec_prepared("user_insert", org, u.name, u.mobile, u.title, u.email, u.role, u.password_hash);
+  if (r.empty())
+    return protocol::error{protocol::error_code::conflict,
+                           "mobile " + u.mobile + " is taken in this organization"};
+  auto id = r[0][1].as<std::int64_t>();
+  if (!u.departments.empty()) {
+    auto added = w.exec_prepared("user_departments_insert", org, id, bigint_array(u.departments));
+    if (added.affected_rows() != u.departments.size())
+      return protocol::error{protocol::error_code::not_found, "a department in departments does not exist"};
+  }
+  auto created = get_in(w, org, id);
   w.commit();
-  if (r.empty()) return std::nullopt;
-  return read_user(r[0]);
+  return *created;
 }
 
 std::vector<std::int64_t> user_store::existing_active(pqxx::connection& c, std::int64_t org,

@@ -8,6 +8,7 @@
 
 #include <pqxx/connection>
 
+#include "protocol/errors.hpp"
 #include "protocol/types.hpp"
 
 namespace switchboard::storage {
@@ -28,7 +29,8 @@ struct token_info {
 
 struct new_user {
   std::string name, mobile, title, email, role;
-  std::string password_hash;  // may be empty
+  std::string password_hash;              // may be empty
+  std::vector<std::int64_t> departments;  // distinct ids
 };
 
 class user_store {
@@ -53,7 +55,8 @@ class user_store {
   static void revoke_token(pqxx::connection& c, const std::string& hash);
 
   // Creates a user; nullopt when the mobile is taken in the org (conflict).
-  static std::optional<protocol::user> create(pqxx::connection& c, std::int64_t org, const new_user& u);
+  // `conflict` when the mobile is taken in the org, `not_found` when a department is not the org's.
+  static protocol::result<protocol::user> create(pqxx::connection& c, std::int64_t org, const new_user& u);
 
   // Which of `users` exist in `org` and are not removed.
   static std::vector<std::int64_t> existing_active(pqxx::connection& c, std::int64_t org,
