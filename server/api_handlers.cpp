@@ -431,6 +431,67 @@ void list_departments(app_context& ctx, const call_ptr& c) {
   });
 }
 
+// --- audit log ---------------------------------------------------------------------------------
+
+// Paged lists' cursors are opaque to clients: "p" and the last id served.
+std::string page_cursor(std::int64_t last_id) {
+  return "p" + std::to_string(last_id);
+}
+
+// The id a cursor stands for (0 for none), or bad_request.
+result<std::int64_t> read_cursor(const std::string& cursor) {
+  if (cursor.empty()) return std::int64_t{0};
+  auto id = cursor.size() > 1 && cursor[0] == 'p' ? protocol::parse_id(cursor.substr(1)) : 0;
+  if (id <= 0) return error{error_code::bad_request, "cursor is not one this server gave out"};
+  return id;
+}
+
+// `limit` from the query: default `def`, clamped to `max`, below 1 is bad_request.
+result<int> read_limit(const call_ptr& c, int def, int max) {
+  auto s = query_param(c, "limit");
+  if (s.empty()) return def;
+  std::int64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9' || v > 1000000)
+      return error{error_code::bad_request, "limit must be a positive integer"};
+    v = v * 10 + (ch - '0');
+  }
+  if (v < 1) return error{error_code::bad_request, "limit must be a positive integer"};
+  return static_cast<int>(std::min<std::int64_t>(v, max));
+}
+
+void list_audit(app_context& ctx, const call_ptr& c) {
+  authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    auto before = read_cursor(query_param(c, "cursor"));
+    if (!before) return fail(ctx, c, before.err());
+    auto limit = read_limit(c, 50, 200);
+    if (!limit) return fail(ctx, c, limit.err());
+    db_call<std::vector<storage::audit_entry>>(
+        ctx, c->ex,
+        [org = t.org_id, before = before.value(),
+         n = limit.value()](pqxx::connection& conn) -> result<std::vector<storage::audit_entry>> {
+          return storage::audit_store::list(conn, org, before, n + 1);  // one more: is there a next page?
+        },
+        [&ctx, c, n = limit.value()](result<std::vector<storage::audit_entry>> r) {
+          if (!r) return fail(ctx, c, r.err());
+          auto& rows = r.value();
+          bool more = static_cast<int>(rows.size()) > n;
+          if (more) rows.resize(static_cast<std::size_t>(n));
+          json::array items;
+          for (const auto& e : rows)
+            items.push_back(json::object{{"id", protocol::id_string(e.id)},
+                                         {"ts", e.ts},
+                                         {"actor", protocol::id_string(e.actor)},
+                                         {"action", e.action},
+                                         {"target", e.target},
+                                         {"summary", json::parse(e.summary_json)},
+                                         {"ip", e.ip}});
+          json::value next = more ? json::value(page_cursor(rows.back().id)) : json::value(nullptr);
+          ok(ctx, c, http::status::ok, json::object{{"items", std::move(items)}, {"next_cursor", next}});
+        });
+  });
+}
+
 void signup(app_context& ctx, const call_ptr& c) {
   if (!ctx.cfg.auth.signup_enabled)
     return fail(ctx, c, {error_code::forbidden, "sign-up is disabled on this server"});
@@ -481,6 +542,7 @@ std::vector<std::string> api_handlers::route_names() {
           "PATCH /v1/admin/departments/{id}",
           "DELETE /v1/admin/departments/{id}",
           "GET /v1/directory/departments",
+          "GET /v1/admin/audit",
           "POST /v1/orgs",
           "GET /v1/ws"};
 }
@@ -524,6 +586,8 @@ bool api_handlers::handle(api_call call) {
     return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
   if (p == "/v1/admin/departments")
     return route(http::verb::post, "POST /v1/admin/departments", [&] { create_department(ctx_, c); });
+  if (p == "/v1/admin/audit")
+    return route(http::verb::get, "GET /v1/admin/audit", [&] { list_audit(ctx_, c); });
   if (p == "/v1/directory/departments")
     return route(http::verb::get, "GET /v1/directory/departments", [&] { list_departments(ctx_, c); });
   static const std::string depts_prefix = "/v1/admin/departments/";

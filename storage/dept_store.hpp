@@ -53,8 +53,15 @@ class dept_store {
 
 boost::json::object to_json(const department& d);
 
+struct audit_entry {
+  std::int64_t id = 0, ts = 0, actor = 0;
+  std::string action, target, summary_json, ip;
+};
+
 class audit_store {
  public:
+  // Newest first: up to `limit` entries with id below `before` (0: from the newest).
+  static std::vector<audit_entry> list(pqxx::connection& c, std::int64_t org, std::int64_t before, int limit);
   // Appends one entry inside `w` (the action's own transaction: no action without its entry).
   static void append(pqxx::work& w, const actor& a, const std::string& action, const std::string& target,
                      const boost::json::object& summary);

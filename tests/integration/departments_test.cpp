@@ -172,3 +172,33 @@ TEST_CASE("every department change leaves one audit entry, and the audit log ref
   CHECK_THROWS(fx.db.exec("DELETE FROM audit_log"));
   CHECK(fx.db.scalar("SELECT count(*) FROM audit_log") == "3");
 }
+
+TEST_CASE("GET /v1/admin/audit pages newest first with an opaque cursor, for admins of the org only") {
+  org_fixture fx;
+  api admin{fx.port(), fx.owner.token};
+  for (const char* name : {"A", "B", "C"})
+    admin.ok("POST", "/v1/admin/departments", json::object{{"name", name}}, 201);
+  auto first = admin.ok("GET", "/v1/admin/audit?limit=2");
+  const auto& items = first.at("items").as_array();
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].at("summary").at("after").at("name").as_string() == "C");
+  CHECK(items[1].at("summary").at("after").at("name").as_string() == "B");
+  CHECK(items[0].at("action").as_string() == "department.create");
+  CHECK(items[0].at("actor").as_string() == fx.owner.id);
+  CHECK(items[0].at("ip").as_string() == "127.0.0.1");
+  CHECK(items[0].at("ts").as_int64() >= items[1].at("ts").as_int64());
+  REQUIRE(first.at("next_cursor").is_string());
+  auto cursor = std::string(first.at("next_cursor").as_string());
+  auto second = admin.ok("GET", "/v1/admin/audit?limit=2&cursor=" + cursor);
+  REQUIRE(second.at("items").as_array().size() == 1);
+  CHECK(second.at("items").as_array()[0].at("summary").at("after").at("name").as_string() == "A");
+  CHECK(second.at("next_cursor").is_null());
+  CHECK(admin.ok("GET", "/v1/admin/audit?limit=100000").at("items").as_array().size() == 3);  // clamped
+
+  CHECK(admin.code("GET", "/v1/admin/audit?cursor=bogus") == "bad_request");
+  CHECK(admin.code("GET", "/v1/admin/audit?limit=0") == "bad_request");
+  auto member = fx.add_user(fx.owner, "Mo");
+  CHECK(api{fx.port(), member.token}.call("GET", "/v1/admin/audit").status == 403);
+  auto other = fx.new_org("Elsewhere");
+  CHECK(api{fx.port(), other.token}.ok("GET", "/v1/admin/audit").at("items").as_array().empty());
+}
