@@ -285,9 +285,8 @@ int app::serve() {
     }
   }
   if (!s.prepare_database()) return 1;
-  for (auto hook :
-       {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
-        &storage::dept_store::prepare}) {
+  for (auto hook : {&storage::org_store::prepare, &storage::user_store::prepare,
+                    &storage::conv_store::prepare, &storage::dept_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }
