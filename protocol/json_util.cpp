@@ -58,7 +58,8 @@ bool has_lone_surrogate_escape(std::string_view t) {
 const char* problem_in(const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::string:
-      return v.get_string().find('\0') != boost::json::string::npos ? "strings may not contain U+0000" : nullptr;
+      return v.get_string().find('\0') != boost::json::string::npos ? "strings may not contain U+0000"
+                                                                    : nullptr;
     case boost::json::kind::double_:
       return std::isfinite(v.get_double()) ? nullptr : "number out of range";
     case boost::json::kind::array:
