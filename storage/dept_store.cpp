@@ -49,16 +49,16 @@ error name_taken(const std::string& name) {
   return error{error_code::conflict, "a department named \"" + name + "\" already exists there"};
 }
 
-// Runs `fn` in a subtransaction so that a sibling-name clash becomes `conflict`, not an abort.
+// Runs `fn` in a subtransaction so that a sibling-name clash becomes `clash`, not an abort.
 template <class Fn>
-std::optional<error> unique_name(pqxx::work& w, const std::string& name, Fn fn) {
+std::optional<error> unique_name(pqxx::work& w, error clash, Fn fn) {
   try {
     pqxx::subtransaction s(w);
     fn(s);
     s.commit();
     return std::nullopt;
   } catch (const pqxx::unique_violation&) {
-    return name_taken(name);
+    return clash;
   }
 }
 
@@ -110,7 +110,7 @@ protocol::result<department> dept_store::create(pqxx::connection& c, const actor
   lock_tree(w, a.org);
   if (parent && !get_locked(w, a.org, *parent)) return not_found(*parent);
   department d;
-  auto clash = unique_name(w, name, [&](pqxx::subtransaction& s) {
+  auto clash = unique_name(w, name_taken(name), [&](pqxx::subtransaction& s) {
     d = read_dept(s.exec_prepared1("dept_insert", a.org, opt_id(parent), name, sort));
   });
   if (clash) return *clash;
@@ -139,7 +139,7 @@ protocol::result<department> dept_store::update(pqxx::connection& c, const actor
     }
   }
   department stored;
-  auto clash = unique_name(w, after.name, [&](pqxx::subtransaction& s) {
+  auto clash = unique_name(w, name_taken(after.name), [&](pqxx::subtransaction& s) {
     stored =
         read_dept(s.exec_prepared1("dept_update", a.org, id, opt_id(after.parent), after.name, after.sort));
   });
@@ -165,12 +165,14 @@ protocol::result<department> dept_store::remove(pqxx::connection& c, const actor
                                            " members; delete with ?cascade=move_to_parent to move them up"};
   if (children > 0) {
     // A child whose name its new siblings already use makes the whole delete a conflict.
-    auto clash = unique_name(w, "", [&](pqxx::subtransaction& s) {
-      s.exec_prepared("dept_move_children", a.org, id, opt_id(d->parent));
-    });
-    if (clash)
-      return error{error_code::conflict,
-                   "a subdepartment has the name of a department under the parent; rename it first"};
+    auto clash =
+        unique_name(w,
+                    error{error_code::conflict,
+                          "a subdepartment has the name of a department under the parent; rename it first"},
+                    [&](pqxx::subtransaction& s) {
+                      s.exec_prepared("dept_move_children", a.org, id, opt_id(d->parent));
+                    });
+    if (clash) return *clash;
   }
   if (members > 0 && d->parent) w.exec_prepared("dept_move_members", a.org, id, *d->parent);
   w.exec_prepared("dept_drop_members", a.org, id);

@@ -137,28 +137,37 @@ void message_writer::fail_all(std::vector<send_request>& batch, const db_failure
   }
 }
 
-// One round trip and one commit for the whole batch. Returns false with `failure` set when nothing
-// may be acked; a failed transaction rolls back, so no seq it took is left behind.
-bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<db_failure>& failure) {
+namespace {
+// The batch as append_messages and writer_find_sent read it: {ord, org, conv, sender, cmid, ts},
+// plus type and body when `with_content`.
+std::string batch_json(const std::vector<send_request>& batch, bool with_content) {
   boost::json::array rows;
   rows.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& r = batch[i];
-    rows.emplace_back(boost::json::object{{"ord", i},
-                                          {"org", r.org},
-                                          {"conv", r.conv},
-                                          {"sender", r.sender},
-                                          {"cmid", r.client_msg_id},
-                                          {"type", r.type},
-                                          {"body", r.body_json},
-                                          {"ts", r.ts}});
+    boost::json::object row{
+        {"ord", i},  {"org", r.org}, {"conv", r.conv}, {"sender", r.sender}, {"cmid", r.client_msg_id},
+        {"ts", r.ts}};
+    if (with_content) {
+      row["type"] = r.type;
+      row["body"] = r.body_json;
+    }
+    rows.emplace_back(std::move(row));
   }
+  return boost::json::serialize(rows);
+}
+}  // namespace
+
+// One round trip and one commit for the whole batch. Returns false with `failure` set when nothing
+// may be acked; a failed transaction rolls back, so no seq it took is left behind.
+bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<db_failure>& failure) {
+  auto rows = batch_json(batch, true);
   std::vector<send_outcome> outcomes(batch.size());
   failure = run_classified(
       *conn_,
       [&] {
         pqxx::work w(*conn_);
-        auto res = w.exec_prepared("append_messages", boost::json::serialize(rows));
+        auto res = w.exec_prepared("append_messages", rows);
         for (const auto& row : res) {
           auto ord = row[0].as<std::size_t>();
           auto status = row[1].as<std::string>();
@@ -206,16 +215,7 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
   std::string old_start = backend_start_;
   next_attempt_ = {};
   if (!ensure_connected()) return false;
-  boost::json::array keys;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const auto& r = batch[i];
-    keys.emplace_back(boost::json::object{{"ord", i},
-                                          {"org", r.org},
-                                          {"conv", r.conv},
-                                          {"sender", r.sender},
-                                          {"cmid", r.client_msg_id},
-                                          {"ts", r.ts}});
-  }
+  auto keys = batch_json(batch, false);
   std::vector<std::optional<send_outcome>> found(batch.size());
   bool ended = false;
   auto failure = run_classified(
@@ -226,7 +226,7 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
         // No row: that process is gone already. A row: true once it has ended, false on timeout.
         ended = end.empty() || end[0][0].as<bool>();
         if (!ended) return;
-        for (const auto& row : n.exec_prepared("writer_find_sent", boost::json::serialize(keys))) {
+        for (const auto& row : n.exec_prepared("writer_find_sent", keys)) {
           send_outcome o;
           o.msg_id = row[1].as<std::int64_t>();
           o.seq = row[2].as<std::int64_t>();

@@ -105,6 +105,13 @@ TEST_CASE("departments: sibling names, cycles, moves and deletes as the spec say
     auto last = admin.ok("GET", "/v1/admin/users/" + std::string(bob.at("user").as_string()));
     CHECK(last.at("departments").as_array().empty());
     CHECK(fx.db.scalar("SELECT parent_id IS NULL FROM departments WHERE id = " + id(team)) == "t");
+    // A child moving up whose name its new siblings use: the whole delete is 409, nothing moves.
+    CHECK(fx.db.scalar("SELECT name || (parent_id IS NULL) FROM departments WHERE id = " + id(team)) ==
+          "Teamtrue");
+    auto ops = admin.ok("POST", "/v1/admin/departments", json::object{{"name", "Ops"}}, 201);
+    admin.ok("POST", "/v1/admin/departments", json::object{{"name", "Team"}, {"parent", id(ops)}}, 201);
+    CHECK(admin.code("DELETE", "/v1/admin/departments/" + id(ops) + "?cascade=move_to_parent") == "conflict");
+    CHECK(fx.db.scalar("SELECT count(*) FROM departments WHERE parent_id = " + id(ops)) == "1");
     // An empty one goes without cascade.
     admin.ok("DELETE", "/v1/admin/departments/" + id(team));
     CHECK(admin.call("DELETE", "/v1/admin/departments/" + id(team)).status == 404);
@@ -197,6 +204,7 @@ TEST_CASE("GET /v1/admin/audit pages newest first with an opaque cursor, for adm
 
   CHECK(admin.code("GET", "/v1/admin/audit?cursor=bogus") == "bad_request");
   CHECK(admin.code("GET", "/v1/admin/audit?limit=0") == "bad_request");
+  CHECK(admin.code("GET", "/v1/admin/audit?limit=ten") == "bad_request");
   auto member = fx.add_user(fx.owner, "Mo");
   CHECK(api{fx.port(), member.token}.call("GET", "/v1/admin/audit").status == 403);
   auto other = fx.new_org("Elsewhere");

@@ -57,8 +57,8 @@ bool soak_user::connected() const {
 }
 
 std::size_t soak_user::unsettled() const {
-  return static_cast<std::size_t>(
-      std::count_if(sent_.begin(), sent_.end(), [](const auto& m) { return !m.acked; }));
+  return static_cast<std::size_t>(std::count_if(sent_.begin() + static_cast<std::ptrdiff_t>(settled_prefix_),
+                                                sent_.end(), [](const auto& m) { return !m.acked; }));
 }
 
 void soak_user::drop() {
@@ -182,8 +182,10 @@ void soak_user::tick() {
     credit_ = std::min(credit_ + cfg_.rate_per_user * std::chrono::duration<double>(tick_period).count(),
                        static_cast<double>(cfg_.window));
   if (connected()) {
-    // Resends first (oldest first), then new messages, up to the window.
-    for (std::size_t i = 0; i < sent_.size() && in_flight_ < cfg_.window; ++i) {
+    // Resends first (oldest first), then new messages, up to the window. Sends before
+    // settled_prefix_ are all acked: not scanned again.
+    while (settled_prefix_ < sent_.size() && sent_[settled_prefix_].acked) ++settled_prefix_;
+    for (std::size_t i = settled_prefix_; i < sent_.size() && in_flight_ < cfg_.window; ++i) {
       auto& m = sent_[i];
       if (!m.acked && !m.in_flight && m.retry_at <= now) send(i);
     }

@@ -118,6 +118,7 @@ class soak_user : public std::enable_shared_from_this<soak_user> {
   std::uint64_t next_msg_ = 0;
   double credit_ = 0;
   std::vector<sent_message> sent_;
+  std::size_t settled_prefix_ = 0;  // sent_[0, settled_prefix_) are all acked
   std::map<std::int64_t, std::map<std::int64_t, std::int64_t>> view_;
   std::map<std::int64_t, std::int64_t> top_;  // contiguous_top, advanced as messages arrive
   std::set<std::int64_t> catching_up_;        // conversations with a sync in flight
