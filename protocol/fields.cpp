@@ -113,6 +113,35 @@ std::vector<std::int64_t> fields::id_list(std::string_view key, std::size_t max_
   return out;
 }
 
+std::vector<std::string> fields::str_list(std::string_view key, std::size_t max_items,
+                                          std::size_t max_bytes) {
+  std::vector<std::string> out;
+  auto* v = need(key);
+  if (!v) return out;
+  auto bad = [&] {
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an array of strings of 1 to " +
+                                      std::to_string(max_bytes) + " bytes");
+  };
+  if (!v->is_array()) {
+    bad();
+    return out;
+  }
+  const auto& a = v->get_array();
+  if (a.size() > max_items) {
+    fail(error_code::too_large,
+         prefix_ + std::string(key) + " has more than " + std::to_string(max_items) + " items");
+    return out;
+  }
+  for (const auto& e : a) {
+    if (!e.is_string() || e.get_string().empty() || e.get_string().size() > max_bytes) {
+      bad();
+      return {};
+    }
+    out.emplace_back(e.get_string());
+  }
+  return out;
+}
+
 const boost::json::object* fields::object(std::string_view key) {
   auto* v = need(key);
   if (!v) return nullptr;

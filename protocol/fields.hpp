@@ -25,6 +25,8 @@ class fields {
   // (so it behaves as an id that does not exist: not_found).
   std::int64_t id(std::string_view key);
   std::vector<std::int64_t> id_list(std::string_view key, std::size_t max_items);
+  // An array of strings, each 1 to max_bytes bytes.
+  std::vector<std::string> str_list(std::string_view key, std::size_t max_items, std::size_t max_bytes);
   const boost::json::object* object(std::string_view key);
 
   bool ok() const { return !error_; }

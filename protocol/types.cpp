@@ -3,20 +3,48 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace switchboard::protocol {
 
 std::string id_string(std::int64_t id) {
   return std::to_string(id);
 }
 
+bool user::is_restricted(std::string_view feature) const {
+  return std::find(restricted.begin(), restricted.end(), feature) != restricted.end();
+}
+
+namespace {
+boost::json::value opt_ms(const std::optional<std::int64_t>& ms) {
+  return ms ? boost::json::value(*ms) : boost::json::value(nullptr);
+}
+}  // namespace
+
 boost::json::object to_json(const user& u) {
   boost::json::array deps;
   for (auto d : u.departments) deps.emplace_back(id_string(d));
-  return {{"user", id_string(u.id)}, {"org", id_string(u.org_id)},
-          {"name", u.name},          {"mobile", u.mobile},
-          {"title", u.title},        {"email", u.email},
-          {"departments", deps},     {"role", u.role},
-          {"status", u.status},      {"created_at", u.created_at_ms}};
+  boost::json::object o{{"user", id_string(u.id)},
+                        {"org", id_string(u.org_id)},
+                        {"name", u.name},
+                        {"mobile", u.mobile},
+                        {"title", u.title},
+                        {"email", u.email},
+                        {"avatar", u.avatar},
+                        {"departments", deps},
+                        {"role", u.role},
+                        {"status", u.status},
+                        {"created_at", u.created_at_ms}};
+  if (u.status == "suspended")
+    o["suspension"] =
+        boost::json::object{{"reason", u.suspend_reason}, {"until", opt_ms(u.suspended_until_ms)}};
+  if (!u.restricted.empty()) {
+    boost::json::array features;
+    for (const auto& f : u.restricted) features.emplace_back(f);
+    o["restriction"] =
+        boost::json::object{{"features", std::move(features)}, {"until", opt_ms(u.restricted_until_ms)}};
+  }
+  return o;
 }
 
 boost::json::object to_json(const conv& c) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::protocol {
@@ -17,6 +18,15 @@ struct user {
   std::string status = "active";  // active | suspended | removed
   std::vector<std::int64_t> departments;
   std::int64_t created_at_ms = 0;
+  std::string avatar;
+  // Set while suspended: why, and until when (none: until restored).
+  std::string suspend_reason;
+  std::optional<std::int64_t> suspended_until_ms;
+  // Features blocked while the account stays active (send, call, create_group), and until when.
+  std::vector<std::string> restricted;
+  std::optional<std::int64_t> restricted_until_ms;
+
+  bool is_restricted(std::string_view feature) const;
 };
 
 struct conv {

@@ -13,6 +13,8 @@
 #include "protocol/json_util.hpp"
 #include "protocol/types.hpp"
 #include "protocol/validate.hpp"
+#include "server/admin_handlers.hpp"
+#include "server/api_common.hpp"
 #include "server/db_call.hpp"
 #include "server/password_hasher.hpp"
 #include "server/token_cache.hpp"
@@ -23,150 +25,11 @@
 
 namespace switchboard::server {
 
-namespace http = boost::beast::http;
-namespace json = boost::json;
-using protocol::error;
-using protocol::error_code;
-using protocol::result;
-
 namespace {
 
-constexpr std::size_t max_name_bytes = 200;
-constexpr std::size_t min_password_bytes = 8;
-constexpr std::size_t max_password_bytes = 256;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-using call_ptr = std::shared_ptr<api_call>;
-
-void finish(app_context& ctx, const call_ptr& c, http_response res) {
-  auto status = res.result_int();
-  std::optional<error_code> code;
-  if (status >= 400) {
-    // The error body names the code; recover it for metrics from the status.
-    code = status == 401   ? error_code::unauthorized
-           : status == 403 ? error_code::forbidden
-           : status == 404 ? error_code::not_found
-           : status == 409 ? error_code::conflict
-           : status == 413 ? error_code::too_large
-           : status == 429 ? error_code::rate_limited
-           : status == 503 ? error_code::unavailable
-           : status >= 500 ? error_code::internal
-                           : error_code::bad_request;
-  }
-  ctx.stats.op(c->op).record(code, std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::steady_clock::now() - c->started));
-  c->respond(std::move(res));
-}
-
-void fail(app_context& ctx, const call_ptr& c, const error& e) {
-  finish(ctx, c, make_error_response(c->req, e));
-}
-
-void ok(app_context& ctx, const call_ptr& c, http::status st, const json::object& body) {
-  finish(ctx, c, make_json_response(c->req, st, json::serialize(body)));
-}
-
-void no_content(app_context& ctx, const call_ptr& c) {
-  http_response res{http::status::no_content, c->req.version()};
-  res.keep_alive(c->req.keep_alive());
-  finish(ctx, c, std::move(res));
-}
-
-result<json::object> json_body(const call_ptr& c) {
-  auto parsed = protocol::parse_untrusted_json(c->req.body());
-  if (!parsed) return parsed.err();
-  if (!parsed.value().is_object()) return error{error_code::bad_request, "the body must be a JSON object"};
-  return std::move(parsed.value().get_object());
-}
-
-std::optional<std::string> bearer(const call_ptr& c) {
-  auto it = c->req.find(http::field::authorization);
-  if (it == c->req.end()) return std::nullopt;
-  std::string_view v(it->value().data(), it->value().size());
-  if (v.size() < 8 || v.substr(0, 7) != "Bearer ") return std::nullopt;
-  auto token = v.substr(7);
-  if (token.empty() || token.size() > 512) return std::nullopt;
-  return std::string(token);
-}
-
-// Resolves the bearer token (cache first), then runs `then(token_info, hash)` on the call's executor.
-template <class Then>
-void authenticate(app_context& ctx, const call_ptr& c, Then then) {
-  auto token = bearer(c);
-  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
-  auto hash = token_hash(*token);
-  if (auto cached = ctx.tokens.get(hash, now_ms())) return then(*cached, hash);
-  db_call<storage::token_info>(
-      ctx, c->ex,
-      [hash, &ctx](pqxx::connection& conn) -> result<storage::token_info> {
-        auto info = storage::user_store::resolve_token(conn, hash);
-        if (!info) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-        ctx.tokens.put(hash, *info);
-        return *info;
-      },
-      [&ctx, c, hash, then](result<storage::token_info> r) mutable {
-        if (!r) return fail(ctx, c, r.err());
-        then(r.value(), hash);
-      });
-}
-
-template <class Then>
-void authenticate_admin(app_context& ctx, const call_ptr& c, Then then) {
-  authenticate(ctx, c, [&ctx, c, then](const storage::token_info& t, const std::string& hash) mutable {
-    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
-    if (t.role != "admin" && t.role != "owner") return fail(ctx, c, {error_code::forbidden, "admins only"});
-    then(t, hash);
-  });
-}
-
-// Hashes on the CPU pool (scrypt takes ~100 ms), then continues on the call's executor.
-template <class Then>
-void hash_password(app_context& ctx, const call_ptr& c, std::string password, Then then) {
-  int cost = ctx.cfg.auth.scrypt_log2_n;
-  boost::asio::post(ctx.cpu, [&ctx, c, password = std::move(password), cost, then]() mutable {
-    std::string h;
-    try {
-      h = password_hasher::hash(password, cost);
-    } catch (const std::exception& e) {
-      auto err = internal_error(*ctx.log, "password hashing", e.what());
-      return boost::asio::post(c->ex, [&ctx, c, err] { fail(ctx, c, err); });
-    }
-    boost::asio::post(c->ex, [h = std::move(h), then]() mutable { then(std::move(h)); });
-  });
-}
-
-// Issues a token for a user and answers with `shape(token, expires_at)`.
-template <class Shape>
-void issue_token(app_context& ctx, const call_ptr& c, std::int64_t org, std::int64_t user, http::status st,
-                 Shape shape) {
-  auto token = new_token();
-  auto hash = token_hash(token);
-  auto expires = now_ms() + static_cast<std::int64_t>(ctx.cfg.auth.token_ttl_s) * 1000;
-  db_call<bool>(
-      ctx, c->ex,
-      [=](pqxx::connection& conn) -> result<bool> {
-        storage::user_store::insert_token(conn, hash, org, user, expires);
-        return true;
-      },
-      [&ctx, c, token, expires, st, shape](result<bool> r) mutable {
-        if (!r) return fail(ctx, c, r.err());
-        ok(ctx, c, st, shape(token, expires));
-      });
-}
+using namespace api;
 
 // --- routes -------------------------------------------------------------------------------------
-
-// The client's address: the peer, or behind a trusted proxy its X-Forwarded-For.
-boost::asio::ip::address client_ip(app_context& ctx, const call_ptr& c) {
-  auto xff = c->req.find("X-Forwarded-For");
-  std::string_view forwarded = xff == c->req.end() ? std::string_view{} : std::string_view(xff->value());
-  return client_address(c->remote, forwarded, ctx.trusted_proxies);
-}
 
 void login(app_context& ctx, const call_ptr& c) {
   // Attempts per client IP (limits.logins_per_minute): password guessing costs the guesser time.
@@ -284,10 +147,9 @@ void create_user(app_context& ctx, const call_ptr& c) {
       u.departments.erase(std::unique(u.departments.begin(), u.departments.end()), u.departments.end());
     }
     if (!f.ok()) return fail(ctx, c, f.err());
-    auto store = [&ctx, c, org = t.org_id](storage::new_user nu) {
+    auto store = [&ctx, c, a = actor_of(ctx, c, t)](storage::new_user nu) {
       db_call<protocol::user>(
-          ctx, c->ex,
-          [org, nu](pqxx::connection& conn) { return storage::user_store::create(conn, org, nu); },
+          ctx, c->ex, [a, nu](pqxx::connection& conn) { return storage::user_store::create(conn, a, nu); },
           [&ctx, c](result<protocol::user> r) {
             if (!r) return fail(ctx, c, r.err());
             ok(ctx, c, http::status::created, protocol::to_json(r.value()));
@@ -318,28 +180,6 @@ void get_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
 }
 
 // --- departments -------------------------------------------------------------------------------
-
-storage::actor actor_of(app_context& ctx, const call_ptr& c, const storage::token_info& t) {
-  return {t.org_id, t.user_id, client_ip(ctx, c).to_string()};
-}
-
-// The value of `key` in the query string ("" when absent).
-std::string query_param(const call_ptr& c, std::string_view key) {
-  std::string_view target(c->req.target().data(), c->req.target().size());
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  auto rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == key)
-      return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return {};
-}
 
 // `name`, `parent` (an id, or null for the root) and `sort` of a POST or PATCH body.
 result<storage::department_patch> department_body(const call_ptr& c, bool create) {
@@ -433,61 +273,21 @@ void list_departments(app_context& ctx, const call_ptr& c) {
 
 // --- audit log ---------------------------------------------------------------------------------
 
-// Paged lists' cursors are opaque to clients: "p" and the last id served.
-std::string page_cursor(std::int64_t last_id) {
-  return "p" + std::to_string(last_id);
-}
-
-// The id a cursor stands for (0 for none), or bad_request.
-result<std::int64_t> read_cursor(const std::string& cursor) {
-  if (cursor.empty()) return std::int64_t{0};
-  auto id = cursor.size() > 1 && cursor[0] == 'p' ? protocol::parse_id(cursor.substr(1)) : 0;
-  if (id <= 0) return error{error_code::bad_request, "cursor is not one this server gave out"};
-  return id;
-}
-
-// `limit` from the query: default `def`, clamped to `max`, below 1 is bad_request.
-result<int> read_limit(const call_ptr& c, int def, int max) {
-  auto s = query_param(c, "limit");
-  if (s.empty()) return def;
-  std::int64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9' || v > 1000000)
-      return error{error_code::bad_request, "limit must be a positive integer"};
-    v = v * 10 + (ch - '0');
-  }
-  if (v < 1) return error{error_code::bad_request, "limit must be a positive integer"};
-  return static_cast<int>(std::min<std::int64_t>(v, max));
-}
-
 void list_audit(app_context& ctx, const call_ptr& c) {
   authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
-    auto before = read_cursor(query_param(c, "cursor"));
-    if (!before) return fail(ctx, c, before.err());
-    auto limit = read_limit(c, 50, 200);
-    if (!limit) return fail(ctx, c, limit.err());
-    db_call<std::vector<storage::audit_entry>>(
-        ctx, c->ex,
-        [org = t.org_id, before = before.value(),
-         n = limit.value()](pqxx::connection& conn) -> result<std::vector<storage::audit_entry>> {
-          return storage::audit_store::list(conn, org, before, n + 1);  // one more: is there a next page?
+    answer_page<storage::audit_entry>(
+        ctx, c, 50, 200,
+        [org = t.org_id](pqxx::connection& conn, std::int64_t before, int n) {
+          return storage::audit_store::list(conn, org, before, n);
         },
-        [&ctx, c, n = limit.value()](result<std::vector<storage::audit_entry>> r) {
-          if (!r) return fail(ctx, c, r.err());
-          auto& rows = r.value();
-          bool more = static_cast<int>(rows.size()) > n;
-          if (more) rows.resize(static_cast<std::size_t>(n));
-          json::array items;
-          for (const auto& e : rows)
-            items.push_back(json::object{{"id", protocol::id_string(e.id)},
-                                         {"ts", e.ts},
-                                         {"actor", protocol::id_string(e.actor)},
-                                         {"action", e.action},
-                                         {"target", e.target},
-                                         {"summary", json::parse(e.summary_json)},
-                                         {"ip", e.ip}});
-          json::value next = more ? json::value(page_cursor(rows.back().id)) : json::value(nullptr);
-          ok(ctx, c, http::status::ok, json::object{{"items", std::move(items)}, {"next_cursor", next}});
+        [](const storage::audit_entry& e) {
+          return json::object{{"id", protocol::id_string(e.id)},
+                              {"ts", e.ts},
+                              {"actor", protocol::id_string(e.actor)},
+                              {"action", e.action},
+                              {"target", e.target},
+                              {"summary", json::parse(e.summary_json)},
+                              {"ip", e.ip}};
         });
   });
 }
@@ -536,8 +336,18 @@ std::vector<std::string> api_handlers::route_names() {
   return {"POST /v1/auth/login",
           "POST /v1/auth/logout",
           "GET /v1/me",
+          "PATCH /v1/me",
           "POST /v1/admin/users",
           "GET /v1/admin/users/{id}",
+          "PATCH /v1/admin/users/{id}",
+          "DELETE /v1/admin/users/{id}",
+          "POST /v1/admin/users/{id}/suspend",
+          "POST /v1/admin/users/{id}/restore",
+          "POST /v1/admin/users/{id}/restrict",
+          "GET /v1/admin/policy",
+          "PUT /v1/admin/policy",
+          "POST /v1/admin/notices",
+          "GET /v1/notices",
           "POST /v1/admin/departments",
           "PATCH /v1/admin/departments/{id}",
           "DELETE /v1/admin/departments/{id}",
@@ -546,6 +356,9 @@ std::vector<std::string> api_handlers::route_names() {
           "POST /v1/orgs",
           "GET /v1/ws"};
 }
+
+namespace http = boost::beast::http;
+using api::finish;
 
 bool api_handlers::handle(api_call call) {
   auto c = std::make_shared<api_call>(std::move(call));
@@ -580,7 +393,16 @@ bool api_handlers::handle(api_call call) {
   if (p == "/v1/auth/login") return route(http::verb::post, "POST /v1/auth/login", [&] { login(ctx_, c); });
   if (p == "/v1/auth/logout")
     return route(http::verb::post, "POST /v1/auth/logout", [&] { logout(ctx_, c); });
-  if (p == "/v1/me") return route(http::verb::get, "GET /v1/me", [&] { get_me(ctx_, c); });
+  if (p == "/v1/me")
+    return routes({{http::verb::get, "GET /v1/me", [&] { get_me(ctx_, c); }},
+                   {http::verb::patch, "PATCH /v1/me", [&] { api::patch_me(ctx_, c); }}});
+  if (p == "/v1/notices")
+    return route(http::verb::get, "GET /v1/notices", [&] { api::list_notices(ctx_, c); });
+  if (p == "/v1/admin/notices")
+    return route(http::verb::post, "POST /v1/admin/notices", [&] { api::create_notice(ctx_, c); });
+  if (p == "/v1/admin/policy")
+    return routes({{http::verb::get, "GET /v1/admin/policy", [&] { api::get_policy(ctx_, c); }},
+                   {http::verb::put, "PUT /v1/admin/policy", [&] { api::put_policy(ctx_, c); }}});
   if (p == "/v1/orgs") return route(http::verb::post, "POST /v1/orgs", [&] { signup(ctx_, c); });
   if (p == "/v1/admin/users")
     return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
@@ -599,9 +421,26 @@ bool api_handlers::handle(api_call call) {
           [&] { delete_department(ctx_, c, id); }}});
   }
   static const std::string users_prefix = "/v1/admin/users/";
-  if (p.rfind(users_prefix, 0) == 0 && p.find('/', users_prefix.size()) == std::string::npos) {
-    auto id = protocol::parse_id(p.substr(users_prefix.size()));
-    return route(http::verb::get, "GET /v1/admin/users/{id}", [&] { get_user(ctx_, c, id); });
+  if (p.rfind(users_prefix, 0) == 0) {
+    auto rest = p.substr(users_prefix.size());
+    auto slash = rest.find('/');
+    auto id = protocol::parse_id(rest.substr(0, slash));
+    if (slash == std::string::npos)
+      return routes(
+          {{http::verb::get, "GET /v1/admin/users/{id}", [&] { get_user(ctx_, c, id); }},
+           {http::verb::patch, "PATCH /v1/admin/users/{id}", [&] { api::update_user(ctx_, c, id); }},
+           {http::verb::delete_, "DELETE /v1/admin/users/{id}", [&] { api::delete_user(ctx_, c, id); }}});
+    auto action = rest.substr(slash + 1);
+    if (action == "suspend")
+      return route(http::verb::post, "POST /v1/admin/users/{id}/suspend",
+                   [&] { api::suspend_user(ctx_, c, id); });
+    if (action == "restore")
+      return route(http::verb::post, "POST /v1/admin/users/{id}/restore",
+                   [&] { api::restore_user(ctx_, c, id); });
+    if (action == "restrict")
+      return route(http::verb::post, "POST /v1/admin/users/{id}/restrict",
+                   [&] { api::restrict_user(ctx_, c, id); });
+    return false;
   }
   return false;
 }

@@ -20,7 +20,9 @@
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/migrator.hpp"
+#include "storage/notice_store.hpp"
 #include "storage/org_store.hpp"
+#include "storage/policy_store.hpp"
 #include "storage/user_store.hpp"
 #include "storage/writer_pool.hpp"
 
@@ -65,6 +67,7 @@ struct app::impl {
   presence_tracker presence{sessions};
   member_cache members;
   token_cache tokens;
+  policy_cache policies;
   asio::thread_pool cpu{2};
   keyed_rate_limiter send_limiter{static_cast<double>(cfg.limits.sends_per_second),
                                   static_cast<double>(cfg.limits.send_burst)};
@@ -111,6 +114,7 @@ struct app::impl {
             presence,
             members,
             tokens,
+            policies,
             cpu,
             std::make_shared<ip_connection_limiter>(cfg.server.max_connections_per_ip),
             send_limiter,
@@ -285,8 +289,10 @@ int app::serve() {
     }
   }
   if (!s.prepare_database()) return 1;
-  for (auto hook : {&storage::org_store::prepare, &storage::user_store::prepare,
-                    &storage::conv_store::prepare, &storage::dept_store::prepare}) {
+  for (auto hook :
+       {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
+        &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
+        &storage::notice_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }

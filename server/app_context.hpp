@@ -10,6 +10,7 @@
 #include "server/limits.hpp"
 #include "server/member_cache.hpp"
 #include "server/metrics.hpp"
+#include "server/policy_cache.hpp"
 #include "server/presence_tracker.hpp"
 #include "server/session_registry.hpp"
 #include "server/token_cache.hpp"
@@ -35,6 +36,7 @@ struct app_context {
   presence_tracker& presence;
   member_cache& members;
   token_cache& tokens;
+  policy_cache& policies;
   boost::asio::thread_pool& cpu;                          // password hashing and other CPU-heavy work
   std::shared_ptr<ip_connection_limiter> ip_connections;  // server.max_connections_per_ip
   keyed_rate_limiter& sends;                              // per user: limits.sends_per_second

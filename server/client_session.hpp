@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/types.hpp"
+
 namespace switchboard::server {
 
 using frame_ptr = std::shared_ptr<const std::string>;
@@ -54,6 +56,13 @@ class client_session {
   virtual void deliver(frame_ptr frame) = 0;
   // Sends a `kicked` event, then closes with `close_code`. Thread-safe.
   virtual void kick(const std::string& reason, std::uint16_t close_code) = 0;
+  // The user's account changed (role, status, restrictions): a session of a user who is no longer
+  // active is kicked (`suspended` or `removed`, 4403); otherwise it takes the new role and
+  // restrictions. Thread-safe.
+  virtual void account_changed(const protocol::user& u) = 0;
+  // Closes the session (kicked `client_too_old`, 4426) when its client version is below `min`.
+  // Thread-safe.
+  virtual void enforce_min_version(const std::string& min) = 0;
   virtual std::int64_t user_id() const = 0;
   virtual std::int64_t org_id() const = 0;
   virtual const std::string& token_hash() const = 0;

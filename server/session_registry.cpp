@@ -80,15 +80,19 @@ void session_registry::to_users(const std::vector<std::int64_t>& users, const fr
   }
 }
 
-void session_registry::to_org(std::int64_t org, const frame_ptr& frame) {
-  std::vector<std::shared_ptr<client_session>> targets;
-  for (auto& sh : shards_) {
+std::vector<std::shared_ptr<client_session>> session_registry::sessions_in_org(std::int64_t org) const {
+  std::vector<std::shared_ptr<client_session>> out;
+  for (const auto& sh : shards_) {
     std::lock_guard lk(sh.mu);
     for (const auto& [user, list] : sh.users)
       for (const auto& w : list)
-        if (auto p = w.lock(); p && p->org_id() == org) targets.push_back(std::move(p));
+        if (auto p = w.lock(); p && p->org_id() == org) out.push_back(std::move(p));
   }
-  for (auto& t : targets) t->deliver(frame);
+  return out;
+}
+
+void session_registry::to_org(std::int64_t org, const frame_ptr& frame) {
+  for (auto& t : sessions_in_org(org)) t->deliver(frame);
 }
 
 }  // namespace switchboard::server

@@ -19,6 +19,8 @@ class session_registry final : public fanout {
   // the session's destructor too, when weak references to it can no longer be locked.
   bool remove(const client_session* s, std::int64_t user);
   std::vector<std::shared_ptr<client_session>> sessions_of(std::int64_t user) const;
+  // Every live session of the organization on this node.
+  std::vector<std::shared_ptr<client_session>> sessions_in_org(std::int64_t org) const;
   bool online(std::int64_t user) const;
   std::size_t size() const;
 

@@ -9,6 +9,7 @@
 #include "protocol/fields.hpp"
 #include "protocol/json_util.hpp"
 #include "protocol/types.hpp"
+#include "protocol/validate.hpp"
 #include "server/db_call.hpp"
 #include "server/token_cache.hpp"
 #include "storage/conv_store.hpp"
@@ -32,8 +33,6 @@ constexpr std::size_t max_presence_users = 500;
 constexpr int sync_default_limit = 100;
 constexpr int history_default_limit = 50;
 constexpr int max_page_limit = 500;
-// The org's recall window until organization policy exists (spec default).
-constexpr std::int64_t default_recall_window_ms = 120 * 1000;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -142,6 +141,7 @@ void op_open_direct(session_ptr s, ws_request req, const json::object& data) {
 }
 
 void op_create_group(session_ptr s, ws_request req, const json::object& data) {
+  if (auto e = s->restricted("create_group")) return s->reply(req, *e);
   auto& ctx = s->ctx();
   protocol::fields f(data);
   auto name = f.str("name", 1, max_name_bytes);
@@ -282,6 +282,7 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   if (!check(s, req, f)) return;
   auto canonical = validate_body(type, *body);
   if (!canonical) return s->reply(req, canonical.err());
+  if (auto e = s->restricted("send")) return s->reply(req, *e);
 
   auto& ctx = s->ctx();
   // Per user over all of the user's sessions on this node (limits.sends_per_second).
@@ -429,8 +430,9 @@ void op_recall(session_ptr s, ws_request req, const json::object& data) {
   auto& ctx = s->ctx();
   db_call<std::vector<std::int64_t>>(
       ctx, s->executor(),
-      [=](pqxx::connection& c) {
-        return conv_store::recall(c, org, conv, user, admin, seq, default_recall_window_ms);
+      [=, &ctx](pqxx::connection& c) {
+        auto window_ms = static_cast<std::int64_t>(ctx.policies.load(c, org)->recall_window_s) * 1000;
+        return conv_store::recall(c, org, conv, user, admin, seq, window_ms);
       },
       [s, req = std::move(req), &ctx, conv, seq, user](result<std::vector<std::int64_t>> r) mutable {
         if (!r) return s->reply(req, r.err());
@@ -542,12 +544,12 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
   }
   protocol::fields f(data);
   auto* device = f.object("device");
-  std::string device_id;
+  std::string device_id, version;
   if (device) {
     protocol::fields d(*device, "data.device.");
     device_id = d.str("id", 1, 128);
     auto platform = d.str("platform", 1, 16);
-    d.str("version", 1, 32);
+    version = d.str("version", 1, 32);
     if (d.ok() && std::find(platforms.begin(), platforms.end(), platform) == platforms.end())
       d.fail(error_code::bad_request,
              "data.device.platform must be one of ios, android, windows, mac, linux, web, bot");
@@ -560,27 +562,39 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
   std::string hash = token_hash(std::string(tok->get_string()));
   auto& ctx = s->ctx();
   auto cached = ctx.tokens.get(hash, now_ms());
-  using hello_t = std::pair<storage::token_info, protocol::user>;
+  // The token, its user, and the org's policy (for min_client_version), in one storage job.
+  struct hello_t {
+    storage::token_info info;
+    protocol::user user;
+    policy_cache::policy_ptr policy;
+  };
   db_call<hello_t>(
       ctx, s->executor(),
       [hash, cached, &ctx](pqxx::connection& c) -> result<hello_t> {
+        hello_t out;
         if (cached) {
           auto user = storage::user_store::get(c, cached->org_id, cached->user_id);
           if (!user) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-          return std::make_pair(*cached, *user);
+          out.info = *cached;
+          out.user = std::move(*user);
+        } else {
+          auto both = storage::user_store::resolve_token_with_user(c, hash);  // one round trip
+          if (!both) return error{error_code::unauthorized, "unknown, expired or revoked token"};
+          ctx.tokens.put(hash, both->first);
+          out.info = std::move(both->first);
+          out.user = std::move(both->second);
         }
-        auto both = storage::user_store::resolve_token_with_user(c, hash);  // one round trip
-        if (!both) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-        ctx.tokens.put(hash, both->first);
-        return std::move(*both);
+        out.policy = ctx.policies.load(c, out.info.org_id);
+        return out;
       },
-      [s, req = std::move(req), hash, device_id, &ctx](result<hello_t> r) mutable {
+      [s, req = std::move(req), hash, device_id, version, &ctx](result<hello_t> r) mutable {
         if (r) {
-          ctx.tokens.put_user(hash, r.value().second);
+          ctx.tokens.put_user(hash, r.value().user);
         } else if (r.err().code == error_code::unavailable) {
           // PostgreSQL is down: a token verified here within token_cache::max_age still opens a
           // session, with the user as that hello read it (live connections keep working too).
-          if (auto remembered = ctx.tokens.get_with_user(hash, now_ms())) r = std::move(*remembered);
+          if (auto remembered = ctx.tokens.get_with_user(hash, now_ms()))
+            r = hello_t{remembered->first, remembered->second, ctx.policies.get(remembered->first.org_id)};
         }
         if (!r) {
           s->reply(req, r.err());
@@ -588,13 +602,19 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
             return s->close_with(close_code::unauthorized, "unauthorized");
           return s->close_with(close_code::going_away, "try again");  // database unavailable
         }
-        const auto& [info, user] = r.value();
-        if (user.status != "active") {
-          s->reply(req, error{error_code::forbidden, "account " + user.status});
-          return s->close_with(close_code::suspended, "account " + user.status);
+        const auto& h = r.value();
+        if (h.user.status != "active") {
+          s->reply(req, error{error_code::forbidden, "account " + h.user.status});
+          return s->close_with(close_code::suspended, "account " + h.user.status);
         }
-        s->on_authenticated(info.org_id, info.user_id, user.role, hash, device_id);
-        s->reply(req, json::object{{"user", protocol::to_json(user)},
+        if (h.policy && h.policy->min_client_version &&
+            protocol::version_below(version, *h.policy->min_client_version)) {
+          s->reply(req, error{error_code::upgrade_required, "this organization requires client version " +
+                                                                *h.policy->min_client_version + " or later"});
+          return s->close_with(close_code::too_old, "client too old");
+        }
+        s->on_authenticated(h.user, hash, device_id, version);
+        s->reply(req, json::object{{"user", protocol::to_json(h.user)},
                                    {"session_id", s->session_id()},
                                    {"heartbeat_s", s->ctx().cfg.server.heartbeat_s},
                                    {"server_time", now_ms()}});

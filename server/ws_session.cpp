@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "protocol/json_util.hpp"
+#include "protocol/validate.hpp"
 #include "server/correlation.hpp"
 #include "server/ws_ops.hpp"
 
@@ -229,14 +230,17 @@ void ws_session::reply(const ws_request& req, protocol::result<boost::json::obje
   }
 }
 
-void ws_session::on_authenticated(std::int64_t org, std::int64_t user, std::string role,
-                                  std::string token_hash, std::string device_id) {
+void ws_session::on_authenticated(const protocol::user& user, std::string token_hash, std::string device_id,
+                                  std::string client_version) {
   authed_ = true;
   hello_pending_ = false;
   hello_timer_.cancel();
-  org_ = org;
-  user_ = user;
-  role_ = std::move(role);
+  org_ = user.org_id;
+  user_ = user.id;
+  role_ = user.role;
+  restricted_ = user.restricted;
+  restricted_until_ms_ = user.restricted_until_ms;
+  client_version_ = std::move(client_version);
   token_hash_ = std::move(token_hash);
   device_id_ = std::move(device_id);
   session_id_ = new_correlation_id();
@@ -245,6 +249,33 @@ void ws_session::on_authenticated(std::int64_t org, std::int64_t user, std::stri
     if (other->device_id() == device_id_) other->kick("replaced", close_code::normal);
   registered_ = true;
   if (ctx_.sessions.add(shared_from_this())) ctx_.presence.came_online(user_);
+}
+
+std::optional<protocol::error> ws_session::restricted(std::string_view feature) const {
+  if (std::find(restricted_.begin(), restricted_.end(), feature) == restricted_.end()) return std::nullopt;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  if (restricted_until_ms_ && *restricted_until_ms_ <= now) return std::nullopt;  // lifted itself
+  return protocol::error{protocol::error_code::forbidden,
+                         "an admin restricted " + std::string(feature) + " for this account"};
+}
+
+void ws_session::account_changed(const protocol::user& u) {
+  asio::post(ex_, [self = shared_from_this(), u] {
+    if (!self->authed_) return;
+    if (u.status != "active") return self->kick(u.status, close_code::suspended);
+    self->role_ = u.role;
+    self->restricted_ = u.restricted;
+    self->restricted_until_ms_ = u.restricted_until_ms;
+  });
+}
+
+void ws_session::enforce_min_version(const std::string& min) {
+  asio::post(ex_, [self = shared_from_this(), min] {
+    if (self->authed_ && protocol::version_below(self->client_version_, min))
+      self->kick("client_too_old", close_code::too_old);
+  });
 }
 
 void ws_session::deliver(frame_ptr frame) {

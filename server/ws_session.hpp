@@ -60,6 +60,8 @@ class ws_session : public client_session, public closable, public std::enable_sh
   // client_session
   void deliver(frame_ptr frame) override;
   void kick(const std::string& reason, std::uint16_t code) override;
+  void account_changed(const protocol::user& u) override;
+  void enforce_min_version(const std::string& min) override;
   std::int64_t user_id() const override { return user_; }
   std::int64_t org_id() const override { return org_; }
   const std::string& token_hash() const override { return token_hash_; }
@@ -72,11 +74,13 @@ class ws_session : public client_session, public closable, public std::enable_sh
   boost::asio::any_io_executor executor() { return ex_; }
   const std::string& role() const { return role_; }
   bool is_admin() const { return role_ == "admin" || role_ == "owner"; }
+  // `forbidden` when an admin restricted this feature (send, call, create_group) for the user.
+  std::optional<protocol::error> restricted(std::string_view feature) const;
   const std::string& session_id() const { return session_id_; }
   void reply(const ws_request& req, protocol::result<boost::json::object> result);
   // Marks the session authenticated after a successful hello.
-  void on_authenticated(std::int64_t org, std::int64_t user, std::string role, std::string token_hash,
-                        std::string device_id);
+  void on_authenticated(const protocol::user& user, std::string token_hash, std::string device_id,
+                        std::string client_version);
   bool authenticated() const { return authed_; }
   void close_with(std::uint16_t code, const std::string& reason);  // after queued frames
 
@@ -122,6 +126,9 @@ class ws_session : public client_session, public closable, public std::enable_sh
   std::int64_t org_ = 0;
   std::int64_t user_ = 0;
   std::string role_;
+  std::vector<std::string> restricted_;
+  std::optional<std::int64_t> restricted_until_ms_;
+  std::string client_version_;
   std::string token_hash_;
   std::string device_id_;
   std::string session_id_;

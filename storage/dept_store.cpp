@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "protocol/types.hpp"
+#include "storage/sql_util.hpp"
 
 namespace switchboard::storage {
 
@@ -36,30 +37,12 @@ void lock_tree(pqxx::work& w, std::int64_t org) {
   w.exec_prepared("dept_tree_lock", org);
 }
 
-// libpqxx 6.4 passes no std::optional: an absent id goes as '' and SQL turns it into NULL.
-std::string opt_id(const std::optional<std::int64_t>& id) {
-  return id ? std::to_string(*id) : std::string();
-}
-
 error not_found(std::int64_t id) {
   return error{error_code::not_found, "department " + protocol::id_string(id) + " not found"};
 }
 
 error name_taken(const std::string& name) {
   return error{error_code::conflict, "a department named \"" + name + "\" already exists there"};
-}
-
-// Runs `fn` in a subtransaction so that a sibling-name clash becomes `clash`, not an abort.
-template <class Fn>
-std::optional<error> unique_name(pqxx::work& w, error clash, Fn fn) {
-  try {
-    pqxx::subtransaction s(w);
-    fn(s);
-    s.commit();
-    return std::nullopt;
-  } catch (const pqxx::unique_violation&) {
-    return clash;
-  }
 }
 
 }  // namespace
@@ -96,12 +79,6 @@ void dept_store::prepare(pqxx::connection& c) {
   c.prepare("dept_list",
             std::string("SELECT ") + dept_columns +
                 " FROM departments WHERE org_id = $1 ORDER BY parent_id NULLS FIRST, sort, name, id");
-  c.prepare("audit_list",
-            "SELECT id, ts, actor_id, action, target, summary::text, ip FROM audit_log "
-            "WHERE org_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3");
-  c.prepare("audit_insert",
-            "INSERT INTO audit_log (org_id, ts, actor_id, action, target, summary, ip) "
-            "VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $2, $3, $4, $5::jsonb, $6)");
 }
 
 protocol::result<department> dept_store::create(pqxx::connection& c, const actor& a, const std::string& name,
@@ -110,8 +87,8 @@ protocol::result<department> dept_store::create(pqxx::connection& c, const actor
   lock_tree(w, a.org);
   if (parent && !get_locked(w, a.org, *parent)) return not_found(*parent);
   department d;
-  auto clash = unique_name(w, name_taken(name), [&](pqxx::subtransaction& s) {
-    d = read_dept(s.exec_prepared1("dept_insert", a.org, opt_id(parent), name, sort));
+  auto clash = unique_or(w, name_taken(name), [&](pqxx::subtransaction& s) {
+    d = read_dept(s.exec_prepared1("dept_insert", a.org, opt_param(parent), name, sort));
   });
   if (clash) return *clash;
   audit_store::append(w, a, "department.create", "department:" + protocol::id_string(d.id),
@@ -139,9 +116,9 @@ protocol::result<department> dept_store::update(pqxx::connection& c, const actor
     }
   }
   department stored;
-  auto clash = unique_name(w, name_taken(after.name), [&](pqxx::subtransaction& s) {
-    stored =
-        read_dept(s.exec_prepared1("dept_update", a.org, id, opt_id(after.parent), after.name, after.sort));
+  auto clash = unique_or(w, name_taken(after.name), [&](pqxx::subtransaction& s) {
+    stored = read_dept(
+        s.exec_prepared1("dept_update", a.org, id, opt_param(after.parent), after.name, after.sort));
   });
   if (clash) return *clash;
   audit_store::append(w, a, "department.update", "department:" + protocol::id_string(id),
@@ -166,12 +143,12 @@ protocol::result<department> dept_store::remove(pqxx::connection& c, const actor
   if (children > 0) {
     // A child whose name its new siblings already use makes the whole delete a conflict.
     auto clash =
-        unique_name(w,
-                    error{error_code::conflict,
-                          "a subdepartment has the name of a department under the parent; rename it first"},
-                    [&](pqxx::subtransaction& s) {
-                      s.exec_prepared("dept_move_children", a.org, id, opt_id(d->parent));
-                    });
+        unique_or(w,
+                  error{error_code::conflict,
+                        "a subdepartment has the name of a department under the parent; rename it first"},
+                  [&](pqxx::subtransaction& s) {
+                    s.exec_prepared("dept_move_children", a.org, id, opt_param(d->parent));
+                  });
     if (clash) return *clash;
   }
   if (members > 0 && d->parent) w.exec_prepared("dept_move_members", a.org, id, *d->parent);
@@ -197,22 +174,6 @@ boost::json::object to_json(const department& d) {
       {"name", d.name},
       {"parent", d.parent ? boost::json::value(protocol::id_string(*d.parent)) : boost::json::value(nullptr)},
       {"sort", d.sort}};
-}
-
-std::vector<audit_entry> audit_store::list(pqxx::connection& c, std::int64_t org, std::int64_t before,
-                                           int limit) {
-  pqxx::nontransaction n(c);
-  std::vector<audit_entry> out;
-  for (const auto& r : n.exec_prepared("audit_list", org, before, limit))
-    out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(),
-                   r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(),
-                   r[6].as<std::string>()});
-  return out;
-}
-
-void audit_store::append(pqxx::work& w, const actor& a, const std::string& action, const std::string& target,
-                         const boost::json::object& summary) {
-  w.exec_prepared("audit_insert", a.org, a.user, action, target, boost::json::serialize(summary), a.ip);
 }
 
 }  // namespace switchboard::storage

@@ -1,5 +1,4 @@
-// Departments: a tree per organization (names unique among siblings, no cycles), and the audit
-// log that every admin action appends to in the same transaction.
+// Departments: a tree per organization (names unique among siblings, no cycles).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +11,7 @@
 #include <pqxx/transaction>
 
 #include "protocol/errors.hpp"
+#include "storage/audit_store.hpp"
 
 namespace switchboard::storage {
 
@@ -30,13 +30,6 @@ struct department_patch {
   std::optional<int> sort;
 };
 
-// Who acts, and from where: recorded with each admin action.
-struct actor {
-  std::int64_t org = 0;
-  std::int64_t user = 0;
-  std::string ip;
-};
-
 class dept_store {
  public:
   static void prepare(pqxx::connection& c);
@@ -52,19 +45,5 @@ class dept_store {
 };
 
 boost::json::object to_json(const department& d);
-
-struct audit_entry {
-  std::int64_t id = 0, ts = 0, actor = 0;
-  std::string action, target, summary_json, ip;
-};
-
-class audit_store {
- public:
-  // Newest first: up to `limit` entries with id below `before` (0: from the newest).
-  static std::vector<audit_entry> list(pqxx::connection& c, std::int64_t org, std::int64_t before, int limit);
-  // Appends one entry inside `w` (the action's own transaction: no action without its entry).
-  static void append(pqxx::work& w, const actor& a, const std::string& action, const std::string& target,
-                     const boost::json::object& summary);
-};
 
 }  // namespace switchboard::storage

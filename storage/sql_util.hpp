@@ -2,8 +2,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <pqxx/except>
+#include <pqxx/subtransaction>
+#include <pqxx/transaction>
+
+#include "protocol/errors.hpp"
 
 namespace switchboard::storage {
 
@@ -30,6 +37,26 @@ inline std::string text_array(const std::vector<std::string>& v) {
     s += '"';
   }
   return s + "}";
+}
+
+// Runs `fn(subtransaction&)` so that a unique-index clash becomes `clash` instead of aborting the
+// enclosing transaction.
+template <class Fn>
+std::optional<protocol::error> unique_or(pqxx::work& w, protocol::error clash, Fn fn) {
+  try {
+    pqxx::subtransaction s(w);
+    fn(s);
+    s.commit();
+    return std::nullopt;
+  } catch (const pqxx::unique_violation&) {
+    return clash;
+  }
+}
+
+// libpqxx 6.4 passes no std::optional: an absent value goes as '' and SQL turns it into NULL
+// with NULLIF($n::text, '').
+inline std::string opt_param(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : std::string();
 }
 
 }  // namespace switchboard::storage

@@ -3,26 +3,59 @@
 
 #include <pqxx/pqxx>
 
+#include "storage/audit_store.hpp"
 #include "storage/sql_util.hpp"
 
 namespace switchboard::storage {
 
 namespace {
-// The last column is the user's departments, "id,id,..." in id order.
-constexpr const char* user_columns =
-    "org_id, id, name, mobile, title, email, role, status, (extract(epoch FROM created_at) * 1000)::bigint, "
-    "array_to_string(ARRAY(SELECT ud.department_id FROM user_departments ud "
-    "WHERE ud.org_id = users.org_id AND ud.user_id = users.id ORDER BY 1), ',')";
 
-// The same columns qualified with the alias u, for joins.
-constexpr const char* user_columns_u =
-    "u.org_id, u.id, u.name, u.mobile, u.title, u.email, u.role, u.status, "
-    "(extract(epoch FROM u.created_at) * 1000)::bigint, "
-    "array_to_string(ARRAY(SELECT ud.department_id FROM user_departments ud "
-    "WHERE ud.org_id = u.org_id AND ud.user_id = u.id ORDER BY 1), ',')";
+using protocol::error;
+using protocol::error_code;
 
-// A user from user_columns starting at column `at`.
-protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0) {
+}  // namespace
+
+std::string user_columns(const std::string& a) {
+  return a + "org_id, " + a + "id, " + a + "name, " + a + "mobile, " + a + "title, " + a + "email, " + a +
+         "role, " + status_sql(a) + ", (extract(epoch FROM " + a +
+         "created_at) * 1000)::bigint, "
+         "array_to_string(ARRAY(SELECT ud.department_id FROM user_departments ud "
+         "WHERE ud.org_id = " +
+         a + "org_id AND ud.user_id = " + a + "id ORDER BY 1), ','), " + a + "avatar, " + a +
+         "suspend_reason, (extract(epoch FROM " + a + "suspended_until) * 1000)::bigint, " +
+         "array_to_string(CASE WHEN " + a + "restricted_until <= now() THEN '{}'::text[] ELSE " + a +
+         "restricted END, ','), "
+         "CASE WHEN " +
+         a + "restricted_until > now() THEN (extract(epoch FROM " + a +
+         "restricted_until) * 1000)::bigint END";
+}
+
+namespace {
+
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.size();) {
+    auto comma = s.find(',', i);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(s.substr(i, comma - i));
+    i = comma + 1;
+  }
+  return out;
+}
+
+std::optional<std::int64_t> opt_ms(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::int64_t>();
+}
+
+}  // namespace
+
+std::string status_sql(const std::string& a) {
+  return "CASE WHEN " + a + "status = 'suspended' AND " + a + "suspended_until <= now() THEN 'active' ELSE " +
+         a + "status END";
+}
+
+protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at) {
   protocol::user u;
   u.org_id = r[at].as<std::int64_t>();
   u.id = r[at + 1].as<std::int64_t>();
@@ -33,16 +66,18 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0) {
   u.role = r[at + 6].as<std::string>();
   u.status = r[at + 7].as<std::string>();
   u.created_at_ms = r[at + 8].as<std::int64_t>();
-  auto deps = r[at + 9].as<std::string>();
-  for (std::size_t i = 0; i < deps.size();) {
-    auto comma = deps.find(',', i);
-    if (comma == std::string::npos) comma = deps.size();
-    u.departments.push_back(std::stoll(deps.substr(i, comma - i)));
-    i = comma + 1;
+  for (const auto& d : split_csv(r[at + 9].as<std::string>())) u.departments.push_back(std::stoll(d));
+  u.avatar = r[at + 10].as<std::string>();
+  if (u.status == "suspended") {
+    u.suspend_reason = r[at + 11].as<std::string>();
+    u.suspended_until_ms = opt_ms(r[at + 12]);
   }
+  u.restricted = split_csv(r[at + 13].as<std::string>());
+  if (!u.restricted.empty()) u.restricted_until_ms = opt_ms(r[at + 14]);
   return u;
 }
 
+namespace {
 token_info read_token_info(const pqxx::row& r) {
   return token_info{r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(),
                     r[3].as<std::string>(), r[4].as<std::string>()};
@@ -50,34 +85,52 @@ token_info read_token_info(const pqxx::row& r) {
 }  // namespace
 
 void user_store::prepare(pqxx::connection& c) {
+  const auto cols = user_columns("");
+  // A removed user and a newer user may share a number: the one not removed answers.
   c.prepare("user_for_login",
-            std::string("SELECT ") + user_columns +
-                ", coalesce(password_hash, '') FROM users WHERE org_id = $1 AND mobile = $2");
-  c.prepare("user_get", std::string("SELECT ") + user_columns + " FROM users WHERE org_id = $1 AND id = $2");
+            "SELECT " + cols +
+                ", coalesce(password_hash, '') FROM users WHERE org_id = $1 AND mobile = $2 "
+                "ORDER BY status = 'removed', id DESC LIMIT 1");
+  c.prepare("user_get", "SELECT " + cols + " FROM users WHERE org_id = $1 AND id = $2");
+  c.prepare("user_get_locked", "SELECT " + cols + " FROM users WHERE org_id = $1 AND id = $2 FOR UPDATE");
   c.prepare("token_insert",
             "INSERT INTO tokens (hash, org_id, user_id, expires_at) "
             "VALUES (decode($1, 'hex'), $2, $3, to_timestamp($4::double precision / 1000))");
-  c.prepare("token_resolve",
-            "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, u.status "
-            "FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
-            "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
+  const std::string token_cols =
+      "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, " +
+      status_sql("u.");
+  const std::string token_from =
+      " FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
+      "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()";
+  c.prepare("token_resolve", token_cols + token_from);
   // hello: the token and its user in one round trip.
-  c.prepare(
-      "token_resolve_user",
-      "SELECT t.org_id, t.user_id, (extract(epoch FROM t.expires_at) * 1000)::bigint, u.role, u.status, " +
-          std::string(user_columns_u) +
-          " FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
-          "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()");
+  c.prepare("token_resolve_user", token_cols + ", " + user_columns("u.") + token_from);
   c.prepare("token_revoke",
             "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
+  c.prepare("tokens_revoke_user",
+            "UPDATE tokens SET revoked_at = now() WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL");
   c.prepare("user_departments_insert",
             "INSERT INTO user_departments (org_id, user_id, department_id) "
             "SELECT $1, $2, d.id FROM departments d WHERE d.org_id = $1 AND d.id = ANY($3::bigint[])");
+  c.prepare("user_departments_clear", "DELETE FROM user_departments WHERE org_id = $1 AND user_id = $2");
   c.prepare("user_insert",
-            std::string("INSERT INTO users (org_id, name, mobile, title, email, role, password_hash) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')) "
-                        "ON CONFLICT (org_id, mobile) DO NOTHING RETURNING ") +
-                user_columns);
+            "INSERT INTO users (org_id, name, mobile, title, email, role, password_hash) "
+            "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')) "
+            "ON CONFLICT (org_id, mobile) WHERE status <> 'removed' DO NOTHING RETURNING id");
+  c.prepare("user_update",
+            "UPDATE users SET name = $3, mobile = $4, title = $5, email = $6, avatar = $7, role = $8, "
+            "password_hash = coalesce(nullif($9, ''), password_hash), updated_at = now() "
+            "WHERE org_id = $1 AND id = $2");
+  c.prepare(
+      "user_set_status",
+      "UPDATE users SET status = $3, suspend_reason = $4, "
+      "suspended_until = to_timestamp(NULLIF($5::text, '')::double precision / 1000), updated_at = now() "
+      "WHERE org_id = $1 AND id = $2");
+  c.prepare(
+      "user_set_restriction",
+      "UPDATE users SET restricted = $3::text[], "
+      "restricted_until = to_timestamp(NULLIF($4::text, '')::double precision / 1000), updated_at = now() "
+      "WHERE org_id = $1 AND id = $2");
   c.prepare("users_existing_active",
             "SELECT id FROM users WHERE org_id = $1 AND id = ANY($2::bigint[]) AND status <> 'removed'");
 }
@@ -87,7 +140,7 @@ std::optional<login_candidate> user_store::find_for_login(pqxx::connection& c, s
   pqxx::nontransaction n(c);
   auto r = n.exec_prepared("user_for_login", org, mobile);
   if (r.empty()) return std::nullopt;
-  return login_candidate{read_user(r[0]), r[0][10].as<std::string>()};
+  return login_candidate{read_user(r[0]), r[0][user_column_count].as<std::string>()};
 }
 
 std::optional<protocol::user> user_store::get_in(pqxx::transaction_base& t, std::int64_t org,
@@ -130,22 +183,157 @@ void user_store::revoke_token(pqxx::connection& c, const std::string& hash) {
   w.commit();
 }
 
-protocol::result<protocol::user> user_store::create(pqxx::connection& c, std::int64_t org,
-                                                    const new_user& u) {
+namespace {
+
+error mobile_taken(const std::string& mobile) {
+  return error{error_code::conflict, "mobile " + mobile + " is taken in this organization"};
+}
+
+error user_not_found(std::int64_t id) {
+  return error{error_code::not_found, "user " + protocol::id_string(id) + " not found"};
+}
+
+// Replaces the user's departments; `not_found` when one is not the org's.
+std::optional<error> set_departments(pqxx::transaction_base& w, std::int64_t org, std::int64_t user,
+                                     const std::vector<std::int64_t>& departments, bool clear_first) {
+  if (clear_first) w.exec_prepared("user_departments_clear", org, user);
+  if (departments.empty()) return std::nullopt;
+  auto added = w.exec_prepared("user_departments_insert", org, user, bigint_array(departments));
+  if (added.affected_rows() != departments.size())
+    return error{error_code::not_found, "a department in departments does not exist"};
+  return std::nullopt;
+}
+
+// The user locked for a change by `a`, with the rules every admin change shares.
+protocol::result<protocol::user> lock_target(pqxx::work& w, std::int64_t org, std::int64_t id) {
+  auto r = w.exec_prepared("user_get_locked", org, id);
+  if (r.empty()) return user_not_found(id);
+  auto u = read_user(r[0]);
+  if (u.status == "removed")
+    return error{error_code::forbidden, "user " + protocol::id_string(id) + " was removed"};
+  return u;
+}
+
+std::string target_of(std::int64_t id) {
+  return "user:" + protocol::id_string(id);
+}
+
+}  // namespace
+
+protocol::result<protocol::user> user_store::create_in(pqxx::work& w, std::int64_t org, const new_user& u) {
+  std::int64_t id = 0;
+  auto taken = unique_or(w, mobile_taken(u.mobile), [&](pqxx::subtransaction& s) {
+    auto r = s.exec_prepared("user_insert", org, u.name, u.mobile, u.title, u.email, u.role, u.password_hash);
+    if (!r.empty()) id = r[0][0].as<std::int64_t>();
+  });
+  if (taken || id == 0) return mobile_taken(u.mobile);
+  if (auto e = set_departments(w, org, id, u.departments, false)) return *e;
+  return *get_in(w, org, id);
+}
+
+protocol::result<protocol::user> user_store::create(pqxx::connection& c, const actor& a, const new_user& u) {
   pqxx::work w(c);
-  auto r = w.exec_prepared("user_insert", org, u.name, u.mobile, u.title, u.email, u.role, u.password_hash);
-  if (r.empty())
-    return protocol::error{protocol::error_code::conflict,
-                           "mobile " + u.mobile + " is taken in this organization"};
-  auto id = r[0][1].as<std::int64_t>();
-  if (!u.departments.empty()) {
-    auto added = w.exec_prepared("user_departments_insert", org, id, bigint_array(u.departments));
-    if (added.affected_rows() != u.departments.size())
-      return protocol::error{protocol::error_code::not_found, "a department in departments does not exist"};
-  }
-  auto created = get_in(w, org, id);
+  auto created = create_in(w, a.org, u);
+  if (!created) return created;
+  audit_store::append(w, a, "user.create", target_of(created.value().id),
+                      {{"after", protocol::to_json(created.value())}});
   w.commit();
-  return *created;
+  return created;
+}
+
+protocol::result<user_change> user_store::update(pqxx::connection& c, const actor& a, std::int64_t id,
+                                                 const user_patch& p, bool audit) {
+  pqxx::work w(c);
+  auto before = lock_target(w, a.org, id);
+  if (!before) return before.err();
+  const auto& b = before.value();
+  if (p.role && b.role == "owner" && *p.role != "owner")
+    return error{error_code::forbidden, "the organization's owner keeps the owner role"};
+  auto taken = unique_or(w, mobile_taken(p.mobile.value_or(b.mobile)), [&](pqxx::subtransaction& s) {
+    s.exec_prepared("user_update", a.org, id, p.name.value_or(b.name), p.mobile.value_or(b.mobile),
+                    p.title.value_or(b.title), p.email.value_or(b.email), p.avatar.value_or(b.avatar),
+                    b.role == "owner" ? b.role : p.role.value_or(b.role), p.password_hash.value_or(""));
+  });
+  if (taken) return *taken;
+  if (p.departments)
+    if (auto e = set_departments(w, a.org, id, *p.departments, true)) return *e;
+  auto after = *get_in(w, a.org, id);
+  if (audit) {
+    auto summary = boost::json::object{{"before", protocol::to_json(b)}, {"after", protocol::to_json(after)}};
+    if (p.password_hash) summary["password_changed"] = true;
+    audit_store::append(w, a, "user.update", target_of(id), summary);
+  }
+  w.commit();
+  return user_change{b, after};
+}
+
+namespace {
+// Suspend, restore, restrict and remove: never the owner, never oneself.
+std::optional<error> may_act_on(const actor& a, const protocol::user& u, const char* verb) {
+  if (u.role == "owner")
+    return error{error_code::forbidden, std::string("the organization's owner cannot be ") + verb};
+  if (u.id == a.user)
+    return error{error_code::forbidden, std::string("admins cannot be ") + verb + " by themselves"};
+  return std::nullopt;
+}
+}  // namespace
+
+protocol::result<user_change> user_store::remove(pqxx::connection& c, const actor& a, std::int64_t id) {
+  pqxx::work w(c);
+  auto before = lock_target(w, a.org, id);
+  if (!before) return before.err();
+  if (auto e = may_act_on(a, before.value(), "removed")) return *e;
+  w.exec_prepared("user_set_status", a.org, id, "removed", "", "");
+  w.exec_prepared("user_departments_clear", a.org, id);
+  w.exec_prepared("tokens_revoke_user", a.org, id);
+  auto after = *get_in(w, a.org, id);
+  audit_store::append(w, a, "user.remove", target_of(id), {{"before", protocol::to_json(before.value())}});
+  w.commit();
+  return user_change{before.value(), after};
+}
+
+protocol::result<user_change> user_store::suspend(pqxx::connection& c, const actor& a, std::int64_t id,
+                                                  const std::string& reason,
+                                                  std::optional<std::int64_t> until_ms) {
+  pqxx::work w(c);
+  auto before = lock_target(w, a.org, id);
+  if (!before) return before.err();
+  if (auto e = may_act_on(a, before.value(), "suspended")) return *e;
+  w.exec_prepared("user_set_status", a.org, id, "suspended", reason, opt_param(until_ms));
+  auto after = *get_in(w, a.org, id);
+  audit_store::append(w, a, "user.suspend", target_of(id),
+                      {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
+  w.commit();
+  return user_change{before.value(), after};
+}
+
+protocol::result<user_change> user_store::restore(pqxx::connection& c, const actor& a, std::int64_t id) {
+  pqxx::work w(c);
+  auto before = lock_target(w, a.org, id);
+  if (!before) return before.err();
+  w.exec_prepared("user_set_status", a.org, id, "active", "", "");
+  auto after = *get_in(w, a.org, id);
+  audit_store::append(w, a, "user.restore", target_of(id),
+                      {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
+  w.commit();
+  return user_change{before.value(), after};
+}
+
+protocol::result<user_change> user_store::restrict(pqxx::connection& c, const actor& a, std::int64_t id,
+                                                   const std::vector<std::string>& features,
+                                                   std::optional<std::int64_t> until_ms) {
+  pqxx::work w(c);
+  auto before = lock_target(w, a.org, id);
+  if (!before) return before.err();
+  if (!features.empty())
+    if (auto e = may_act_on(a, before.value(), "restricted")) return *e;
+  w.exec_prepared("user_set_restriction", a.org, id, text_array(features),
+                  features.empty() ? std::string() : opt_param(until_ms));
+  auto after = *get_in(w, a.org, id);
+  audit_store::append(w, a, "user.restrict", target_of(id),
+                      {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
+  w.commit();
+  return user_change{before.value(), after};
 }
 
 std::vector<std::int64_t> user_store::existing_active(pqxx::connection& c, std::int64_t org,

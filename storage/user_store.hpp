@@ -5,11 +5,15 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/row>
+#include <pqxx/transaction>
 
 #include "protocol/errors.hpp"
 #include "protocol/types.hpp"
+#include "storage/audit_store.hpp"
 
 namespace switchboard::storage {
 
@@ -27,10 +31,29 @@ struct token_info {
   std::string status;
 };
 
+// The user columns of a SELECT, for the table aliased `alias` ("" or "u."), user_column_count of
+// them, read back by read_user. Suspensions and restrictions whose `until` has passed read as
+// lifted: nothing has to run at that time for them to end.
+std::string user_columns(const std::string& alias);
+inline constexpr int user_column_count = 15;
+protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0);
+// The effective status of the users row aliased `alias` (a suspension past its `until` is active).
+std::string status_sql(const std::string& alias);
+
 struct new_user {
   std::string name, mobile, title, email, role;
   std::string password_hash;              // may be empty
   std::vector<std::int64_t> departments;  // distinct ids
+};
+
+// A change to a user; unset fields stay as they are.
+struct user_patch {
+  std::optional<std::string> name, mobile, title, email, avatar, role, password_hash;
+  std::optional<std::vector<std::int64_t>> departments;  // replaces the set
+};
+
+struct user_change {
+  protocol::user before, after;
 };
 
 class user_store {
@@ -54,9 +77,24 @@ class user_store {
       pqxx::connection& c, const std::string& hash);
   static void revoke_token(pqxx::connection& c, const std::string& hash);
 
-  // Creates a user; nullopt when the mobile is taken in the org (conflict).
-  // `conflict` when the mobile is taken in the org, `not_found` when a department is not the org's.
-  static protocol::result<protocol::user> create(pqxx::connection& c, std::int64_t org, const new_user& u);
+  // Creates a user, audited as `a`'s action. `conflict` when the mobile is taken in the org,
+  // `not_found` when a department is not the org's.
+  static protocol::result<protocol::user> create(pqxx::connection& c, const actor& a, const new_user& u);
+  // The same inside `w`, unaudited (import audits its chunk as one action).
+  static protocol::result<protocol::user> create_in(pqxx::work& w, std::int64_t org, const new_user& u);
+  // Admin edits (`audit`) and a user's own profile edits (/v1/me). The owner keeps the owner role.
+  static protocol::result<user_change> update(pqxx::connection& c, const actor& a, std::int64_t id,
+                                              const user_patch& p, bool audit);
+  // Removal: status removed, tokens revoked, departments left; the row and messages stay.
+  static protocol::result<user_change> remove(pqxx::connection& c, const actor& a, std::int64_t id);
+  static protocol::result<user_change> suspend(pqxx::connection& c, const actor& a, std::int64_t id,
+                                               const std::string& reason,
+                                               std::optional<std::int64_t> until_ms);
+  static protocol::result<user_change> restore(pqxx::connection& c, const actor& a, std::int64_t id);
+  // Empty `features` lifts every restriction.
+  static protocol::result<user_change> restrict(pqxx::connection& c, const actor& a, std::int64_t id,
+                                                const std::vector<std::string>& features,
+                                                std::optional<std::int64_t> until_ms);
 
   // Which of `users` exist in `org` and are not removed.
   static std::vector<std::int64_t> existing_active(pqxx::connection& c, std::int64_t org,

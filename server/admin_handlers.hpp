@@ -1,0 +1,21 @@
+// /v1 routes for running an organization (admin_handlers.cpp); api_handlers routes to them.
+#pragma once
+
+#include <cstdint>
+
+#include "server/api_common.hpp"
+
+namespace switchboard::server::api {
+
+void update_user(app_context& ctx, const call_ptr& c, std::int64_t id);  // PATCH /v1/admin/users/{id}
+void delete_user(app_context& ctx, const call_ptr& c, std::int64_t id);  // DELETE /v1/admin/users/{id}
+void suspend_user(app_context& ctx, const call_ptr& c, std::int64_t id);
+void restore_user(app_context& ctx, const call_ptr& c, std::int64_t id);
+void restrict_user(app_context& ctx, const call_ptr& c, std::int64_t id);
+void patch_me(app_context& ctx, const call_ptr& c);
+void get_policy(app_context& ctx, const call_ptr& c);
+void put_policy(app_context& ctx, const call_ptr& c);
+void create_notice(app_context& ctx, const call_ptr& c);  // POST /v1/admin/notices
+void list_notices(app_context& ctx, const call_ptr& c);   // GET /v1/notices
+
+}  // namespace switchboard::server::api

@@ -1,0 +1,153 @@
+// What every /v1 HTTP handler shares: answering, reading bodies and queries, authenticating.
+#pragma once
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/errors.hpp"
+#include "protocol/types.hpp"
+#include "server/api_handlers.hpp"
+#include "server/db_call.hpp"
+#include "server/password_hasher.hpp"
+#include "server/token_cache.hpp"
+#include "storage/dept_store.hpp"
+#include "storage/user_store.hpp"
+
+namespace switchboard::server::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using protocol::error;
+using protocol::error_code;
+using protocol::result;
+using call_ptr = std::shared_ptr<api_call>;
+
+constexpr std::size_t max_name_bytes = 200;
+constexpr std::size_t min_password_bytes = 8;
+constexpr std::size_t max_password_bytes = 256;
+
+std::int64_t now_ms();
+
+// Answers the call and records its latency and outcome under the route's name.
+void finish(app_context& ctx, const call_ptr& c, http_response res);
+void fail(app_context& ctx, const call_ptr& c, const error& e);
+void ok(app_context& ctx, const call_ptr& c, http::status st, const json::object& body);
+void no_content(app_context& ctx, const call_ptr& c);
+// The body as a JSON object, or bad_request.
+result<json::object> json_body(const call_ptr& c);
+std::optional<std::string> bearer(const call_ptr& c);
+// The client's address: the peer, or behind a trusted proxy its X-Forwarded-For.
+boost::asio::ip::address client_ip(app_context& ctx, const call_ptr& c);
+// Who acts, for the audit log.
+storage::actor actor_of(app_context& ctx, const call_ptr& c, const storage::token_info& t);
+// The value of `key` in the query string, percent-decoded ("" when absent).
+std::string query_param(const call_ptr& c, std::string_view key);
+// Paged lists' cursors are opaque to clients: "p" and the last id served.
+std::string page_cursor(std::int64_t last_id);
+// The id a cursor stands for (0 for none), or bad_request.
+result<std::int64_t> read_cursor(const std::string& cursor);
+// `limit` from the query: default `def`, clamped to `max`, below 1 is bad_request.
+result<int> read_limit(const call_ptr& c, int def, int max);
+
+// Resolves the bearer token (cache first), then runs `then(token_info, hash)` on the call's executor.
+template <class Then>
+void authenticate(app_context& ctx, const call_ptr& c, Then then) {
+  auto token = bearer(c);
+  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
+  auto hash = token_hash(*token);
+  if (auto cached = ctx.tokens.get(hash, now_ms())) return then(*cached, hash);
+  db_call<storage::token_info>(
+      ctx, c->ex,
+      [hash, &ctx](pqxx::connection& conn) -> result<storage::token_info> {
+        auto info = storage::user_store::resolve_token(conn, hash);
+        if (!info) return error{error_code::unauthorized, "unknown, expired or revoked token"};
+        ctx.tokens.put(hash, *info);
+        return *info;
+      },
+      [&ctx, c, hash, then](result<storage::token_info> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        then(r.value(), hash);
+      });
+}
+
+template <class Then>
+void authenticate_admin(app_context& ctx, const call_ptr& c, Then then) {
+  authenticate(ctx, c, [&ctx, c, then](const storage::token_info& t, const std::string& hash) mutable {
+    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    if (t.role != "admin" && t.role != "owner") return fail(ctx, c, {error_code::forbidden, "admins only"});
+    then(t, hash);
+  });
+}
+
+// Hashes on the CPU pool (scrypt takes ~100 ms), then continues on the call's executor.
+template <class Then>
+void hash_password(app_context& ctx, const call_ptr& c, std::string password, Then then) {
+  int cost = ctx.cfg.auth.scrypt_log2_n;
+  boost::asio::post(ctx.cpu, [&ctx, c, password = std::move(password), cost, then]() mutable {
+    std::string h;
+    try {
+      h = password_hasher::hash(password, cost);
+    } catch (const std::exception& e) {
+      auto err = internal_error(*ctx.log, "password hashing", e.what());
+      return boost::asio::post(c->ex, [&ctx, c, err] { fail(ctx, c, err); });
+    }
+    boost::asio::post(c->ex, [h = std::move(h), then]() mutable { then(std::move(h)); });
+  });
+}
+
+// Issues a token for a user and answers with `shape(token, expires_at)`.
+template <class Shape>
+void issue_token(app_context& ctx, const call_ptr& c, std::int64_t org, std::int64_t user, http::status st,
+                 Shape shape) {
+  auto token = new_token();
+  auto hash = token_hash(token);
+  auto expires = now_ms() + static_cast<std::int64_t>(ctx.cfg.auth.token_ttl_s) * 1000;
+  db_call<bool>(
+      ctx, c->ex,
+      [=](pqxx::connection& conn) -> result<bool> {
+        storage::user_store::insert_token(conn, hash, org, user, expires);
+        return true;
+      },
+      [&ctx, c, token, expires, st, shape](result<bool> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        ok(ctx, c, st, shape(token, expires));
+      });
+}
+
+// Answers a paged list, newest first, `{items, next_cursor}`: reads `cursor` and `limit` from the
+// query, runs `fetch(conn, before_id, count)` on a storage thread (it is asked for one row more than
+// the page, to learn whether there is a next page) and encodes each row with `encode`.
+template <class Row, class Fetch, class Encode>
+void answer_page(app_context& ctx, const call_ptr& c, int default_limit, int max_limit, Fetch fetch,
+                 Encode encode) {
+  auto before = read_cursor(query_param(c, "cursor"));
+  if (!before) return fail(ctx, c, before.err());
+  auto limit = read_limit(c, default_limit, max_limit);
+  if (!limit) return fail(ctx, c, limit.err());
+  db_call<std::vector<Row>>(
+      ctx, c->ex,
+      [before = before.value(), n = limit.value(),
+       fetch](pqxx::connection& conn) -> result<std::vector<Row>> { return fetch(conn, before, n + 1); },
+      [&ctx, c, n = limit.value(), encode](result<std::vector<Row>> r) {
+        if (!r) return fail(ctx, c, r.err());
+        auto& rows = r.value();
+        bool more = static_cast<int>(rows.size()) > n;
+        if (more) rows.resize(static_cast<std::size_t>(n));
+        json::array items;
+        for (const auto& row : rows) items.push_back(encode(row));
+        json::value next = more ? json::value(page_cursor(rows.back().id)) : json::value(nullptr);
+        ok(ctx, c, http::status::ok, json::object{{"items", std::move(items)}, {"next_cursor", next}});
+      });
+}
+
+// After a user's account changed: their live sessions on this node take the change (or are kicked,
+// 4403, when no longer active), and their cached tokens are dropped so the next call rereads them.
+void apply_account_change(app_context& ctx, const protocol::user& u);
+
+}  // namespace switchboard::server::api
