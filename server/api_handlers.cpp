@@ -31,6 +31,16 @@ using namespace api;
 
 // --- routes -------------------------------------------------------------------------------------
 
+// Why an account that is not active cannot log in: "account suspended until <ms>: <reason>".
+std::string inactive_reason(const protocol::user& u) {
+  std::string out = "account " + u.status;
+  if (u.status == "suspended") {
+    if (u.suspended_until_ms) out += " until " + std::to_string(*u.suspended_until_ms);
+    if (!u.suspend_reason.empty()) out += ": " + u.suspend_reason;
+  }
+  return out;
+}
+
 void login(app_context& ctx, const call_ptr& c) {
   // Attempts per client IP (limits.logins_per_minute): password guessing costs the guesser time.
   std::int64_t retry_after = 0;
@@ -80,7 +90,7 @@ void login(app_context& ctx, const call_ptr& c) {
           boost::asio::post(c->ex, [&ctx, c, cand, failed, good] {
             if (!good) return failed();
             if (cand->user.status != "active")
-              return fail(ctx, c, {error_code::forbidden, "account " + cand->user.status});
+              return fail(ctx, c, {error_code::forbidden, inactive_reason(cand->user)});
             auto user = protocol::to_json(cand->user);
             issue_token(ctx, c, cand->user.org_id, cand->user.id, http::status::ok,
                         [user](const std::string& token, std::int64_t expires) {

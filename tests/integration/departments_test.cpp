@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "api_client.hpp"
 #include "fixture.hpp"
 #include "http_client.hpp"
 
@@ -11,31 +12,6 @@ using namespace sbtest;
 namespace json = boost::json;
 
 namespace {
-
-struct api {
-  int port;
-  std::string token;
-  http_reply call(const std::string& method, const std::string& path,
-                  const json::value& body = nullptr) const {
-    std::map<std::string, std::string> headers{{"Authorization", "Bearer " + token},
-                                               {"Content-Type", "application/json"}};
-    return http_call(port, method, path, body.is_null() ? "" : json::serialize(body), headers);
-  }
-  json::object ok(const std::string& method, const std::string& path, const json::value& body = nullptr,
-                  int status = 200) const {
-    auto r = call(method, path, body);
-    INFO(method << " " << path << " -> " << r.status << " " << r.body);
-    REQUIRE(r.status == status);
-    return json::parse(r.body).as_object();
-  }
-  std::string code(const std::string& method, const std::string& path,
-                   const json::value& body = nullptr) const {
-    auto r = call(method, path, body);
-    INFO(r.body);
-    auto v = json::parse(r.body);
-    return std::string(v.at("error").at("code").as_string());
-  }
-};
 
 std::string id(const json::object& dept) {
   return std::string(dept.at("department").as_string());
@@ -45,7 +21,7 @@ std::string id(const json::object& dept) {
 
 TEST_CASE("departments: sibling names, cycles, moves and deletes as the spec says") {
   org_fixture fx;
-  api admin{fx.port(), fx.owner.token};
+  api_client admin{fx.port(), fx.owner.token};
   auto sales = admin.ok("POST", "/v1/admin/departments", json::object{{"name", "Sales"}}, 201);
   CHECK(sales.at("parent").is_null());
   CHECK(sales.at("sort").as_int64() == 0);
@@ -128,9 +104,9 @@ TEST_CASE("departments: sibling names, cycles, moves and deletes as the spec say
 
 TEST_CASE("departments: members read the directory, only admins change it, never across orgs") {
   org_fixture fx;
-  api admin{fx.port(), fx.owner.token};
+  api_client admin{fx.port(), fx.owner.token};
   auto member = fx.add_user(fx.owner, "Mia");
-  api mia{fx.port(), member.token};
+  api_client mia{fx.port(), member.token};
   auto sales = admin.ok("POST", "/v1/admin/departments", json::object{{"name", "Sales"}}, 201);
   admin.ok("POST", "/v1/admin/departments", json::object{{"name", "East"}, {"parent", id(sales)}}, 201);
 
@@ -142,10 +118,10 @@ TEST_CASE("departments: members read the directory, only admins change it, never
   CHECK(mia.call("PATCH", "/v1/admin/departments/" + id(sales), json::object{{"name", "Mine"}}).status ==
         403);
   CHECK(mia.call("DELETE", "/v1/admin/departments/" + id(sales)).status == 403);
-  CHECK(api{fx.port(), ""}.call("GET", "/v1/directory/departments").status == 401);
+  CHECK(api_client{fx.port(), ""}.call("GET", "/v1/directory/departments").status == 401);
 
   auto other = fx.new_org("Other Co");
-  api stranger{fx.port(), other.token};
+  api_client stranger{fx.port(), other.token};
   CHECK(
       stranger.call("PATCH", "/v1/admin/departments/" + id(sales), json::object{{"name", "Taken"}}).status ==
       404);
@@ -162,7 +138,7 @@ TEST_CASE("departments: members read the directory, only admins change it, never
 
 TEST_CASE("every department change leaves one audit entry, and the audit log refuses edits") {
   org_fixture fx;
-  api admin{fx.port(), fx.owner.token};
+  api_client admin{fx.port(), fx.owner.token};
   auto d = admin.ok("POST", "/v1/admin/departments", json::object{{"name", "Ops"}}, 201);
   admin.ok("PATCH", "/v1/admin/departments/" + id(d), json::object{{"name", "Operations"}});
   admin.ok("DELETE", "/v1/admin/departments/" + id(d));
@@ -182,7 +158,7 @@ TEST_CASE("every department change leaves one audit entry, and the audit log ref
 
 TEST_CASE("GET /v1/admin/audit pages newest first with an opaque cursor, for admins of the org only") {
   org_fixture fx;
-  api admin{fx.port(), fx.owner.token};
+  api_client admin{fx.port(), fx.owner.token};
   for (const char* name : {"A", "B", "C"})
     admin.ok("POST", "/v1/admin/departments", json::object{{"name", name}}, 201);
   auto first = admin.ok("GET", "/v1/admin/audit?limit=2");
@@ -206,7 +182,7 @@ TEST_CASE("GET /v1/admin/audit pages newest first with an opaque cursor, for adm
   CHECK(admin.code("GET", "/v1/admin/audit?limit=0") == "bad_request");
   CHECK(admin.code("GET", "/v1/admin/audit?limit=ten") == "bad_request");
   auto member = fx.add_user(fx.owner, "Mo");
-  CHECK(api{fx.port(), member.token}.call("GET", "/v1/admin/audit").status == 403);
+  CHECK(api_client{fx.port(), member.token}.call("GET", "/v1/admin/audit").status == 403);
   auto other = fx.new_org("Elsewhere");
-  CHECK(api{fx.port(), other.token}.ok("GET", "/v1/admin/audit").at("items").as_array().empty());
+  CHECK(api_client{fx.port(), other.token}.ok("GET", "/v1/admin/audit").at("items").as_array().empty());
 }

@@ -129,10 +129,11 @@ json::object ws_client::call(const std::string& op, const json::object& data,
   }
 }
 
-json::object ws_client::hello(const std::string& token, const std::string& device_id) {
+json::object ws_client::hello(const std::string& token, const std::string& device_id,
+                              const std::string& version) {
   return call("hello",
               {{"token", token},
-               {"device", json::object{{"id", device_id}, {"platform", "linux"}, {"version", "1.0.0"}}}});
+               {"device", json::object{{"id", device_id}, {"platform", "linux"}, {"version", version}}}});
 }
 
 std::optional<json::object> ws_client::wait_event(const std::string& ev, std::chrono::milliseconds timeout) {

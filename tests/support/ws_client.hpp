@@ -32,7 +32,8 @@ class ws_client {
   boost::json::object call(const std::string& op, const boost::json::object& data = {},
                            std::chrono::milliseconds timeout = 15s);
   // hello with the token; returns the reply.
-  boost::json::object hello(const std::string& token, const std::string& device_id = "dev-1");
+  boost::json::object hello(const std::string& token, const std::string& device_id = "dev-1",
+                            const std::string& version = "1.0.0");
 
   // The next event named `ev` (earlier other events stay queued), or nullopt after `timeout`.
   std::optional<boost::json::object> wait_event(const std::string& ev,
