@@ -202,9 +202,12 @@ const std::vector<key_def>& schema() {
       {"auth", "scrypt_log2_n", int_key(&S::auth, &S::auth_section::scrypt_log2_n, 10, 22)},
       {"auth", "token_ttl_s", int_key(&S::auth, &S::auth_section::token_ttl_s, 60, 365 * 24 * 3600)},
       {"auth", "signup_enabled", bool_key(&S::auth, &S::auth_section::signup_enabled)},
+      {"auth", "invitation_ttl_s",
+       int_key(&S::auth, &S::auth_section::invitation_ttl_s, 300, 90 * 24 * 3600)},
       {"sms", "sink", enum_key(&S::sms, &S::sms_section::sink, {"log", "file", "http"})},
       {"sms", "path", string_key(&S::sms, &S::sms_section::path)},
       {"sms", "url", string_key(&S::sms, &S::sms_section::url)},
+      {"sms", "code_ttl_s", int_key(&S::sms, &S::sms_section::code_ttl_s, 60, 3600)},
       {"callbacks", "allow_private", bool_key(&S::callbacks, &S::callbacks_section::allow_private)},
       {"media", "dir", string_key(&S::media, &S::media_section::dir)},
   };

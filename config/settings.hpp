@@ -73,11 +73,13 @@ struct settings {
     int scrypt_log2_n = 17;
     int token_ttl_s = 7 * 24 * 3600;
     bool signup_enabled = false;
+    int invitation_ttl_s = 7 * 24 * 3600;
   } auth;
   struct sms_section {
     std::string sink = "log";
     std::string path;
     std::string url;
+    int code_ttl_s = 300;
   } sms;
   struct callbacks_section {
     bool allow_private = false;

@@ -16,12 +16,14 @@
 #include "server/admin_handlers.hpp"
 #include "server/api_common.hpp"
 #include "server/db_call.hpp"
+#include "server/invite_handlers.hpp"
 #include "server/password_hasher.hpp"
 #include "server/token_cache.hpp"
 #include "server/ws_session.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/org_store.hpp"
 #include "storage/user_store.hpp"
+#include "storage/verification_store.hpp"
 
 namespace switchboard::server {
 
@@ -67,35 +69,57 @@ void login(app_context& ctx, const call_ptr& c) {
     return fail(ctx, c,
                 {error_code::rate_limited, "too many failed login attempts for this number", retry_after});
   }
-  auto failed = [&ctx, c, number_key] {
+  auto failed = [&ctx, c, number_key](const error& e) {
     std::int64_t ignored = 0;
     ctx.failed_logins.take(number_key, ignored);
-    fail(ctx, c, {error_code::unauthorized, "wrong mobile or password"});
+    fail(ctx, c, e);
   };
-  if (!password) return failed();  // no codes are issued yet
+  const error wrong{error_code::unauthorized, "wrong mobile or password"};
+  // The account checks and the token, once the password or code was right.
+  auto admit = [&ctx, c](const protocol::user& u) {
+    if (u.status != "active") return fail(ctx, c, {error_code::forbidden, inactive_reason(u)});
+    auto user = protocol::to_json(u);
+    issue_token(ctx, c, u.org_id, u.id, http::status::ok,
+                [user](const std::string& token, std::int64_t expires) {
+                  return json::object{{"token", token}, {"user", user}, {"expires_at", expires}};
+                });
+  };
+  if (!password) {
+    // A verification code (POST /v1/auth/code): checked and spent in the database.
+    db_call<protocol::user>(
+        ctx, c->ex,
+        [org, mobile, code = *code](pqxx::connection& conn) -> result<protocol::user> {
+          pqxx::work w(conn);
+          auto check = storage::code_store::verify(w, org, mobile, "login", code);
+          w.commit();  // a wrong try stays counted
+          if (check != storage::code_store::check::ok) return storage::code_error(check);
+          auto cand = storage::user_store::find_for_login(conn, org, mobile);
+          if (!cand) return storage::code_error(storage::code_store::check::dead);
+          return cand->user;
+        },
+        [&ctx, c, failed, admit](result<protocol::user> r) {
+          if (!r && r.err().code == error_code::unauthorized) return failed(r.err());
+          if (!r) return fail(ctx, c, r.err());
+          admit(r.value());
+        });
+    return;
+  }
   db_call<storage::login_candidate>(
       ctx, c->ex,
-      [org, mobile](pqxx::connection& conn) -> result<storage::login_candidate> {
+      [org, mobile, wrong](pqxx::connection& conn) -> result<storage::login_candidate> {
         auto cand = storage::user_store::find_for_login(conn, org, mobile);
-        if (!cand || cand->password_hash.empty())
-          return error{error_code::unauthorized, "wrong mobile or password"};
+        if (!cand || cand->password_hash.empty()) return wrong;
         return *cand;
       },
-      [&ctx, c, failed, password = *password](result<storage::login_candidate> r) mutable {
-        if (!r && r.err().code == error_code::unauthorized) return failed();
+      [&ctx, c, failed, admit, wrong, password = *password](result<storage::login_candidate> r) mutable {
+        if (!r && r.err().code == error_code::unauthorized) return failed(r.err());
         if (!r) return fail(ctx, c, r.err());
         auto cand = std::make_shared<storage::login_candidate>(std::move(r.value()));
-        boost::asio::post(ctx.cpu, [&ctx, c, cand, failed, password] {
+        boost::asio::post(ctx.cpu, [&ctx, c, cand, failed, admit, wrong, password] {
           bool good = password_hasher::verify(password, cand->password_hash);
-          boost::asio::post(c->ex, [&ctx, c, cand, failed, good] {
-            if (!good) return failed();
-            if (cand->user.status != "active")
-              return fail(ctx, c, {error_code::forbidden, inactive_reason(cand->user)});
-            auto user = protocol::to_json(cand->user);
-            issue_token(ctx, c, cand->user.org_id, cand->user.id, http::status::ok,
-                        [user](const std::string& token, std::int64_t expires) {
-                          return json::object{{"token", token}, {"user", user}, {"expires_at", expires}};
-                        });
+          boost::asio::post(c->ex, [cand, failed, admit, wrong, good] {
+            if (!good) return failed(wrong);
+            admit(cand->user);
           });
         });
       });
@@ -358,6 +382,11 @@ std::vector<std::string> api_handlers::route_names() {
           "PUT /v1/admin/policy",
           "POST /v1/admin/notices",
           "GET /v1/notices",
+          "POST /v1/auth/code",
+          "POST /v1/admin/invitations",
+          "GET /v1/admin/invitations",
+          "DELETE /v1/admin/invitations/{id}",
+          "POST /v1/invitations/accept",
           "POST /v1/admin/departments",
           "PATCH /v1/admin/departments/{id}",
           "DELETE /v1/admin/departments/{id}",
@@ -406,6 +435,19 @@ bool api_handlers::handle(api_call call) {
   if (p == "/v1/me")
     return routes({{http::verb::get, "GET /v1/me", [&] { get_me(ctx_, c); }},
                    {http::verb::patch, "PATCH /v1/me", [&] { api::patch_me(ctx_, c); }}});
+  if (p == "/v1/auth/code")
+    return route(http::verb::post, "POST /v1/auth/code", [&] { api::request_code(ctx_, c); });
+  if (p == "/v1/invitations/accept")
+    return route(http::verb::post, "POST /v1/invitations/accept", [&] { api::accept_invitation(ctx_, c); });
+  if (p == "/v1/admin/invitations")
+    return routes({{http::verb::post, "POST /v1/admin/invitations", [&] { api::create_invitation(ctx_, c); }},
+                   {http::verb::get, "GET /v1/admin/invitations", [&] { api::list_invitations(ctx_, c); }}});
+  static const std::string invitations_prefix = "/v1/admin/invitations/";
+  if (p.rfind(invitations_prefix, 0) == 0 && p.find('/', invitations_prefix.size()) == std::string::npos) {
+    auto id = protocol::parse_id(p.substr(invitations_prefix.size()));
+    return route(http::verb::delete_, "DELETE /v1/admin/invitations/{id}",
+                 [&] { api::revoke_invitation(ctx_, c, id); });
+  }
   if (p == "/v1/notices")
     return route(http::verb::get, "GET /v1/notices", [&] { api::list_notices(ctx_, c); });
   if (p == "/v1/admin/notices")

@@ -24,6 +24,7 @@
 #include "storage/org_store.hpp"
 #include "storage/policy_store.hpp"
 #include "storage/user_store.hpp"
+#include "storage/verification_store.hpp"
 #include "storage/writer_pool.hpp"
 
 namespace switchboard::server {
@@ -69,6 +70,7 @@ struct app::impl {
   token_cache tokens;
   policy_cache policies;
   asio::thread_pool cpu{2};
+  sms_sink sms{cfg.sms, log, cpu};
   keyed_rate_limiter send_limiter{static_cast<double>(cfg.limits.sends_per_second),
                                   static_cast<double>(cfg.limits.send_burst)};
   keyed_rate_limiter login_limiter{cfg.limits.logins_per_minute / 60.0,
@@ -115,6 +117,7 @@ struct app::impl {
             members,
             tokens,
             policies,
+            sms,
             cpu,
             std::make_shared<ip_connection_limiter>(cfg.server.max_connections_per_ip),
             send_limiter,
@@ -292,7 +295,8 @@ int app::serve() {
   for (auto hook :
        {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
         &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
-        &storage::notice_store::prepare}) {
+        &storage::notice_store::prepare, &storage::code_store::prepare,
+        &storage::invitation_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }

@@ -13,6 +13,7 @@
 #include "server/policy_cache.hpp"
 #include "server/presence_tracker.hpp"
 #include "server/session_registry.hpp"
+#include "server/sms_sink.hpp"
 #include "server/token_cache.hpp"
 #include "storage/db_health.hpp"
 #include "storage/db_pool.hpp"
@@ -37,6 +38,7 @@ struct app_context {
   member_cache& members;
   token_cache& tokens;
   policy_cache& policies;
+  sms_sink& sms;
   boost::asio::thread_pool& cpu;                          // password hashing and other CPU-heavy work
   std::shared_ptr<ip_connection_limiter> ip_connections;  // server.max_connections_per_ip
   keyed_rate_limiter& sends;                              // per user: limits.sends_per_second

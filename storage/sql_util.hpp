@@ -53,6 +53,18 @@ std::optional<protocol::error> unique_or(pqxx::work& w, protocol::error clash, F
   }
 }
 
+// "1,2,3" (array_to_string of a bigint[]) back to ids.
+inline std::vector<std::int64_t> split_ids(const std::string& s) {
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < s.size();) {
+    auto comma = s.find(',', i);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(std::stoll(s.substr(i, comma - i)));
+    i = comma + 1;
+  }
+  return out;
+}
+
 // libpqxx 6.4 passes no std::optional: an absent value goes as '' and SQL turns it into NULL
 // with NULLIF($n::text, '').
 inline std::string opt_param(const std::optional<std::int64_t>& v) {

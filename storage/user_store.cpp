@@ -66,7 +66,7 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at) {
   u.role = r[at + 6].as<std::string>();
   u.status = r[at + 7].as<std::string>();
   u.created_at_ms = r[at + 8].as<std::int64_t>();
-  for (const auto& d : split_csv(r[at + 9].as<std::string>())) u.departments.push_back(std::stoll(d));
+  u.departments = split_ids(r[at + 9].as<std::string>());
   u.avatar = r[at + 10].as<std::string>();
   if (u.status == "suspended") {
     u.suspend_reason = r[at + 11].as<std::string>();

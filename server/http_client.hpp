@@ -1,0 +1,48 @@
+// Outbound HTTP(S) POSTs on Beast over Asio: the SMS gateway now, integration callbacks later.
+// Never blocks the calling thread; deadlines bound the connect and the whole exchange.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace switchboard::server {
+
+struct outbound_request {
+  std::string url;  // http://host[:port]/path or https://...
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds total_timeout{10000};
+  // When set, only addresses it accepts are connected to (SSRF protection for callback URLs).
+  std::function<bool(const boost::asio::ip::address&)> allow_address;
+};
+
+struct outbound_result {
+  int status = 0;     // the HTTP status; 0 when no response arrived
+  std::string body;   // up to 64 KiB of the response body
+  std::string error;  // why no response arrived (empty when one did)
+};
+
+struct url_parts {
+  bool tls = false;
+  std::string host, port, target;
+};
+// Splits an http:// or https:// URL; nullopt for anything else.
+std::optional<url_parts> parse_url(const std::string& url);
+
+// A client TLS context that verifies servers against the system's CA store.
+std::shared_ptr<boost::asio::ssl::context> make_client_tls();
+
+// POSTs `req` and calls `done` once, on `ex`.
+void http_post(boost::asio::any_io_executor ex, std::shared_ptr<boost::asio::ssl::context> tls,
+               outbound_request req, std::function<void(outbound_result)> done);
+
+}  // namespace switchboard::server
