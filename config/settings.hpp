@@ -52,6 +52,8 @@ struct settings {
   struct limits_section {
     int max_frame_bytes = 65536;
     int max_body_bytes = 1048576;
+    int max_import_bytes = 8 * 1048576;  // POST /v1/admin/users/import
+    int max_import_rows = 10000;
     int requests_per_second = 100;
     int request_burst = 200;
     int max_group_members = 2000;

@@ -5,9 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 #include "protocol/fields.hpp"
 #include "protocol/validate.hpp"
+#include "server/user_import.hpp"
+#include "storage/import_store.hpp"
 #include "storage/notice_store.hpp"
 #include "storage/policy_store.hpp"
 
@@ -166,6 +169,61 @@ void restrict_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
                 [a = actor_of(ctx, c, t), id, features, until = until.value()](pqxx::connection& conn) {
                   return storage::user_store::restrict(conn, a, id, features, until);
                 });
+  });
+}
+
+void import_users(app_context& ctx, const call_ptr& c) {
+  authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    auto type_it = c->req.find(http::field::content_type);
+    std::string type = type_it == c->req.end() ? "" : std::string(type_it->value());
+    type = type.substr(0, type.find(';'));
+    for (auto& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    bool json_body = type == "application/json";
+    if (type.empty()) {  // no Content-Type: a JSON array starts with '['
+      auto first = c->req.body().find_first_not_of(" \t\r\n");
+      json_body = first != std::string::npos && c->req.body()[first] == '[';
+    } else if (!json_body && type != "text/csv") {
+      return fail(ctx, c, {error_code::bad_request, "Content-Type must be text/csv or application/json"});
+    }
+    int max_rows = ctx.cfg.limits.max_import_rows;
+    // Parsing and storing both run on the storage thread: a big import never holds an io thread.
+    db_call<json::object>(
+        ctx, c->ex,
+        [c, a = actor_of(ctx, c, t), json_body, max_rows](pqxx::connection& conn) -> result<json::object> {
+          auto rows = json_body ? parse_import_json(c->req.body(), max_rows)
+                                : parse_import_csv(c->req.body(), max_rows);
+          if (!rows) return rows.err();
+          constexpr std::size_t chunk = 500;
+          std::map<std::string, std::int64_t> paths;
+          json::array results;
+          int created = 0, updated = 0, failed = 0;
+          const auto& all = rows.value();
+          for (std::size_t i = 0; i < all.size(); i += chunk) {
+            std::vector<storage::import_row> part(
+                all.begin() + static_cast<std::ptrdiff_t>(i),
+                all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + chunk)));
+            for (const auto& o : storage::import_store::store_chunk(conn, a, part, paths)) {
+              json::object r{{"row", o.row}, {"status", o.status}};
+              if (o.status == "created") ++created;
+              if (o.status == "updated") ++updated;
+              if (o.user) r["user"] = protocol::id_string(o.user);
+              if (o.error) {
+                ++failed;
+                r["error"] =
+                    json::object{{"code", protocol::to_string(o.error->code)}, {"message", o.error->message}};
+              }
+              results.push_back(std::move(r));
+            }
+          }
+          return json::object{{"created", created},
+                              {"updated", updated},
+                              {"failed", failed},
+                              {"results", std::move(results)}};
+        },
+        [&ctx, c](result<json::object> r) {
+          if (!r) return fail(ctx, c, r.err());
+          ok(ctx, c, http::status::ok, r.value());
+        });
   });
 }
 

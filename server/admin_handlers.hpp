@@ -12,6 +12,7 @@ void delete_user(app_context& ctx, const call_ptr& c, std::int64_t id);  // DELE
 void suspend_user(app_context& ctx, const call_ptr& c, std::int64_t id);
 void restore_user(app_context& ctx, const call_ptr& c, std::int64_t id);
 void restrict_user(app_context& ctx, const call_ptr& c, std::int64_t id);
+void import_users(app_context& ctx, const call_ptr& c);  // POST /v1/admin/users/import
 void patch_me(app_context& ctx, const call_ptr& c);
 void get_policy(app_context& ctx, const call_ptr& c);
 void put_policy(app_context& ctx, const call_ptr& c);

@@ -382,6 +382,7 @@ std::vector<std::string> api_handlers::route_names() {
           "PUT /v1/admin/policy",
           "POST /v1/admin/notices",
           "GET /v1/notices",
+          "POST /v1/admin/users/import",
           "POST /v1/auth/code",
           "POST /v1/admin/invitations",
           "GET /v1/admin/invitations",
@@ -472,6 +473,8 @@ bool api_handlers::handle(api_call call) {
          {http::verb::delete_, "DELETE /v1/admin/departments/{id}",
           [&] { delete_department(ctx_, c, id); }}});
   }
+  if (p == "/v1/admin/users/import")
+    return route(http::verb::post, "POST /v1/admin/users/import", [&] { api::import_users(ctx_, c); });
   static const std::string users_prefix = "/v1/admin/users/";
   if (p.rfind(users_prefix, 0) == 0) {
     auto rest = p.substr(users_prefix.size());

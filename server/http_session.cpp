@@ -94,6 +94,22 @@ void http_session::do_read() {
       request_header_timeout, std::chrono::seconds(ctx_.cfg.server.http_idle_timeout_s)));
   std::visit(
       [&](auto& s) {
+        http::async_read_header(s, buffer_, *parser_,
+                                beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+      },
+      stream_);
+}
+
+// The header is in: routes that take bigger bodies raise the limit before the body is read.
+void http_session::on_header(beast::error_code ec, std::size_t bytes) {
+  if (ec) return on_read(ec, bytes);
+  const auto& req = parser_->get();
+  std::string_view target(req.target().data(), req.target().size());
+  if (req.method() == http::verb::post && target.substr(0, target.find('?')) == "/v1/admin/users/import")
+    parser_->body_limit(static_cast<std::uint64_t>(ctx_.cfg.limits.max_import_bytes));
+  if (parser_->is_done()) return on_read(ec, bytes);
+  std::visit(
+      [&](auto& s) {
         http::async_read(s, buffer_, *parser_,
                          beast::bind_front_handler(&http_session::on_read, shared_from_this()));
       },

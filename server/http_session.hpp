@@ -30,6 +30,7 @@ class http_session : public closable, public std::enable_shared_from_this<http_s
  private:
   void on_handshake(boost::beast::error_code ec);
   void do_read();
+  void on_header(boost::beast::error_code ec, std::size_t bytes);
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void upgrade(http_request req);
   void send(http_response res);
