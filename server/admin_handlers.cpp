@@ -172,6 +172,64 @@ void restrict_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
   });
 }
 
+namespace {
+
+struct import_state {
+  storage::actor actor;
+  std::vector<storage::import_row> rows;
+  std::size_t next = 0;                       // the first row of the next chunk
+  std::map<std::string, std::int64_t> paths;  // department paths resolved so far
+  json::array results;
+  int created = 0, updated = 0, failed = 0;
+
+  void add(const storage::import_outcome& o) {
+    json::object r{{"row", o.row}, {"status", o.status}};
+    if (o.status == "created") ++created;
+    if (o.status == "updated") ++updated;
+    if (o.user) r["user"] = protocol::id_string(o.user);
+    if (o.error) {
+      ++failed;
+      r["error"] = json::object{{"code", protocol::to_string(o.error->code)}, {"message", o.error->message}};
+    }
+    results.push_back(std::move(r));
+  }
+};
+
+constexpr std::size_t import_chunk_rows = 500;
+
+void import_next(app_context& ctx, const call_ptr& c, std::shared_ptr<import_state> st) {
+  if (st->next >= st->rows.size())
+    return ok(ctx, c, http::status::ok,
+              json::object{{"created", st->created},
+                           {"updated", st->updated},
+                           {"failed", st->failed},
+                           {"results", std::move(st->results)}});
+  auto end = std::min(st->rows.size(), st->next + import_chunk_rows);
+  std::vector<storage::import_row> chunk(st->rows.begin() + static_cast<std::ptrdiff_t>(st->next),
+                                         st->rows.begin() + static_cast<std::ptrdiff_t>(end));
+  st->next = end;
+  // Jobs of one import run one after another, so `paths` is never used by two threads at once.
+  db_call<std::vector<storage::import_outcome>>(
+      ctx, c->ex,
+      [st, chunk](pqxx::connection& conn) -> result<std::vector<storage::import_outcome>> {
+        return storage::import_store::store_chunk(conn, st->actor, chunk, st->paths);
+      },
+      [&ctx, c, st, chunk](result<std::vector<storage::import_outcome>> r) {
+        if (r) {
+          for (const auto& o : r.value()) st->add(o);
+        } else {
+          // Earlier chunks are stored: the report says exactly which rows are, so this chunk's
+          // rows (and the rest) are reported with the error instead of failing the call.
+          for (const auto& row : chunk) st->add({row.row, "error", 0, r.err()});
+          for (; st->next < st->rows.size(); ++st->next)
+            st->add({st->rows[st->next].row, "error", 0, r.err()});
+        }
+        import_next(ctx, c, st);
+      });
+}
+
+}  // namespace
+
 void import_users(app_context& ctx, const call_ptr& c) {
   authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
     auto type_it = c->req.find(http::field::content_type);
@@ -186,44 +244,19 @@ void import_users(app_context& ctx, const call_ptr& c) {
       return fail(ctx, c, {error_code::bad_request, "Content-Type must be text/csv or application/json"});
     }
     int max_rows = ctx.cfg.limits.max_import_rows;
-    // Parsing and storing both run on the storage thread: a big import never holds an io thread.
-    db_call<json::object>(
-        ctx, c->ex,
-        [c, a = actor_of(ctx, c, t), json_body, max_rows](pqxx::connection& conn) -> result<json::object> {
-          auto rows = json_body ? parse_import_json(c->req.body(), max_rows)
-                                : parse_import_csv(c->req.body(), max_rows);
-          if (!rows) return rows.err();
-          constexpr std::size_t chunk = 500;
-          std::map<std::string, std::int64_t> paths;
-          json::array results;
-          int created = 0, updated = 0, failed = 0;
-          const auto& all = rows.value();
-          for (std::size_t i = 0; i < all.size(); i += chunk) {
-            std::vector<storage::import_row> part(
-                all.begin() + static_cast<std::ptrdiff_t>(i),
-                all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + chunk)));
-            for (const auto& o : storage::import_store::store_chunk(conn, a, part, paths)) {
-              json::object r{{"row", o.row}, {"status", o.status}};
-              if (o.status == "created") ++created;
-              if (o.status == "updated") ++updated;
-              if (o.user) r["user"] = protocol::id_string(o.user);
-              if (o.error) {
-                ++failed;
-                r["error"] =
-                    json::object{{"code", protocol::to_string(o.error->code)}, {"message", o.error->message}};
-              }
-              results.push_back(std::move(r));
-            }
-          }
-          return json::object{{"created", created},
-                              {"updated", updated},
-                              {"failed", failed},
-                              {"results", std::move(results)}};
-        },
-        [&ctx, c](result<json::object> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, r.value());
-        });
+    // Parsed on the CPU pool, stored a chunk per storage job (each job under the query deadline,
+    // and other work runs between them): a big import never holds an io thread or a connection.
+    boost::asio::post(ctx.cpu, [&ctx, c, a = actor_of(ctx, c, t), json_body, max_rows] {
+      auto rows =
+          json_body ? parse_import_json(c->req.body(), max_rows) : parse_import_csv(c->req.body(), max_rows);
+      boost::asio::post(c->ex, [&ctx, c, a, rows = std::move(rows)]() mutable {
+        if (!rows) return fail(ctx, c, rows.err());
+        auto st = std::make_shared<import_state>();
+        st->actor = a;
+        st->rows = std::move(rows.value());
+        import_next(ctx, c, st);
+      });
+    });
   });
 }
 

@@ -21,6 +21,7 @@
 #include "server/token_cache.hpp"
 #include "server/ws_session.hpp"
 #include "storage/dept_store.hpp"
+#include "storage/directory_store.hpp"
 #include "storage/org_store.hpp"
 #include "storage/user_store.hpp"
 #include "storage/verification_store.hpp"
@@ -288,19 +289,95 @@ void delete_department(app_context& ctx, const call_ptr& c, std::int64_t id) {
   });
 }
 
+storage::viewer viewer_of(const storage::token_info& t) {
+  return {t.org_id, t.user_id, t.role == "admin" || t.role == "owner"};
+}
+
 void list_departments(app_context& ctx, const call_ptr& c) {
   authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
     if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
     db_call<std::vector<storage::department>>(
         ctx, c->ex,
-        [org = t.org_id](pqxx::connection& conn) -> result<std::vector<storage::department>> {
-          return storage::dept_store::list(conn, org);
+        [&ctx, v = viewer_of(t)](pqxx::connection& conn) -> result<std::vector<storage::department>> {
+          return storage::directory_store::departments(conn, v, *ctx.policies.load(conn, v.org));
         },
         [&ctx, c](result<std::vector<storage::department>> r) {
           if (!r) return fail(ctx, c, r.err());
           json::array out;
           for (const auto& d : r.value()) out.push_back(storage::to_json(d));
           ok(ctx, c, http::status::ok, json::object{{"departments", std::move(out)}});
+        });
+  });
+}
+
+// Directory cursors: "u", the hex of the last row's lower(name), ".", its id.
+std::string directory_cursor(const storage::directory_entry& e) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "u";
+  for (unsigned char ch : e.sort_key) {
+    out += hex[ch >> 4];
+    out += hex[ch & 15];
+  }
+  return out + "." + protocol::id_string(e.user.id);
+}
+
+std::optional<std::pair<std::string, std::int64_t>> read_directory_cursor(const std::string& s) {
+  auto dot = s.rfind('.');
+  if (s.size() < 3 || s[0] != 'u' || dot == std::string::npos || (dot - 1) % 2 != 0) return std::nullopt;
+  std::string name;
+  for (std::size_t i = 1; i < dot; i += 2) {
+    auto nib = [](char ch) {
+      return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+    };
+    int hi = nib(s[i]), lo = nib(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    name += static_cast<char>(hi * 16 + lo);
+  }
+  auto id = protocol::parse_id(s.substr(dot + 1));
+  if (id <= 0) return std::nullopt;
+  return std::make_pair(name, id);
+}
+
+void list_directory_users(app_context& ctx, const call_ptr& c) {
+  authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    storage::directory_query q;
+    q.q = query_param(c, "q");
+    if (q.q.size() > 100 || !protocol::is_valid_utf8(q.q) || q.q.find('\0') != std::string::npos)
+      return fail(ctx, c, {error_code::bad_request, "q must be UTF-8 text of at most 100 bytes"});
+    auto dept = query_param(c, "department");
+    if (!dept.empty()) {
+      q.department = protocol::parse_id(dept);
+      if (q.department <= 0)
+        return fail(ctx, c, {error_code::not_found, "department " + dept.substr(0, 32) + " not found"});
+    }
+    auto cursor = query_param(c, "cursor");
+    if (!cursor.empty()) {
+      auto at = read_directory_cursor(cursor);
+      if (!at) return fail(ctx, c, {error_code::bad_request, "cursor is not one this server gave out"});
+      q.after_name = at->first;
+      q.after_id = at->second;
+    }
+    auto limit = read_limit(c, 50, 200);
+    if (!limit) return fail(ctx, c, limit.err());
+    q.limit = limit.value() + 1;  // one more: is there a next page?
+    db_call<std::vector<storage::directory_entry>>(
+        ctx, c->ex,
+        [&ctx, v = viewer_of(t), q](pqxx::connection& conn) -> result<std::vector<storage::directory_entry>> {
+          if (q.department && storage::dept_store::get(conn, v.org, q.department) == std::nullopt)
+            return error{error_code::not_found,
+                         "department " + protocol::id_string(q.department) + " not found"};
+          return storage::directory_store::search(conn, v, *ctx.policies.load(conn, v.org), q);
+        },
+        [&ctx, c, n = limit.value()](result<std::vector<storage::directory_entry>> r) {
+          if (!r) return fail(ctx, c, r.err());
+          auto& rows = r.value();
+          bool more = static_cast<int>(rows.size()) > n;
+          if (more) rows.resize(static_cast<std::size_t>(n));
+          json::array items;
+          for (const auto& e : rows) items.push_back(protocol::to_json(e.user));
+          json::value next = more ? json::value(directory_cursor(rows.back())) : json::value(nullptr);
+          ok(ctx, c, http::status::ok, json::object{{"items", std::move(items)}, {"next_cursor", next}});
         });
   });
 }
@@ -392,6 +469,7 @@ std::vector<std::string> api_handlers::route_names() {
           "PATCH /v1/admin/departments/{id}",
           "DELETE /v1/admin/departments/{id}",
           "GET /v1/directory/departments",
+          "GET /v1/directory/users",
           "GET /v1/admin/audit",
           "POST /v1/orgs",
           "GET /v1/ws"};
@@ -463,6 +541,8 @@ bool api_handlers::handle(api_call call) {
     return route(http::verb::post, "POST /v1/admin/departments", [&] { create_department(ctx_, c); });
   if (p == "/v1/admin/audit")
     return route(http::verb::get, "GET /v1/admin/audit", [&] { list_audit(ctx_, c); });
+  if (p == "/v1/directory/users")
+    return route(http::verb::get, "GET /v1/directory/users", [&] { list_directory_users(ctx_, c); });
   if (p == "/v1/directory/departments")
     return route(http::verb::get, "GET /v1/directory/departments", [&] { list_departments(ctx_, c); });
   static const std::string depts_prefix = "/v1/admin/departments/";

@@ -19,6 +19,7 @@
 #include "server/systemd_notify.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
+#include "storage/directory_store.hpp"
 #include "storage/import_store.hpp"
 #include "storage/migrator.hpp"
 #include "storage/notice_store.hpp"
@@ -297,7 +298,7 @@ int app::serve() {
        {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
         &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
         &storage::notice_store::prepare, &storage::code_store::prepare, &storage::invitation_store::prepare,
-        &storage::import_store::prepare}) {
+        &storage::import_store::prepare, &storage::directory_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }

@@ -10,6 +10,12 @@ policy_cache::policy_ptr policy_cache::get(std::int64_t org) const {
   return it->second.policy;
 }
 
+policy_cache::policy_ptr policy_cache::last_known(std::int64_t org) const {
+  std::lock_guard lk(mu_);
+  auto it = map_.find(org);
+  return it == map_.end() ? nullptr : it->second.policy;
+}
+
 policy_cache::policy_ptr policy_cache::put(std::int64_t org, const storage::org_policy& p) {
   auto ptr = std::make_shared<const storage::org_policy>(p);
   std::lock_guard lk(mu_);

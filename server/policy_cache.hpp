@@ -23,6 +23,8 @@ class policy_cache {
 
   // The cached policy, or null when absent or stale.
   policy_ptr get(std::int64_t org) const;
+  // The policy as last read, however old (null when never read): for answers from memory.
+  policy_ptr last_known(std::int64_t org) const;
   policy_ptr put(std::int64_t org, const storage::org_policy& p);
   // The cached policy, or read now (a storage thread only).
   policy_ptr load(pqxx::connection& c, std::int64_t org);

@@ -13,6 +13,7 @@
 #include "server/db_call.hpp"
 #include "server/token_cache.hpp"
 #include "storage/conv_store.hpp"
+#include "storage/directory_store.hpp"
 #include "storage/user_store.hpp"
 
 namespace switchboard::server::ws_ops {
@@ -129,7 +130,15 @@ void op_open_direct(session_ptr s, ws_request req, const json::object& data) {
   auto& ctx = s->ctx();
   db_call<storage::conv_change>(
       ctx, s->executor(),
-      [org, user, other](pqxx::connection& c) { return conv_store::open_direct(c, org, user, other); },
+      [org, user, other, admin = s->is_admin(), &ctx](pqxx::connection& c) -> result<storage::conv_change> {
+        // Someone the directory hides from the caller does not exist for them.
+        storage::viewer v{org, user, admin};
+        auto policy = ctx.policies.load(c, org);
+        if (!storage::directory_store::sees_everyone(v, *policy) && other != user &&
+            storage::directory_store::visible_among(c, v, *policy, {other}).empty())
+          return error{error_code::not_found, "user " + protocol::id_string(other) + " not found"};
+        return conv_store::open_direct(c, org, user, other);
+      },
       [s, req = std::move(req), &ctx](result<storage::conv_change> r) mutable {
         if (!r) return s->reply(req, r.err());
         if (r.value().changed) {
@@ -452,15 +461,25 @@ void with_org_users(session_ptr s, ws_request req, const json::object& data, The
   auto org = s->org_id();
   // Users with a live session here are active members of the org that session belongs to (ids are
   // unique across orgs): when that covers every id, memory answers, even while PostgreSQL is down.
-  bool all_live = std::all_of(users.begin(), users.end(), [&](std::int64_t u) {
-    auto live = s->ctx().sessions.sessions_of(u);
-    return !live.empty() && live.front()->org_id() == org;
-  });
+  // Only when the directory hides no one from the caller (the policy as this node last read it).
+  storage::viewer v{org, s->user_id(), s->is_admin()};
+  auto& ctx = s->ctx();
+  auto cached = ctx.policies.last_known(org);
+  bool all_live = (v.admin || (cached && storage::directory_store::sees_everyone(v, *cached))) &&
+                  std::all_of(users.begin(), users.end(), [&](std::int64_t u) {
+                    auto live = ctx.sessions.sessions_of(u);
+                    return !live.empty() && live.front()->org_id() == org;
+                  });
   if (all_live) return s->reply(req, then(s, users));
   db_call<std::vector<std::int64_t>>(
-      s->ctx(), s->executor(),
-      [org, users](pqxx::connection& c) -> result<std::vector<std::int64_t>> {
-        auto found = storage::user_store::existing_active(c, org, users);
+      ctx, s->executor(),
+      [v, users, &ctx](pqxx::connection& c) -> result<std::vector<std::int64_t>> {
+        auto org = v.org;
+        auto policy = ctx.policies.load(c, org);
+        // Users the directory hides from the caller are not_found, as users that do not exist.
+        auto found = storage::directory_store::sees_everyone(v, *policy)
+                         ? storage::user_store::existing_active(c, org, users)
+                         : storage::directory_store::visible_among(c, v, *policy, users);
         for (auto u : users)
           if (std::find(found.begin(), found.end(), u) == found.end())
             return error{error_code::not_found, "user " + protocol::id_string(u) + " not found"};

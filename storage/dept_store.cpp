@@ -49,6 +49,8 @@ error name_taken(const std::string& name) {
 
 void dept_store::prepare(pqxx::connection& c) {
   c.prepare("dept_tree_lock", "SELECT pg_advisory_xact_lock(hashtextextended('departments', $1))");
+  c.prepare("dept_get",
+            std::string("SELECT ") + dept_columns + " FROM departments WHERE org_id = $1 AND id = $2");
   c.prepare("dept_get_locked", std::string("SELECT ") + dept_columns +
                                    " FROM departments WHERE org_id = $1 AND id = $2 FOR UPDATE");
   c.prepare("dept_insert", std::string("INSERT INTO departments (org_id, parent_id, name, sort) "
@@ -159,6 +161,13 @@ protocol::result<department> dept_store::remove(pqxx::connection& c, const actor
                        {"moved", boost::json::object{{"subdepartments", children}, {"members", members}}}});
   w.commit();
   return *d;
+}
+
+std::optional<department> dept_store::get(pqxx::connection& c, std::int64_t org, std::int64_t id) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("dept_get", org, id);
+  if (r.empty()) return std::nullopt;
+  return read_dept(r[0]);
 }
 
 std::vector<department> dept_store::list(pqxx::connection& c, std::int64_t org) {

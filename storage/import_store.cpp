@@ -172,6 +172,7 @@ std::vector<import_outcome> import_store::store_chunk(pqxx::connection& c, const
   try {
     return store(c, a, rows, paths);
   } catch (const pqxx::broken_connection&) {
+    paths = saved;  // departments created in the lost transaction may be gone
     throw;
   } catch (const pqxx::sql_error& e) {
     paths = saved;  // departments created in the rolled-back transaction are gone
