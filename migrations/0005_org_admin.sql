@@ -15,6 +15,9 @@ ALTER TABLE users
         CHECK (restricted <@ ARRAY['send', 'call', 'create_group']::text[]),
     ADD COLUMN restricted_until timestamptz;  -- NULL: until lifted
 
+-- Each node's change watch reads the users changed lately (server/change_watch.hpp).
+CREATE INDEX users_updated ON users (updated_at);
+
 -- Directory search: a name prefix, in byte order (COLLATE "C" lets LIKE 'prefix%' and the ORDER BY
 -- of the paging both use the index), and a mobile prefix.
 CREATE INDEX users_directory_name ON users (org_id, (lower(name) COLLATE "C"), id);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server/app_context.hpp"
+#include "server/change_watch.hpp"
 #include "server/http_router.hpp"
 #include "server/listener.hpp"
 #include "server/logging.hpp"
@@ -86,6 +87,7 @@ struct app::impl {
   asio::signal_set hup_signal{ioc, SIGHUP};
   asio::steady_timer watchdog_timer{ioc};
   asio::steady_timer drain_timer{ioc};
+  change_watch changes{ioc, ctx};
   std::vector<std::shared_ptr<listener>> listeners;
   std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
@@ -261,6 +263,7 @@ void app::impl::begin_shutdown(const char* why) {
   drain_deadline = clock::now() + std::chrono::milliseconds(cfg.server.shutdown_grace_ms);
   for (auto& l : listeners) l->stop();
   watchdog_timer.cancel();
+  changes.stop();
   hup_signal.cancel();
   connections.close_all();
   poll_drain();
@@ -313,6 +316,7 @@ int app::serve() {
     return 1;
   }
   s.start_signals();
+  s.changes.start();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
   int threads = s.cfg.server.threads > 0
                     ? s.cfg.server.threads

@@ -8,6 +8,7 @@
 #include "protocol/types.hpp"
 #include "protocol/validate.hpp"
 #include "storage/sql_util.hpp"
+#include "storage/user_store.hpp"
 
 namespace switchboard::storage {
 
@@ -51,15 +52,16 @@ protocol::result<std::map<std::int64_t, std::vector<std::int64_t>>> read_rules(c
   return out;
 }
 
-org_policy read_policy(const pqxx::row& r) {
+// The policy columns starting at column `at`.
+org_policy read_policy(const pqxx::row& r, pqxx::row::size_type at = 0) {
   org_policy p;
-  p.directory_visibility = r[0].as<std::string>();
-  auto rules = read_rules(json::parse(r[1].as<std::string>()));
+  p.directory_visibility = r[at].as<std::string>();
+  auto rules = read_rules(json::parse(r[at + 1].as<std::string>()));
   if (rules) p.visibility_rules = std::move(rules.value());
-  if (!r[2].is_null()) p.retention_days = r[2].as<int>();
-  p.recall_window_s = r[3].as<int>();
-  if (!r[4].is_null()) p.min_client_version = r[4].as<std::string>();
-  if (!r[5].is_null()) p.storage_quota_mb = r[5].as<std::int64_t>();
+  if (!r[at + 2].is_null()) p.retention_days = r[at + 2].as<int>();
+  p.recall_window_s = r[at + 3].as<int>();
+  if (!r[at + 4].is_null()) p.min_client_version = r[at + 4].as<std::string>();
+  if (!r[at + 5].is_null()) p.storage_quota_mb = r[at + 5].as<std::int64_t>();
   return p;
 }
 
@@ -135,8 +137,38 @@ void policy_store::prepare(pqxx::connection& c) {
             "retention_days = NULLIF($4::text, '')::integer, recall_window_s = $5, "
             "min_client_version = NULLIF($6, ''), storage_quota_mb = NULLIF($7::text, '')::bigint, "
             "updated_at = now() WHERE org_id = $1");
+  c.prepare("changes_clock", "SELECT (extract(epoch FROM now()) * 1000)::bigint");
+  c.prepare(
+      "changes_users",
+      "SELECT " + user_columns("") +
+          ", (extract(epoch FROM updated_at) * 1000)::bigint FROM users "
+          "WHERE updated_at > to_timestamp($1::double precision / 1000) ORDER BY updated_at LIMIT 5000");
+  c.prepare("changes_policies", std::string("SELECT org_id, ") + cols +
+                                    ", (extract(epoch FROM updated_at) * 1000)::bigint FROM org_policies "
+                                    "WHERE updated_at > to_timestamp($1::double precision / 1000)");
   c.prepare("policy_departments_found",
             "SELECT count(*) FROM departments WHERE org_id = $1 AND id = ANY($2::bigint[])");
+}
+
+recent_changes policy_store::changed_since(pqxx::connection& c, std::int64_t since_ms,
+                                           std::int64_t overlap_ms) {
+  pqxx::read_transaction t(c);
+  recent_changes out;
+  if (since_ms == 0) {
+    out.newest_ms = t.exec_prepared1("changes_clock")[0].as<std::int64_t>();
+    return out;
+  }
+  out.newest_ms = since_ms;
+  auto from = since_ms - overlap_ms;
+  for (const auto& r : t.exec_prepared("changes_users", from)) {
+    out.users.push_back(read_user(r));
+    out.newest_ms = std::max(out.newest_ms, r[user_column_count].as<std::int64_t>());
+  }
+  for (const auto& r : t.exec_prepared("changes_policies", from)) {
+    out.policies.emplace_back(r[0].as<std::int64_t>(), read_policy(r, 1));
+    out.newest_ms = std::max(out.newest_ms, r[7].as<std::int64_t>());
+  }
+  return out;
 }
 
 org_policy policy_store::get(pqxx::connection& c, std::int64_t org) {

@@ -6,12 +6,14 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
 #include <pqxx/connection>
 
 #include "protocol/errors.hpp"
+#include "protocol/types.hpp"
 #include "storage/audit_store.hpp"
 
 namespace switchboard::storage {
@@ -44,12 +46,21 @@ boost::json::object to_json(const org_policy& p);
 // Reads a PUT body: every key optional, each validated (bad_request names the key).
 protocol::result<policy_patch> read_policy_patch(const boost::json::object& body);
 
+// Users and policies changed since a time (the change watch of each node).
+struct recent_changes {
+  std::vector<protocol::user> users;
+  std::vector<std::pair<std::int64_t, org_policy>> policies;
+  std::int64_t newest_ms = 0;  // the latest updated_at seen (the database's clock)
+};
+
 class policy_store {
  public:
   static void prepare(pqxx::connection& c);
   static org_policy get(pqxx::connection& c, std::int64_t org);
   // Applies the patch (departments named in visibility_rules must be the org's: not_found), audited.
   static protocol::result<policy_change> put(pqxx::connection& c, const actor& a, const policy_patch& p);
+  // Rows whose updated_at is after `since_ms - overlap_ms` (since_ms 0: nothing, only the clock).
+  static recent_changes changed_since(pqxx::connection& c, std::int64_t since_ms, std::int64_t overlap_ms);
 };
 
 }  // namespace switchboard::storage

@@ -11,6 +11,7 @@
 #include "api_client.hpp"
 #include "fixture.hpp"
 #include "http_client.hpp"
+#include "process.hpp"
 #include "ws_client.hpp"
 
 using namespace sbtest;
@@ -426,4 +427,29 @@ TEST_CASE("notices: an admin's announcement reaches every live session and waits
   CHECK(page2.at("items").as_array()[1] == n1);
   CHECK(page2.at("next_cursor").is_null());
   CHECK(api_client{fx.port(), other.token}.ok("GET", "/v1/notices").at("items").as_array().empty());
+}
+
+TEST_CASE("admin: a suspension or a raised minimum made through one node reaches sessions on another") {
+  org_fixture fx;
+  server node_b(fx.db.url());  // a second node on the same database
+  api_client admin{fx.port(), fx.owner.token};
+  auto mia = fx.add_user(fx.owner, "Mia");
+  ws_client on_b(node_b.port());
+  REQUIRE(on_b.hello(mia.token).at("ok") == true);
+  ws_client old_on_b(node_b.port());
+  REQUIRE(old_on_b.hello(fx.owner.token, "old", "1.0.0").at("ok") == true);
+
+  admin.ok("POST", "/v1/admin/users/" + mia.id + "/suspend", json::object{{"reason", "audit"}});
+  auto kicked = on_b.wait_event("kicked", std::chrono::seconds(15));
+  REQUIRE(kicked);
+  CHECK(kicked->at("data").at("reason") == "suspended");
+  CHECK(on_b.wait_closed() == 4403);
+  // Node B refuses the token over HTTP too.
+  CHECK(api_client{node_b.port(), mia.token}.call("GET", "/v1/directory/departments").status == 403);
+
+  admin.ok("PUT", "/v1/admin/policy", json::object{{"min_client_version", "2"}});
+  auto too_old = old_on_b.wait_event("kicked", std::chrono::seconds(15));
+  REQUIRE(too_old);
+  CHECK(too_old->at("data").at("reason") == "client_too_old");
+  CHECK(old_on_b.wait_closed() == 4426);
 }

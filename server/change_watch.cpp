@@ -1,0 +1,46 @@
+// Changes made through other nodes.
+#include "server/change_watch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "server/db_call.hpp"
+#include "storage/policy_store.hpp"
+#include "storage/user_store.hpp"
+
+namespace switchboard::server {
+
+void change_watch::start() {
+  timer_.expires_after(interval);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    tick();
+    start();
+  });
+}
+
+void change_watch::tick() {
+  if (busy_ || ctx_.draining.load()) return;
+  busy_ = true;
+  db_call<storage::recent_changes>(
+      ctx_, timer_.get_executor(),
+      [since = since_ms_](pqxx::connection& c) -> protocol::result<storage::recent_changes> {
+        return storage::policy_store::changed_since(c, since, overlap_ms);
+      },
+      [this](protocol::result<storage::recent_changes> r) {
+        busy_ = false;
+        if (!r) return;  // the database is away: the next tick tries again
+        auto& ch = r.value();
+        since_ms_ = std::max(since_ms_, ch.newest_ms);
+        for (const auto& u : ch.users) {
+          if (u.status != "active") ctx_.tokens.erase_user(u.id);
+          for (auto& s : ctx_.sessions.sessions_of(u.id)) s->account_changed(u);
+        }
+        for (const auto& [org, p] : ch.policies) {
+          ctx_.policies.put(org, p);
+          if (p.min_client_version)
+            for (auto& s : ctx_.sessions.sessions_in_org(org)) s->enforce_min_version(*p.min_client_version);
+        }
+      });
+}
+
+}  // namespace switchboard::server

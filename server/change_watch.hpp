@@ -1,0 +1,38 @@
+// Changes made through other nodes, applied to this node's live sessions. Every node reads, every
+// `interval`, the users and policies changed lately (the database is the source of truth, so this
+// needs no bus): a user suspended or removed anywhere is kicked here too (4403), a role or
+// restriction change reaches the user's sessions here, and a raised min_client_version closes the
+// older clients here (4426). Changes made through this node were applied at once already;
+// applying them again does nothing.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+
+#include "server/app_context.hpp"
+
+namespace switchboard::server {
+
+class change_watch {
+ public:
+  static constexpr auto interval = std::chrono::seconds(2);
+  // Rows are read again for this long after their updated_at: a transaction commits after its
+  // now(), so a change can surface with a timestamp older than the last one seen.
+  static constexpr std::int64_t overlap_ms = 10000;
+
+  change_watch(boost::asio::io_context& ioc, app_context& ctx) : timer_(ioc), ctx_(ctx) {}
+  void start();
+  void stop() { stopped_ = true, timer_.cancel(); }
+
+ private:
+  void tick();
+  boost::asio::steady_timer timer_;
+  app_context& ctx_;
+  std::int64_t since_ms_ = 0;  // 0: from now (set on the first tick)
+  bool stopped_ = false;
+  bool busy_ = false;
+};
+
+}  // namespace switchboard::server
