@@ -2,9 +2,11 @@
 #include "protocol/fields.hpp"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <charconv>
 
 #include "protocol/json_util.hpp"
+#include "protocol/validate.hpp"
 
 namespace switchboard::protocol {
 
@@ -89,23 +91,29 @@ std::int64_t fields::id(std::string_view key) {
   return parse_id(v->get_string());
 }
 
-std::vector<std::int64_t> fields::id_list(std::string_view key, std::size_t max_items) {
-  std::vector<std::int64_t> out;
+const boost::json::array* fields::array_of(std::string_view key, std::size_t max_items, const std::string& what) {
   auto* v = need(key);
-  if (!v) return out;
+  if (!v) return nullptr;
   if (!v->is_array()) {
-    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an array of id strings");
-    return out;
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be " + what);
+    return nullptr;
   }
-  const auto& a = v->get_array();
-  if (a.size() > max_items) {
+  if (v->get_array().size() > max_items) {
     fail(error_code::too_large,
          prefix_ + std::string(key) + " has more than " + std::to_string(max_items) + " items");
-    return out;
+    return nullptr;
   }
-  for (const auto& e : a) {
+  return &v->get_array();
+}
+
+std::vector<std::int64_t> fields::id_list(std::string_view key, std::size_t max_items) {
+  const std::string what = "an array of id strings";
+  std::vector<std::int64_t> out;
+  auto* a = array_of(key, max_items, what);
+  if (!a) return out;
+  for (const auto& e : *a) {
     if (!e.is_string()) {
-      fail(error_code::bad_request, prefix_ + std::string(key) + " must be an array of id strings");
+      fail(error_code::bad_request, prefix_ + std::string(key) + " must be " + what);
       return {};
     }
     out.push_back(parse_id(e.get_string()));
@@ -113,33 +121,38 @@ std::vector<std::int64_t> fields::id_list(std::string_view key, std::size_t max_
   return out;
 }
 
-std::vector<std::string> fields::str_list(std::string_view key, std::size_t max_items,
-                                          std::size_t max_bytes) {
+std::vector<std::int64_t> fields::id_set(std::string_view key, std::size_t max_items) {
+  auto ids = id_list(key, max_items);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+std::vector<std::string> fields::str_list(std::string_view key, std::size_t max_items, std::size_t max_bytes) {
+  const std::string what = "an array of strings of 1 to " + std::to_string(max_bytes) + " bytes";
   std::vector<std::string> out;
-  auto* v = need(key);
-  if (!v) return out;
-  auto bad = [&] {
-    fail(error_code::bad_request, prefix_ + std::string(key) + " must be an array of strings of 1 to " +
-                                      std::to_string(max_bytes) + " bytes");
-  };
-  if (!v->is_array()) {
-    bad();
-    return out;
-  }
-  const auto& a = v->get_array();
-  if (a.size() > max_items) {
-    fail(error_code::too_large,
-         prefix_ + std::string(key) + " has more than " + std::to_string(max_items) + " items");
-    return out;
-  }
-  for (const auto& e : a) {
+  auto* a = array_of(key, max_items, what);
+  if (!a) return out;
+  for (const auto& e : *a) {
     if (!e.is_string() || e.get_string().empty() || e.get_string().size() > max_bytes) {
-      bad();
+      fail(error_code::bad_request, prefix_ + std::string(key) + " must be " + what);
       return {};
     }
     out.emplace_back(e.get_string());
   }
   return out;
+}
+
+std::string fields::mobile(std::string_view key) {
+  auto m = str(key, 1, 32);
+  if (ok() && !is_e164(m)) fail(error_code::bad_request, prefix_ + std::string(key) + " must be E.164, e.g. +8613800000000");
+  return m;
+}
+
+std::optional<std::string> fields::opt_mobile(std::string_view key) {
+  auto* v = o_.if_contains(key);
+  if (!v || v->is_null() || error_) return std::nullopt;
+  return mobile(key);
 }
 
 const boost::json::object* fields::object(std::string_view key) {

@@ -1,6 +1,7 @@
 // Typed reads of request fields with errors that name the field, for every request path.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
@@ -25,6 +26,11 @@ class fields {
   // (so it behaves as an id that does not exist: not_found).
   std::int64_t id(std::string_view key);
   std::vector<std::int64_t> id_list(std::string_view key, std::size_t max_items);
+  // id_list sorted, without repeats.
+  std::vector<std::int64_t> id_set(std::string_view key, std::size_t max_items);
+  // A mobile number, E.164 by format.
+  std::string mobile(std::string_view key);
+  std::optional<std::string> opt_mobile(std::string_view key);
   // An array of strings, each 1 to max_bytes bytes.
   std::vector<std::string> str_list(std::string_view key, std::size_t max_items, std::size_t max_bytes);
   const boost::json::object* object(std::string_view key);
@@ -35,6 +41,7 @@ class fields {
 
  private:
   const boost::json::value* need(std::string_view key);
+  const boost::json::array* array_of(std::string_view key, std::size_t max_items, const std::string& what);
   const boost::json::object& o_;
   std::string prefix_;
   std::optional<error> error_;

@@ -59,19 +59,12 @@ result<storage::user_patch> read_user_patch(const json::object& body, bool self,
   if (f.ok() && p.email && !p.email->empty() && p.email->find('@') == std::string::npos)
     f.fail(error_code::bad_request, "email must be an address (name@example.com) or empty");
   if (!self) {
-    p.mobile = f.opt_str("mobile", 1, 32);
-    if (f.ok() && p.mobile && !protocol::is_e164(*p.mobile))
-      f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
+    p.mobile = f.opt_mobile("mobile");
     p.role = f.opt_str("role", 1, 16);
     if (f.ok() && p.role && *p.role != "member" && *p.role != "admin")
       f.fail(error_code::bad_request, "role must be member or admin");
     password = f.opt_str("password", min_password_bytes, max_password_bytes);
-    if (f.ok() && body.contains("departments")) {
-      auto deps = f.id_list("departments", max_user_departments);
-      std::sort(deps.begin(), deps.end());
-      deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
-      p.departments = std::move(deps);
-    }
+    if (f.ok() && body.contains("departments")) p.departments = f.id_set("departments", max_user_departments);
   }
   if (!f.ok()) return f.err();
   return p;

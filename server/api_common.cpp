@@ -142,6 +142,14 @@ result<int> read_limit(const call_ptr& c, int def, int max) {
   return static_cast<int>(std::min<std::int64_t>(v, max));
 }
 
+bool take_login_attempt(app_context& ctx, const call_ptr& c) {
+  std::int64_t retry_after = 0;
+  if (ctx.logins.take(client_ip(ctx, c).to_string(), retry_after)) return true;
+  ctx.stats.hit(limit::login_attempts);
+  fail(ctx, c, {error_code::rate_limited, "too many login attempts from this address", retry_after});
+  return false;
+}
+
 void apply_account_change(app_context& ctx, const protocol::user& u) {
   ctx.tokens.erase_user(u.id);  // role and status are cached with each token
   for (auto& s : ctx.sessions.sessions_of(u.id)) s->account_changed(u);

@@ -120,6 +120,10 @@ void issue_token(app_context& ctx, const call_ptr& c, std::int64_t org, std::int
       });
 }
 
+// Charges one attempt to the client's address (limits.logins_per_minute); over the limit, answers
+// rate_limited and returns false. Login, code requests and invitation acceptance share it.
+bool take_login_attempt(app_context& ctx, const call_ptr& c);
+
 // Answers a paged list, newest first, `{items, next_cursor}`: reads `cursor` and `limit` from the
 // query, runs `fetch(conn, before_id, count)` on a storage thread (it is asked for one row more than
 // the page, to learn whether there is a next page) and encodes each row with `encode`.

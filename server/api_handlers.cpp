@@ -45,26 +45,20 @@ std::string inactive_reason(const protocol::user& u) {
 }
 
 void login(app_context& ctx, const call_ptr& c) {
-  // Attempts per client IP (limits.logins_per_minute): password guessing costs the guesser time.
-  std::int64_t retry_after = 0;
-  if (!ctx.logins.take(client_ip(ctx, c).to_string(), retry_after)) {
-    ctx.stats.hit(limit::login_attempts);
-    return fail(ctx, c, {error_code::rate_limited, "too many login attempts from this address", retry_after});
-  }
+  if (!take_login_attempt(ctx, c)) return;
   auto body = json_body(c);
   if (!body) return fail(ctx, c, body.err());
   protocol::fields f(body.value(), "");
   auto org = f.id("org");
-  auto mobile = f.str("mobile", 1, 32);
+  auto mobile = f.mobile("mobile");
   auto password = f.opt_str("password", 1, max_password_bytes);
   auto code = f.opt_str("code", 1, 16);
-  if (f.ok() && !protocol::is_e164(mobile))
-    f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
   if (f.ok() && !password && !code) f.fail(error_code::bad_request, "password or code is required");
   if (!f.ok()) return fail(ctx, c, f.err());
   // Failed attempts per number (limits.failed_logins_per_minute): guessing one account's password
   // from many addresses is slow too. Only failures are charged.
   auto number_key = std::to_string(org) + ":" + mobile;
+  std::int64_t retry_after = 0;
   if (!ctx.failed_logins.available(number_key, retry_after)) {
     ctx.stats.hit(limit::failed_logins);
     return fail(ctx, c,
@@ -167,20 +161,14 @@ void create_user(app_context& ctx, const call_ptr& c) {
     protocol::fields f(body.value(), "");
     storage::new_user u;
     u.name = f.str("name", 1, max_name_bytes);
-    u.mobile = f.str("mobile", 1, 32);
+    u.mobile = f.mobile("mobile");
     auto password = f.opt_str("password", min_password_bytes, max_password_bytes);
     u.title = f.opt_str("title", 0, max_name_bytes).value_or("");
     u.email = f.opt_str("email", 0, 254).value_or("");
     u.role = f.opt_str("role", 1, 16).value_or("member");
-    if (f.ok() && !protocol::is_e164(u.mobile))
-      f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
     if (f.ok() && u.role != "member" && u.role != "admin")
       f.fail(error_code::bad_request, "role must be member or admin");
-    if (f.ok() && body.value().contains("departments")) {
-      u.departments = f.id_list("departments", 100);
-      std::sort(u.departments.begin(), u.departments.end());
-      u.departments.erase(std::unique(u.departments.begin(), u.departments.end()), u.departments.end());
-    }
+    if (f.ok() && body.value().contains("departments")) u.departments = f.id_set("departments", 100);
     if (!f.ok()) return fail(ctx, c, f.err());
     auto store = [&ctx, c, a = actor_of(ctx, c, t)](storage::new_user nu) {
       db_call<protocol::user>(
@@ -415,9 +403,8 @@ void signup(app_context& ctx, const call_ptr& c) {
   if (admin) {
     protocol::fields a(*admin, "admin.");
     admin_name = a.str("name", 1, max_name_bytes);
-    mobile = a.str("mobile", 1, 32);
+    mobile = a.mobile("mobile");
     password = a.str("password", min_password_bytes, max_password_bytes);
-    if (a.ok() && !protocol::is_e164(mobile)) a.fail(error_code::bad_request, "admin.mobile must be E.164");
     if (!a.ok()) f.fail(a.err().code, a.err().message);
   }
   if (!f.ok()) return fail(ctx, c, f.err());

@@ -11,19 +11,13 @@ namespace switchboard::server::api {
 
 void request_code(app_context& ctx, const call_ptr& c) {
   // Shares the per-address login limit: asking for codes is a step of logging in.
-  std::int64_t retry_after = 0;
-  if (!ctx.logins.take(client_ip(ctx, c).to_string(), retry_after)) {
-    ctx.stats.hit(limit::login_attempts);
-    return fail(ctx, c, {error_code::rate_limited, "too many login attempts from this address", retry_after});
-  }
+  if (!take_login_attempt(ctx, c)) return;
   auto body = json_body(c);
   if (!body) return fail(ctx, c, body.err());
   protocol::fields f(body.value(), "");
   auto org = f.id("org");
-  auto mobile = f.str("mobile", 1, 32);
+  auto mobile = f.mobile("mobile");
   auto purpose = f.opt_str("purpose", 1, 16).value_or("login");
-  if (f.ok() && !protocol::is_e164(mobile))
-    f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
   if (f.ok() && purpose != "login" && purpose != "invitation")
     f.fail(error_code::bad_request, "purpose must be login or invitation");
   if (!f.ok()) return fail(ctx, c, f.err());
@@ -50,19 +44,13 @@ void create_invitation(app_context& ctx, const call_ptr& c) {
     if (!body) return fail(ctx, c, body.err());
     protocol::fields f(body.value(), "");
     storage::new_invitation n;
-    n.mobile = f.str("mobile", 1, 32);
+    n.mobile = f.mobile("mobile");
     n.name = f.str("name", 1, max_name_bytes);
     n.title = f.opt_str("title", 0, max_name_bytes).value_or("");
     n.role = f.opt_str("role", 1, 16).value_or("member");
-    if (f.ok() && !protocol::is_e164(n.mobile))
-      f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
     if (f.ok() && n.role != "member" && n.role != "admin")
       f.fail(error_code::bad_request, "role must be member or admin");
-    if (f.ok() && body.value().contains("departments")) {
-      n.departments = f.id_list("departments", 100);
-      std::sort(n.departments.begin(), n.departments.end());
-      n.departments.erase(std::unique(n.departments.begin(), n.departments.end()), n.departments.end());
-    }
+    if (f.ok() && body.value().contains("departments")) n.departments = f.id_set("departments", 100);
     if (!f.ok()) return fail(ctx, c, f.err());
     auto code = new_token();
     n.code_hash = token_hash(code);
@@ -106,20 +94,14 @@ void revoke_invitation(app_context& ctx, const call_ptr& c, std::int64_t id) {
 }
 
 void accept_invitation(app_context& ctx, const call_ptr& c) {
-  std::int64_t retry_after = 0;
-  if (!ctx.logins.take(client_ip(ctx, c).to_string(), retry_after)) {
-    ctx.stats.hit(limit::login_attempts);
-    return fail(ctx, c, {error_code::rate_limited, "too many login attempts from this address", retry_after});
-  }
+  if (!take_login_attempt(ctx, c)) return;
   auto body = json_body(c);
   if (!body) return fail(ctx, c, body.err());
   protocol::fields f(body.value(), "");
   auto code = f.str("code", 1, 512);
-  auto mobile = f.str("mobile", 1, 32);
+  auto mobile = f.mobile("mobile");
   auto sms_code = f.str("sms_code", 1, 16);
   auto password = f.opt_str("password", min_password_bytes, max_password_bytes);
-  if (f.ok() && !protocol::is_e164(mobile))
-    f.fail(error_code::bad_request, "mobile must be E.164, e.g. +8613800000000");
   if (!f.ok()) return fail(ctx, c, f.err());
   auto store = [&ctx, c, hash = token_hash(code), mobile, sms_code,
                 ip = client_ip(ctx, c).to_string()](std::string password_hash) {

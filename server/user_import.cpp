@@ -174,12 +174,7 @@ protocol::result<std::vector<storage::import_row>> parse_import_json(std::string
     if (f.ok() && o.contains("password"))
       f.fail(error_code::bad_request,
              "import sets no passwords: members log in with SMS codes or are invited");
-    if (f.ok() && o.contains("departments")) {
-      auto deps = f.id_list("departments", 100);
-      std::sort(deps.begin(), deps.end());
-      deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
-      r.departments = std::move(deps);
-    }
+    if (f.ok() && o.contains("departments")) r.departments = f.id_set("departments", 100);
     if (f.ok() && o.contains("department") && !r.departments) {
       auto path = f.str("department", 0, 4096);
       if (f.ok())
