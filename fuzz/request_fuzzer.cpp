@@ -70,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)b.str("text", 1, 8192);
   }
   if (!f.ok()) (void)encode_http_error(f.err());
-  if (const auto* m = d->get_object().if_contains("mobile"); m && m->is_string()) (void)is_e164(m->get_string());
+  if (const auto* m = d->get_object().if_contains("mobile"); m && m->is_string())
+    (void)is_e164(m->get_string());
   return 0;
 }

@@ -1,8 +1,8 @@
 // Typed reads of request fields.
 #include "protocol/fields.hpp"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 
 #include "protocol/json_util.hpp"
@@ -91,7 +91,8 @@ std::int64_t fields::id(std::string_view key) {
   return parse_id(v->get_string());
 }
 
-const boost::json::array* fields::array_of(std::string_view key, std::size_t max_items, const std::string& what) {
+const boost::json::array* fields::array_of(std::string_view key, std::size_t max_items,
+                                           const std::string& what) {
   auto* v = need(key);
   if (!v) return nullptr;
   if (!v->is_array()) {
@@ -128,7 +129,8 @@ std::vector<std::int64_t> fields::id_set(std::string_view key, std::size_t max_i
   return ids;
 }
 
-std::vector<std::string> fields::str_list(std::string_view key, std::size_t max_items, std::size_t max_bytes) {
+std::vector<std::string> fields::str_list(std::string_view key, std::size_t max_items,
+                                          std::size_t max_bytes) {
   const std::string what = "an array of strings of 1 to " + std::to_string(max_bytes) + " bytes";
   std::vector<std::string> out;
   auto* a = array_of(key, max_items, what);
@@ -145,7 +147,8 @@ std::vector<std::string> fields::str_list(std::string_view key, std::size_t max_
 
 std::string fields::mobile(std::string_view key) {
   auto m = str(key, 1, 32);
-  if (ok() && !is_e164(m)) fail(error_code::bad_request, prefix_ + std::string(key) + " must be E.164, e.g. +8613800000000");
+  if (ok() && !is_e164(m))
+    fail(error_code::bad_request, prefix_ + std::string(key) + " must be E.164, e.g. +8613800000000");
   return m;
 }
 
