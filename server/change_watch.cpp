@@ -32,7 +32,7 @@ void change_watch::tick() {
         auto& ch = r.value();
         since_ms_ = std::max(since_ms_, ch.newest_ms);
         for (const auto& u : ch.users) {
-          if (u.status != "active") ctx_.tokens.erase_user(u.id);
+          ctx_.tokens.erase_user(u.id);  // role and status are cached with each token
           for (auto& s : ctx_.sessions.sessions_of(u.id)) s->account_changed(u);
         }
         for (const auto& [org, p] : ch.policies) {

@@ -1,9 +1,9 @@
 // Changes made through other nodes, applied to this node's live sessions. Every node reads, every
 // `interval`, the users and policies changed lately (the database is the source of truth, so this
 // needs no bus): a user suspended or removed anywhere is kicked here too (4403), a role or
-// restriction change reaches the user's sessions here, and a raised min_client_version closes the
-// older clients here (4426). Changes made through this node were applied at once already;
-// applying them again does nothing.
+// restriction change reaches the user's sessions (and the tokens this node verified are checked
+// again), and a raised min_client_version closes the older clients here (4426). Changes made
+// through this node were applied at once already; applying them again does nothing.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

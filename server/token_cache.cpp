@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace switchboard::server {
@@ -20,8 +21,12 @@ std::optional<storage::token_info> token_cache::get(const std::string& hash, std
 
 void token_cache::put(const std::string& hash, const storage::token_info& info) {
   std::lock_guard lk(mu_);
-  if (map_.size() >= max_entries) map_.clear();  // bounded; a miss costs one query
-  map_[hash] = entry{info, std::chrono::steady_clock::now(), std::nullopt};
+  if (map_.size() >= max_entries) {  // bounded; a miss costs one query
+    map_.clear();
+    by_user_.clear();
+  }
+  auto [it, fresh] = map_.insert_or_assign(hash, entry{info, std::chrono::steady_clock::now(), std::nullopt});
+  if (fresh) by_user_[info.user_id].push_back(hash);
 }
 
 void token_cache::put_user(const std::string& hash, const protocol::user& user) {
@@ -42,17 +47,22 @@ std::optional<std::pair<storage::token_info, protocol::user>> token_cache::get_w
 
 void token_cache::erase(const std::string& hash) {
   std::lock_guard lk(mu_);
-  map_.erase(hash);
+  auto it = map_.find(hash);
+  if (it == map_.end()) return;
+  auto u = by_user_.find(it->second.info.user_id);
+  if (u != by_user_.end()) {
+    u->second.erase(std::remove(u->second.begin(), u->second.end(), hash), u->second.end());
+    if (u->second.empty()) by_user_.erase(u);
+  }
+  map_.erase(it);
 }
 
 void token_cache::erase_user(std::int64_t user) {
   std::lock_guard lk(mu_);
-  for (auto it = map_.begin(); it != map_.end();) {
-    if (it->second.info.user_id == user)
-      it = map_.erase(it);
-    else
-      ++it;
-  }
+  auto u = by_user_.find(user);
+  if (u == by_user_.end()) return;
+  for (const auto& hash : u->second) map_.erase(hash);
+  by_user_.erase(u);
 }
 
 std::string new_token() {

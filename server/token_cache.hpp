@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "storage/user_store.hpp"
 
@@ -34,6 +35,7 @@ class token_cache {
   };
   mutable std::mutex mu_;
   std::unordered_map<std::string, entry> map_;
+  std::unordered_map<std::int64_t, std::vector<std::string>> by_user_;  // the hashes in map_ per user
 };
 
 // 32 random bytes, base64url without padding (256 bits).

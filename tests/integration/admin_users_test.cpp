@@ -68,7 +68,11 @@ TEST_CASE("admin: members get 403 at every admin route, other orgs' ids are 404"
                                                                       {"GET", "/v1/admin/policy"},
                                                                       {"PUT", "/v1/admin/policy"},
                                                                       {"GET", "/v1/admin/audit"},
-                                                                      {"POST", "/v1/admin/notices"}};
+                                                                      {"POST", "/v1/admin/notices"},
+                                                                      {"POST", "/v1/admin/users/import"},
+                                                                      {"POST", "/v1/admin/invitations"},
+                                                                      {"GET", "/v1/admin/invitations"},
+                                                                      {"DELETE", "/v1/admin/invitations/1"}};
   for (const auto& [method, path] : admin_routes) {
     INFO(method << " " << path);
     CHECK(member.call(method, path, json::object{}).status == 403);

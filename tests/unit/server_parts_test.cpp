@@ -1,9 +1,10 @@
-// Password hashing and metrics rendering.
+// Password hashing, metrics rendering and the token cache.
 #include <catch2/catch.hpp>
 
 #include "server/client_session.hpp"
 #include "server/metrics.hpp"
 #include "server/password_hasher.hpp"
+#include "server/token_cache.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/message_writer.hpp"
 
@@ -94,4 +95,30 @@ TEST_CASE("a session's frame queue is first in, first out, and keeps no memory o
     q.pop_front();
   }
   CHECK(next_out == next_in);
+}
+
+TEST_CASE("token cache: erase_user drops every token of that user and no other") {
+  server::token_cache cache;
+  auto info = [](std::int64_t user) {
+    storage::token_info t;
+    t.org_id = 1;
+    t.user_id = user;
+    t.expires_at_ms = INT64_MAX / 2;
+    t.role = "member";
+    t.status = "active";
+    return t;
+  };
+  cache.put("a1", info(1));
+  cache.put("a2", info(1));
+  cache.put("b1", info(2));
+  cache.put("a1", info(1));  // put again: still one entry
+  cache.erase("a2");
+  CHECK_FALSE(cache.get("a2", 0));
+  cache.erase_user(1);
+  CHECK_FALSE(cache.get("a1", 0));
+  REQUIRE(cache.get("b1", 0));
+  CHECK(cache.get("b1", 0)->user_id == 2);
+  cache.erase_user(1);  // nothing left: harmless
+  cache.put("a3", info(1));
+  CHECK(cache.get("a3", 0));
 }
