@@ -6,8 +6,11 @@
 // through this node were applied at once already; applying them again does nothing.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
 
@@ -22,16 +25,22 @@ class change_watch {
   // now(), so a change can surface with a timestamp older than the last one seen.
   static constexpr std::int64_t overlap_ms = 10000;
 
-  change_watch(boost::asio::io_context& ioc, app_context& ctx) : timer_(ioc), ctx_(ctx) {}
+  // The timer runs on a strand: the tick and the storage job's answer never run at once.
+  change_watch(boost::asio::io_context& ioc, app_context& ctx)
+      : timer_(boost::asio::make_strand(ioc)), ctx_(ctx) {}
   void start();
-  void stop() { stopped_ = true, timer_.cancel(); }
+  // Thread-safe.
+  void stop() {
+    stopped_ = true;
+    boost::asio::post(timer_.get_executor(), [this] { timer_.cancel(); });
+  }
 
  private:
   void tick();
   boost::asio::steady_timer timer_;
   app_context& ctx_;
   std::int64_t since_ms_ = 0;  // 0: from now (set on the first tick)
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
   bool busy_ = false;
 };
 
