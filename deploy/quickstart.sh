@@ -49,6 +49,10 @@ if [ ! -f "$state/demo-login.json" ]; then
   printf '{"org":"%s","mobile":"%s","password":"%s"}\n' "$org" "$mobile" "$password" >"$state/demo-login.json"
   chmod 600 "$state/demo-login.json"
 fi
+# SMS verification codes (POST /v1/auth/code) go to a file here: read them from it.
+export SWITCHBOARD_SMS_SINK=${SWITCHBOARD_SMS_SINK:-file}
+export SWITCHBOARD_SMS_PATH=${SWITCHBOARD_SMS_PATH:-$state/sms.jsonl}
 echo "Demo organization admin login (POST /v1/auth/login): $(cat "$state/demo-login.json")"
+[ "$SWITCHBOARD_SMS_SINK" = file ] && echo "SMS verification codes are appended to $SWITCHBOARD_SMS_PATH"
 echo "Starting switchboard on http://$SWITCHBOARD_SERVER_LISTEN (Ctrl-C stops it)"
 exec "$bin" serve
