@@ -1,0 +1,55 @@
+// Where media bytes live, content-addressed by SHA-256. The local directory is the backend today;
+// the interface leaves room for an S3-compatible store: nothing outside a backend knows a path.
+// Every call does blocking I/O: call it from a storage or file thread, never an io_context one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace switchboard::storage {
+
+// An upload being written. Bytes go to a temporary object; commit() names it by its hash, so a
+// crash or an abandoned upload never leaves a partial object under a real name. Destroying a
+// writer that was not committed discards what it wrote.
+class media_writer {
+ public:
+  virtual ~media_writer() = default;
+  // Appends bytes (and hashes them). Throws std::runtime_error on an I/O error.
+  virtual void write(const void* data, std::size_t size) = 0;
+  virtual std::uint64_t size() const = 0;
+  // Makes the object durable under its SHA-256 (lowercase hex), which it returns. When an object
+  // with those bytes exists already, it is kept and the new copy dropped (identical bytes are
+  // stored once).
+  virtual std::string commit() = 0;
+};
+
+// Reads ranges of a stored object.
+class media_reader {
+ public:
+  virtual ~media_reader() = default;
+  virtual std::uint64_t size() const = 0;
+  // Reads up to `size` bytes at `offset`; returns how many were read (0 at the end).
+  virtual std::size_t read(std::uint64_t offset, void* out, std::size_t size) = 0;
+};
+
+class media_backend {
+ public:
+  virtual ~media_backend() = default;
+  virtual std::unique_ptr<media_writer> begin() = 0;
+  // Null when no object has that hash.
+  virtual std::unique_ptr<media_reader> open(const std::string& sha256) = 0;
+  virtual bool exists(const std::string& sha256) = 0;
+  // Deletes the object (garbage collection); absent objects are fine.
+  virtual void remove(const std::string& sha256) = 0;
+};
+
+// Objects at <dir>/<hh>/<hh>/<sha256> (the first two and next two hex digits: no directory grows
+// past 65,536 entries per level), temporaries in <dir>/tmp. Creates the directories it needs;
+// throws std::runtime_error naming the path when it cannot.
+std::unique_ptr<media_backend> make_local_media_backend(const std::string& dir);
+
+// True for 64 lowercase hex digits: the only names a backend is asked for.
+bool is_sha256_hex(const std::string& s);
+
+}  // namespace switchboard::storage
