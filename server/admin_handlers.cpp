@@ -24,6 +24,7 @@ constexpr std::size_t max_reason_bytes = 500;
 constexpr std::size_t max_title_bytes = 200;
 constexpr std::size_t max_notice_bytes = 20000;
 constexpr std::size_t max_user_departments = 100;
+constexpr std::int64_t max_until_ms = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
 // The body of PATCH /v1/admin/users/{id} or (`self`) PATCH /v1/me. Keys a user may not change on
 // themselves are 403, unknown keys 400.
@@ -84,7 +85,7 @@ void change_user(app_context& ctx, const call_ptr& c, Change change) {
 // `until` of a suspension or restriction: absent, or a time in the future.
 result<std::optional<std::int64_t>> read_until(protocol::fields& f, const json::object& body) {
   if (!body.contains("until") || body.at("until").is_null()) return std::optional<std::int64_t>{};
-  auto until = f.integer("until", 0, INT64_MAX / 2);
+  auto until = f.integer("until", 0, max_until_ms);
   if (!f.ok()) return f.err();
   if (until <= now_ms()) return error{error_code::bad_request, "until must be in the future"};
   return std::optional<std::int64_t>{until};

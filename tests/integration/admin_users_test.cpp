@@ -201,6 +201,11 @@ TEST_CASE("admin: suspension closes live sessions with 4403, refuses login with 
   CHECK(admin.code("POST", u + "/suspend", json::object{}) == "bad_request");  // reason is required
   CHECK(admin.code("POST", u + "/suspend", json::object{{"reason", "x"}, {"until", now_ms() - 1000}}) ==
         "bad_request");
+  CHECK(admin.code("POST", u + "/suspend", json::object{{"reason", "x"}, {"until", INT64_MAX / 2}}) ==
+        "bad_request");
+  CHECK(admin.code("POST", u + "/restrict",
+                   json::object{{"features", json::array{"send"}}, {"until", 253402300800000}}) ==
+        "bad_request");
   auto suspended = admin.ok("POST", u + "/suspend", json::object{{"reason", "lost laptop"}});
   CHECK(suspended.at("status") == "suspended");
   CHECK(suspended.at("suspension").at("reason") == "lost laptop");
