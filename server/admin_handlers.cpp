@@ -230,19 +230,19 @@ void import_users(app_context& ctx, const call_ptr& c) {
     std::string type = type_it == c->req.end() ? "" : std::string(type_it->value());
     type = type.substr(0, type.find(';'));
     for (auto& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    bool json_body = type == "application/json";
+    bool is_json = type == "application/json";
     if (type.empty()) {  // no Content-Type: a JSON array starts with '['
       auto first = c->req.body().find_first_not_of(" \t\r\n");
-      json_body = first != std::string::npos && c->req.body()[first] == '[';
-    } else if (!json_body && type != "text/csv") {
+      is_json = first != std::string::npos && c->req.body()[first] == '[';
+    } else if (!is_json && type != "text/csv") {
       return fail(ctx, c, {error_code::bad_request, "Content-Type must be text/csv or application/json"});
     }
     int max_rows = ctx.cfg.limits.max_import_rows;
     // Parsed on the CPU pool, stored a chunk per storage job (each job under the query deadline,
     // and other work runs between them): a big import never holds an io thread or a connection.
-    boost::asio::post(ctx.cpu, [&ctx, c, a = actor_of(ctx, c, t), json_body, max_rows] {
+    boost::asio::post(ctx.cpu, [&ctx, c, a = actor_of(ctx, c, t), is_json, max_rows] {
       auto rows =
-          json_body ? parse_import_json(c->req.body(), max_rows) : parse_import_csv(c->req.body(), max_rows);
+          is_json ? parse_import_json(c->req.body(), max_rows) : parse_import_csv(c->req.body(), max_rows);
       boost::asio::post(c->ex, [&ctx, c, a, rows = std::move(rows)]() mutable {
         if (!rows) return fail(ctx, c, rows.err());
         auto st = std::make_shared<import_state>();
@@ -270,15 +270,12 @@ void patch_me(app_context& ctx, const call_ptr& c) {
 
 void get_policy(app_context& ctx, const call_ptr& c) {
   authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
-    db_call<storage::org_policy>(
-        ctx, c->ex,
+    answer<storage::org_policy>(
+        ctx, c, http::status::ok,
         [org = t.org_id](pqxx::connection& conn) -> result<storage::org_policy> {
           return storage::policy_store::get(conn, org);
         },
-        [&ctx, c](result<storage::org_policy> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, storage::to_json(r.value()));
-        });
+        [](const storage::org_policy& v) { return storage::to_json(v); });
   });
 }
 

@@ -120,6 +120,16 @@ void issue_token(app_context& ctx, const call_ptr& c, std::int64_t org, std::int
       });
 }
 
+// Runs `work(conn) -> result<T>` on a storage thread and answers `status` with `encode(T)`, or the
+// error: what most routes do once their input is read.
+template <class T, class Work, class Encode>
+void answer(app_context& ctx, const call_ptr& c, http::status status, Work work, Encode encode) {
+  db_call<T>(ctx, c->ex, std::move(work), [&ctx, c, status, encode](result<T> r) {
+    if (!r) return fail(ctx, c, r.err());
+    ok(ctx, c, status, encode(r.value()));
+  });
+}
+
 // Charges one attempt to the client's address (limits.logins_per_minute); over the limit, answers
 // rate_limited and returns false. Login, code requests and invitation acceptance share it.
 bool take_login_attempt(app_context& ctx, const call_ptr& c);

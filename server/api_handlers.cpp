@@ -140,17 +140,14 @@ void logout(app_context& ctx, const call_ptr& c) {
 
 void get_me(app_context& ctx, const call_ptr& c) {
   authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
-    db_call<protocol::user>(
-        ctx, c->ex,
+    answer<protocol::user>(
+        ctx, c, http::status::ok,
         [t](pqxx::connection& conn) -> result<protocol::user> {
           auto u = storage::user_store::get(conn, t.org_id, t.user_id);
           if (!u) return error{error_code::unauthorized, "unknown user"};
           return *u;
         },
-        [&ctx, c](result<protocol::user> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, protocol::to_json(r.value()));
-        });
+        [](const protocol::user& v) { return protocol::to_json(v); });
   });
 }
 
@@ -188,17 +185,14 @@ void create_user(app_context& ctx, const call_ptr& c) {
 
 void get_user(app_context& ctx, const call_ptr& c, std::int64_t id) {
   authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
-    db_call<protocol::user>(
-        ctx, c->ex,
+    answer<protocol::user>(
+        ctx, c, http::status::ok,
         [org = t.org_id, id](pqxx::connection& conn) -> result<protocol::user> {
           auto u = storage::user_store::get(conn, org, id);
           if (!u) return error{error_code::not_found, "user " + protocol::id_string(id) + " not found"};
           return *u;
         },
-        [&ctx, c](result<protocol::user> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, protocol::to_json(r.value()));
-        });
+        [](const protocol::user& v) { return protocol::to_json(v); });
   });
 }
 
@@ -231,16 +225,13 @@ void create_department(app_context& ctx, const call_ptr& c) {
     auto body = department_body(c, true);
     if (!body) return fail(ctx, c, body.err());
     auto p = body.value();
-    db_call<storage::department>(
-        ctx, c->ex,
+    answer<storage::department>(
+        ctx, c, http::status::created,
         [a = actor_of(ctx, c, t), p](pqxx::connection& conn) {
           return storage::dept_store::create(conn, a, *p.name, p.parent.value_or(std::nullopt),
                                              p.sort.value_or(0));
         },
-        [&ctx, c](result<storage::department> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::created, storage::to_json(r.value()));
-        });
+        [](const storage::department& v) { return storage::to_json(v); });
   });
 }
 
@@ -248,15 +239,12 @@ void update_department(app_context& ctx, const call_ptr& c, std::int64_t id) {
   authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
     auto body = department_body(c, false);
     if (!body) return fail(ctx, c, body.err());
-    db_call<storage::department>(
-        ctx, c->ex,
+    answer<storage::department>(
+        ctx, c, http::status::ok,
         [a = actor_of(ctx, c, t), id, p = body.value()](pqxx::connection& conn) {
           return storage::dept_store::update(conn, a, id, p);
         },
-        [&ctx, c](result<storage::department> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, storage::to_json(r.value()));
-        });
+        [](const storage::department& v) { return storage::to_json(v); });
   });
 }
 
@@ -265,15 +253,12 @@ void delete_department(app_context& ctx, const call_ptr& c, std::int64_t id) {
     auto cascade = query_param(c, "cascade");
     if (!cascade.empty() && cascade != "move_to_parent")
       return fail(ctx, c, {error_code::bad_request, "cascade must be move_to_parent"});
-    db_call<storage::department>(
-        ctx, c->ex,
+    answer<storage::department>(
+        ctx, c, http::status::ok,
         [a = actor_of(ctx, c, t), id, move = !cascade.empty()](pqxx::connection& conn) {
           return storage::dept_store::remove(conn, a, id, move);
         },
-        [&ctx, c](result<storage::department> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, storage::to_json(r.value()));
-        });
+        [](const storage::department& v) { return storage::to_json(v); });
   });
 }
 

@@ -55,15 +55,13 @@ void create_invitation(app_context& ctx, const call_ptr& c) {
     auto code = new_token();
     n.code_hash = token_hash(code);
     n.ttl_s = ctx.cfg.auth.invitation_ttl_s;
-    db_call<storage::invitation>(
-        ctx, c->ex,
+    answer<storage::invitation>(
+        ctx, c, http::status::created,
         [a = actor_of(ctx, c, t), n](pqxx::connection& conn) {
           return storage::invitation_store::create(conn, a, n);
         },
-        [&ctx, c, code](result<storage::invitation> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::created,
-             json::object{{"invitation", storage::to_json(r.value())}, {"code", code}});
+        [code](const storage::invitation& i) {
+          return json::object{{"invitation", storage::to_json(i)}, {"code", code}};
         });
   });
 }
@@ -81,15 +79,12 @@ void list_invitations(app_context& ctx, const call_ptr& c) {
 
 void revoke_invitation(app_context& ctx, const call_ptr& c, std::int64_t id) {
   authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
-    db_call<storage::invitation>(
-        ctx, c->ex,
+    answer<storage::invitation>(
+        ctx, c, http::status::ok,
         [a = actor_of(ctx, c, t), id](pqxx::connection& conn) {
           return storage::invitation_store::revoke(conn, a, id);
         },
-        [&ctx, c](result<storage::invitation> r) {
-          if (!r) return fail(ctx, c, r.err());
-          ok(ctx, c, http::status::ok, storage::to_json(r.value()));
-        });
+        [](const storage::invitation& v) { return storage::to_json(v); });
   });
 }
 

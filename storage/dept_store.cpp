@@ -78,9 +78,6 @@ void dept_store::prepare(pqxx::connection& c) {
             "ON CONFLICT DO NOTHING");
   c.prepare("dept_drop_members", "DELETE FROM user_departments WHERE org_id = $1 AND department_id = $2");
   c.prepare("dept_delete", "DELETE FROM departments WHERE org_id = $1 AND id = $2");
-  c.prepare("dept_list",
-            std::string("SELECT ") + dept_columns +
-                " FROM departments WHERE org_id = $1 ORDER BY parent_id NULLS FIRST, sort, name, id");
 }
 
 protocol::result<department> dept_store::create(pqxx::connection& c, const actor& a, const std::string& name,
@@ -168,13 +165,6 @@ std::optional<department> dept_store::get(pqxx::connection& c, std::int64_t org,
   auto r = n.exec_prepared("dept_get", org, id);
   if (r.empty()) return std::nullopt;
   return read_dept(r[0]);
-}
-
-std::vector<department> dept_store::list(pqxx::connection& c, std::int64_t org) {
-  pqxx::nontransaction n(c);
-  std::vector<department> out;
-  for (const auto& r : n.exec_prepared("dept_list", org)) out.push_back(read_dept(r));
-  return out;
 }
 
 boost::json::object to_json(const department& d) {

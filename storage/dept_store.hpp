@@ -41,7 +41,6 @@ class dept_store {
   // root department just leave it); without, a department with either is `conflict`.
   static protocol::result<department> remove(pqxx::connection& c, const actor& a, std::int64_t id,
                                              bool move_to_parent);
-  static std::vector<department> list(pqxx::connection& c, std::int64_t org);
   static std::optional<department> get(pqxx::connection& c, std::int64_t org, std::int64_t id);
 };
 

@@ -341,3 +341,18 @@ TEST_CASE("codes: the http sink POSTs the JSON object to the gateway, and a fail
   CHECK(failed.status == 503);
   CHECK(json::parse(bad_gateway.body()).at("mobile") == json::value(ben.mobile));
 }
+
+TEST_CASE("codes: a file sink that cannot be written answers 503, and the code does not log anyone in") {
+  org_fixture fx{{{"SWITCHBOARD_SMS_SINK", "file"}, {"SWITCHBOARD_SMS_PATH", "/nonexistent-dir/sms.jsonl"}}};
+  auto mia = fx.add_user(fx.owner, "Mia");
+  auto r = http_call(fx.port(), "POST", "/v1/auth/code",
+                     json::serialize(json::object{{"org", mia.org}, {"mobile", mia.mobile}}));
+  CHECK(r.status == 503);
+  CHECK(error_code_of(r) == "unavailable");
+  // The stored code was never sent: guessing is all anyone can do, and it is counted.
+  CHECK(fx.db.scalar("SELECT count(*) FROM verification_codes") == "1");
+  auto login =
+      http_call(fx.port(), "POST", "/v1/auth/login",
+                json::serialize(json::object{{"org", mia.org}, {"mobile", mia.mobile}, {"code", "000000"}}));
+  CHECK(login.status == 401);
+}
