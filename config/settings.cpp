@@ -213,6 +213,11 @@ const std::vector<key_def>& schema() {
       {"sms", "code_ttl_s", int_key(&S::sms, &S::sms_section::code_ttl_s, 60, 3600)},
       {"callbacks", "allow_private", bool_key(&S::callbacks, &S::callbacks_section::allow_private)},
       {"media", "dir", string_key(&S::media, &S::media_section::dir)},
+      {"media", "max_image_bytes", int_key(&S::media, &S::media_section::max_image_bytes, 1, 2147483647)},
+      {"media", "max_voice_bytes", int_key(&S::media, &S::media_section::max_voice_bytes, 1, 2147483647)},
+      {"media", "max_file_bytes", int_key(&S::media, &S::media_section::max_file_bytes, 1, 2147483647)},
+      {"media", "gc_grace_s", int_key(&S::media, &S::media_section::gc_grace_s, 1, 365 * 24 * 3600)},
+      {"media", "gc_interval_s", int_key(&S::media, &S::media_section::gc_interval_s, 1, 24 * 3600)},
   };
   return defs;
 }

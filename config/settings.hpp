@@ -88,6 +88,14 @@ struct settings {
   } callbacks;
   struct media_section {
     std::string dir = "/var/lib/switchboard/media";
+    // The largest upload by declared type: image/*, audio/* (voice notes), anything else.
+    int max_image_bytes = 10 * 1024 * 1024;
+    int max_voice_bytes = 5 * 1024 * 1024;
+    int max_file_bytes = 100 * 1024 * 1024;
+    // Media never sent in a message is deleted this long after its upload, by a job that runs
+    // every gc_interval_s.
+    int gc_grace_s = 24 * 3600;
+    int gc_interval_s = 600;
   } media;
 };
 

@@ -40,8 +40,7 @@ std::int64_t now_ms() {
       .count();
 }
 
-void finish(app_context& ctx, const call_ptr& c, http_response res) {
-  auto status = res.result_int();
+void record(app_context& ctx, const call_ptr& c, unsigned status) {
   std::optional<error_code> code;
   if (status >= 400) {
     // The error body names the code; recover it for metrics from the status.
@@ -57,7 +56,16 @@ void finish(app_context& ctx, const call_ptr& c, http_response res) {
   }
   ctx.stats.op(c->op).record(code, std::chrono::duration_cast<std::chrono::microseconds>(
                                        std::chrono::steady_clock::now() - c->started));
+}
+
+void finish(app_context& ctx, const call_ptr& c, http_response res) {
+  record(ctx, c, res.result_int());
   c->respond(std::move(res));
+}
+
+void finish_stream(app_context& ctx, const call_ptr& c, streamed_response res) {
+  record(ctx, c, res.head.result_int());
+  c->stream(std::move(res));
 }
 
 void fail(app_context& ctx, const call_ptr& c, const error& e) {

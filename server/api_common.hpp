@@ -34,8 +34,12 @@ constexpr std::size_t max_password_bytes = 256;
 
 std::int64_t now_ms();
 
-// Answers the call and records its latency and outcome under the route's name.
+// Records the call's latency and outcome (by HTTP status) under the route's name.
+void record(app_context& ctx, const call_ptr& c, unsigned status);
+// Answers the call and records it.
 void finish(app_context& ctx, const call_ptr& c, http_response res);
+// Answers the call with a body streamed from the media store, and records it.
+void finish_stream(app_context& ctx, const call_ptr& c, streamed_response res);
 void fail(app_context& ctx, const call_ptr& c, const error& e);
 void ok(app_context& ctx, const call_ptr& c, http::status st, const json::object& body);
 void no_content(app_context& ctx, const call_ptr& c);

@@ -17,6 +17,7 @@
 #include "server/api_common.hpp"
 #include "server/db_call.hpp"
 #include "server/invite_handlers.hpp"
+#include "server/media_handlers.hpp"
 #include "server/password_hasher.hpp"
 #include "server/token_cache.hpp"
 #include "server/ws_session.hpp"
@@ -443,12 +444,19 @@ std::vector<std::string> api_handlers::route_names() {
           "GET /v1/directory/departments",
           "GET /v1/directory/users",
           "GET /v1/admin/audit",
+          "POST /v1/media",
+          "GET /v1/media/{id}",
+          "GET /v1/admin/usage",
           "POST /v1/orgs",
           "GET /v1/ws"};
 }
 
 namespace http = boost::beast::http;
 using api::finish;
+
+void api_handlers::begin_upload(api_call call, upload_ready_fn ready) {
+  api::begin_upload(ctx_, std::make_shared<api_call>(std::move(call)), std::move(ready));
+}
 
 bool api_handlers::handle(api_call call) {
   auto c = std::make_shared<api_call>(std::move(call));
@@ -507,6 +515,19 @@ bool api_handlers::handle(api_call call) {
     return routes({{http::verb::get, "GET /v1/admin/policy", [&] { api::get_policy(ctx_, c); }},
                    {http::verb::put, "PUT /v1/admin/policy", [&] { api::put_policy(ctx_, c); }}});
   if (p == "/v1/orgs") return route(http::verb::post, "POST /v1/orgs", [&] { signup(ctx_, c); });
+  // POST /v1/media is streamed by the session (begin_upload); only other methods arrive here.
+  if (p == "/v1/media")
+    return route(http::verb::post, "POST /v1/media", [&] {
+      api::fail(ctx_, c, {error_code::internal, "uploads are streamed by the session"});
+    });
+  static const std::string media_prefix = "/v1/media/";
+  if (p.rfind(media_prefix, 0) == 0 && p.find('/', media_prefix.size()) == std::string::npos) {
+    auto id = protocol::parse_id(p.substr(media_prefix.size()));
+    return routes({{http::verb::get, "GET /v1/media/{id}", [&] { api::download_media(ctx_, c, id); }},
+                   {http::verb::head, "GET /v1/media/{id}", [&] { api::download_media(ctx_, c, id); }}});
+  }
+  if (p == "/v1/admin/usage")
+    return route(http::verb::get, "GET /v1/admin/usage", [&] { api::get_usage(ctx_, c); });
   if (p == "/v1/admin/users")
     return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
   if (p == "/v1/admin/departments")

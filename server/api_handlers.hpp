@@ -18,7 +18,8 @@ struct api_call {
   boost::asio::ip::address remote;
   boost::asio::any_io_executor ex;
   respond_fn respond;
-  std::string op;  // route name for metrics
+  stream_fn stream;  // for routes that stream their body (may be empty elsewhere)
+  std::string op;    // route name for metrics
   std::chrono::steady_clock::time_point started;
 };
 
@@ -28,6 +29,8 @@ class api_handlers {
   static std::vector<std::string> route_names();
   // True when the path is an API route (the call is then answered); false for unknown paths.
   bool handle(api_call call);
+  // POST /v1/media's header (see http_router::begin_upload).
+  void begin_upload(api_call call, upload_ready_fn ready);
 
  private:
   app_context& ctx_;

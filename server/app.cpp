@@ -16,12 +16,14 @@
 #include "server/http_router.hpp"
 #include "server/listener.hpp"
 #include "server/logging.hpp"
+#include "server/media_gc.hpp"
 #include "server/metrics.hpp"
 #include "server/systemd_notify.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/directory_store.hpp"
 #include "storage/import_store.hpp"
+#include "storage/media_store.hpp"
 #include "storage/migrator.hpp"
 #include "storage/notice_store.hpp"
 #include "storage/org_store.hpp"
@@ -73,6 +75,9 @@ struct app::impl {
   token_cache tokens;
   policy_cache policies;
   asio::thread_pool cpu{2};
+  asio::thread_pool files{2};
+  // Throws (cannot start) when the media directory is unusable.
+  std::unique_ptr<storage::media_backend> media = storage::make_local_media_backend(cfg.media.dir);
   sms_sink sms{cfg.sms, log, cpu};
   keyed_rate_limiter send_limiter{static_cast<double>(cfg.limits.sends_per_second),
                                   static_cast<double>(cfg.limits.send_burst)};
@@ -88,6 +93,7 @@ struct app::impl {
   asio::steady_timer watchdog_timer{ioc};
   asio::steady_timer drain_timer{ioc};
   change_watch changes{ioc, ctx};
+  media_gc gc{ioc, ctx};
   std::vector<std::shared_ptr<listener>> listeners;
   std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
@@ -123,6 +129,8 @@ struct app::impl {
             policies,
             sms,
             cpu,
+            files,
+            *media,
             std::make_shared<ip_connection_limiter>(cfg.server.max_connections_per_ip),
             send_limiter,
             login_limiter,
@@ -264,6 +272,7 @@ void app::impl::begin_shutdown(const char* why) {
   for (auto& l : listeners) l->stop();
   watchdog_timer.cancel();
   changes.stop();
+  gc.stop();
   hup_signal.cancel();
   connections.close_all();
   poll_drain();
@@ -301,7 +310,8 @@ int app::serve() {
        {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
         &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
         &storage::notice_store::prepare, &storage::code_store::prepare, &storage::invitation_store::prepare,
-        &storage::import_store::prepare, &storage::directory_store::prepare}) {
+        &storage::import_store::prepare, &storage::directory_store::prepare,
+        &storage::media_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }
@@ -317,6 +327,7 @@ int app::serve() {
   }
   s.start_signals();
   s.changes.start();
+  s.gc.start();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
   int threads = s.cfg.server.threads > 0
                     ? s.cfg.server.threads
@@ -332,6 +343,7 @@ int app::serve() {
   s.writer.drain(s.drain_deadline);
   s.db.drain(s.drain_deadline);
   s.cpu.join();
+  s.files.join();
   s.health.stop();
   s.log->info("stopped");
   s.log->flush();

@@ -17,6 +17,7 @@
 #include "server/token_cache.hpp"
 #include "storage/db_health.hpp"
 #include "storage/db_pool.hpp"
+#include "storage/media_backend.hpp"
 #include "storage/writer_pool.hpp"
 
 namespace spdlog {
@@ -40,6 +41,8 @@ struct app_context {
   policy_cache& policies;
   sms_sink& sms;
   boost::asio::thread_pool& cpu;                          // password hashing and other CPU-heavy work
+  boost::asio::thread_pool& files;                        // media file I/O
+  storage::media_backend& media;                          // where media bytes live
   std::shared_ptr<ip_connection_limiter> ip_connections;  // server.max_connections_per_ip
   keyed_rate_limiter& sends;                              // per user: limits.sends_per_second
   keyed_rate_limiter& logins;                             // per client IP: limits.logins_per_minute

@@ -150,7 +150,12 @@ int cmd_serve(const std::map<std::string, std::string>& opts) {
     std::cerr << "switchboard: config error: logging.file: " << e.what() << "\n";
     return 2;
   }
-  int rc = app(*cfg, log).serve();
+  int rc = 1;
+  try {
+    rc = app(*cfg, log).serve();
+  } catch (const std::exception& e) {  // a service that cannot be set up (the media directory)
+    log->critical("cannot start: {}", e.what());
+  }
   spdlog::shutdown();
   return rc;
 }

@@ -38,8 +38,20 @@ std::vector<std::string> http_router::route_names() {
   return names;
 }
 
+bool http_router::is_upload(const http_request& head) {
+  std::string_view target(head.target().data(), head.target().size());
+  return head.method() == http::verb::post && target.substr(0, target.find('?')) == "/v1/media";
+}
+
+void http_router::begin_upload(http_request head, const boost::asio::ip::address& remote,
+                               boost::asio::any_io_executor ex, respond_fn respond, upload_ready_fn ready) {
+  api_call call{std::move(head),    "/v1/media", remote,           ex,
+                std::move(respond), nullptr,     "POST /v1/media", std::chrono::steady_clock::now()};
+  api_->begin_upload(std::move(call), std::move(ready));
+}
+
 void http_router::route(http_request req, const boost::asio::ip::address& remote, bool metrics_only,
-                        boost::asio::any_io_executor ex, respond_fn respond) {
+                        boost::asio::any_io_executor ex, respond_fn respond, stream_fn stream) {
   auto started = std::chrono::steady_clock::now();
   std::string_view target(req.target().data(), req.target().size());
   std::string_view path = target.substr(0, target.find('?'));
@@ -83,7 +95,7 @@ void http_router::route(http_request req, const boost::asio::ip::address& remote
     http_request stub;  // what an unmatched answer needs once the request itself has moved on
     stub.version(req.version());
     stub.keep_alive(req.keep_alive());
-    api_call call{std::move(req), p, remote, ex, respond, "", started};
+    api_call call{std::move(req), p, remote, ex, respond, std::move(stream), "", started};
     if (api_->handle(std::move(call))) return;
     return finish("http unmatched",
                   make_error_response(stub, {protocol::error_code::not_found, "no route for " + p}));

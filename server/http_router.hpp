@@ -11,6 +11,7 @@
 #include "protocol/errors.hpp"
 #include "server/api_handlers_fwd.hpp"
 #include "server/app_context.hpp"
+#include "storage/media_backend.hpp"
 
 namespace switchboard::server {
 
@@ -18,6 +19,20 @@ using http_request = boost::beast::http::request<boost::beast::http::string_body
 using http_response = boost::beast::http::response<boost::beast::http::string_body>;
 // Called exactly once, from any thread; the session posts it back to its own strand.
 using respond_fn = std::function<void(http_response)>;
+
+// A response whose body the session streams from the media store, a chunk at a time on the file
+// threads, instead of holding it in memory.
+struct streamed_response {
+  http_response head;  // status and headers, Content-Length included; its body is not sent
+  std::shared_ptr<storage::media_reader> reader;  // null: no body (HEAD)
+  std::uint64_t offset = 0, length = 0;           // the bytes of the object to send
+};
+// Called instead of respond_fn, exactly once, by routes that stream (GET /v1/media/{id}).
+using stream_fn = std::function<void(streamed_response)>;
+
+class media_upload;
+// POST /v1/media: called once the header passed its checks, with the upload that takes the body.
+using upload_ready_fn = std::function<void(std::shared_ptr<media_upload>)>;
 
 http_response make_json_response(const http_request& req, boost::beast::http::status status,
                                  std::string body);
@@ -33,7 +48,15 @@ class http_router {
 
   // metrics_only: the separate metrics listener answers /metrics, /healthz and /readyz only.
   void route(http_request req, const boost::asio::ip::address& remote, bool metrics_only,
-             boost::asio::any_io_executor ex, respond_fn respond);
+             boost::asio::any_io_executor ex, respond_fn respond, stream_fn stream);
+
+  // Whether the request, its header just read, is an upload whose body the session streams
+  // (POST /v1/media) instead of reading it whole.
+  static bool is_upload(const http_request& head);
+  // Checks an upload's header (`head` has no body): then either `ready` is called with the upload,
+  // or `respond` with the refusal (the body is then unread).
+  void begin_upload(http_request head, const boost::asio::ip::address& remote,
+                    boost::asio::any_io_executor ex, respond_fn respond, upload_ready_fn ready);
 
  private:
   http_response healthz(const http_request& req);

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "server/media_handlers.hpp"
 #include "server/ws_session.hpp"
 
 namespace switchboard::server {
@@ -21,6 +22,13 @@ namespace {
 constexpr auto request_header_timeout = std::chrono::seconds(30);
 // The TLS handshake must finish within this time.
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
+// Each chunk of an upload's body must arrive, and each chunk of a download be taken, within this.
+constexpr auto transfer_timeout = std::chrono::seconds(30);
+// After refusing a request whose body is unread, what the client still sends is read and dropped
+// for this long before the socket closes (linger_close).
+constexpr auto linger_timeout = std::chrono::seconds(2);
+// Media moves through the session in chunks of this size, one in flight per connection.
+constexpr std::size_t transfer_chunk_bytes = 128 * 1024;
 
 std::variant<beast::tcp_stream, tls_stream> make_stream(asio::ip::tcp::socket&& socket,
                                                         const std::shared_ptr<asio::ssl::context>& tls) {
@@ -88,7 +96,9 @@ void http_session::close_for_shutdown() {
 void http_session::do_read() {
   if (closing_) return do_close();
   parser_.emplace();
-  parser_->body_limit(static_cast<std::uint64_t>(ctx_.cfg.limits.max_body_bytes));
+  // No body limit while the header is read: Beast checks a Content-Length against the limit when
+  // the header completes, before on_header could pick the route's own limit (see there).
+  parser_->body_limit(boost::none);
   parser_->header_limit(16 * 1024);
   lowest().expires_after(std::min<std::chrono::seconds>(
       request_header_timeout, std::chrono::seconds(ctx_.cfg.server.http_idle_timeout_s)));
@@ -104,9 +114,17 @@ void http_session::do_read() {
 void http_session::on_header(beast::error_code ec, std::size_t bytes) {
   if (ec) return on_read(ec, bytes);
   const auto& req = parser_->get();
+  // Uploads check their length against their type's limit (media_upload).
+  if (!metrics_only_ && http_router::is_upload(req)) return start_upload();
   std::string_view target(req.target().data(), req.target().size());
+  auto limit = static_cast<std::uint64_t>(ctx_.cfg.limits.max_body_bytes);
   if (req.method() == http::verb::post && target.substr(0, target.find('?')) == "/v1/admin/users/import")
-    parser_->body_limit(static_cast<std::uint64_t>(ctx_.cfg.limits.max_import_bytes));
+    limit = static_cast<std::uint64_t>(ctx_.cfg.limits.max_import_bytes);
+  // A declared length is checked here, once (Beast checks it only as the header completes); a
+  // chunked body is counted against the limit as it arrives.
+  if (auto length = parser_->content_length(); length && *length > limit)
+    return on_read(http::error::body_limit, bytes);
+  parser_->body_limit(limit);
   if (parser_->is_done()) return on_read(ec, bytes);
   std::visit(
       [&](auto& s) {
@@ -134,11 +152,12 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::body_limit) {
     ctx_.stats.hit(limit::http_body_size);
     busy_ = true;
-    closing_ = true;  // the rest of the body is unread: the connection cannot be reused
+    body_unread_ = true;  // the connection cannot be reused, and closes lingering
     http_request req;
     req.version(11);
     return send(make_error_response(
-        req, {protocol::error_code::too_large, "request body over limits.max_body_bytes"}));
+        req, {protocol::error_code::too_large,
+              "request body over its limit (limits.max_body_bytes; imports: limits.max_import_bytes)"}));
   }
   if (ec) {
     if (ec != asio::error::connection_reset && ec != asio::error::eof)
@@ -158,8 +177,165 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   auto req = parser_->release();
   if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
   auto self = shared_from_this();
-  router_.route(std::move(req), remote_, metrics_only_, ex_, [self](http_response res) {
-    asio::post(self->ex_, [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
+  router_.route(
+      std::move(req), remote_, metrics_only_, ex_,
+      [self](http_response res) {
+        asio::post(self->ex_, [self, r = std::move(res)]() mutable { self->send(std::move(r)); });
+      },
+      [self](streamed_response res) {
+        asio::post(self->ex_, [self, r = std::move(res)]() mutable { self->send_stream(std::move(r)); });
+      });
+}
+
+void http_session::start_upload() {
+  busy_ = true;
+  body_unread_ = true;
+  lowest().expires_never();  // the checks may wait on the database
+  http_request head(parser_->get().base());
+  auto self = shared_from_this();
+  router_.begin_upload(
+      std::move(head), remote_, ex_,
+      [self](http_response res) {
+        asio::post(self->ex_, [self, r = std::move(res)]() mutable {
+          self->upload_.reset();  // (it holds the call, which holds this session)
+          self->upload_parser_.reset();
+          self->send(std::move(r));
+        });
+      },
+      [self](std::shared_ptr<media_upload> u) { self->on_upload_ready(std::move(u)); });
+}
+
+void http_session::on_upload_ready(std::shared_ptr<media_upload> upload) {
+  upload_ = std::move(upload);
+  upload_parser_.emplace(std::move(*parser_));
+  parser_.reset();
+  upload_parser_->body_limit(upload_->body_limit());
+  chunk_.resize(transfer_chunk_bytes);
+  const auto& h = upload_parser_->get();
+  auto expect = h.find(http::field::expect);
+  if (expect != h.end() && beast::iequals(expect->value(), "100-continue") && !upload_parser_->is_done()) {
+    // The client waits for this before sending the body: only now, after the checks passed.
+    static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    lowest().expires_after(transfer_timeout);
+    return std::visit(
+        [&](auto& s) {
+          asio::async_write(s, asio::buffer(continue_line),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) return self->read_upload();
+                              self->upload_.reset();
+                              self->do_close();
+                            });
+        },
+        stream_);
+  }
+  read_upload();
+}
+
+void http_session::read_upload() {
+  if (upload_parser_->is_done()) {
+    body_unread_ = false;
+    auto u = std::move(upload_);
+    upload_parser_.reset();
+    chunk_ = {};
+    return u->finish();  // answers through the call
+  }
+  auto& body = upload_parser_->get().body();
+  body.data = chunk_.data();
+  body.size = chunk_.size();
+  lowest().expires_after(transfer_timeout);
+  std::visit(
+      [&](auto& s) {
+        http::async_read(s, buffer_, *upload_parser_,
+                         beast::bind_front_handler(&http_session::on_upload_read, shared_from_this()));
+      },
+      stream_);
+}
+
+void http_session::on_upload_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::need_buffer) ec = {};  // the chunk is full
+  if (ec == http::error::body_limit) {
+    ctx_.stats.hit(limit::http_body_size);
+    auto u = upload_;
+    return u->refuse(
+        {protocol::error_code::too_large,
+         "the upload is over " + std::to_string(u->body_limit()) + " bytes, the limit for its type"});
+  }
+  if (ec) {
+    if (ec == beast::error::timeout) ctx_.stats.hit(limit::http_timeout);
+    ctx_.log->debug("upload from {} cut short: {}", remote_.to_string(), ec.message());
+    upload_.reset();  // what was written is discarded
+    upload_parser_.reset();
+    chunk_ = {};
+    body_unread_ = false;
+    return do_close();
+  }
+  auto got = chunk_.size() - upload_parser_->get().body().size;
+  if (got == 0) return read_upload();
+  lowest().expires_never();  // the disk has the chunk now; the next read sets its own deadline
+  upload_->write(chunk_.data(), got, [self = shared_from_this()](bool go) {
+    if (go) self->read_upload();  // else the refusal is on its way (the upload answered the call)
+  });
+}
+
+void http_session::send_stream(streamed_response res) {
+  if (closing_) res.head.keep_alive(false);
+  bool keep_alive = res.head.keep_alive();
+  stream_head_ = std::make_shared<http::response<http::empty_body>>(std::move(res.head.base()));
+  streaming_ = std::move(res);
+  lowest().expires_after(transfer_timeout);
+  std::visit(
+      [&](auto& s) {
+        http::async_write(s, *stream_head_,
+                          [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t n) {
+                            self->stream_head_.reset();
+                            if (ec || !self->streaming_.reader || self->streaming_.length == 0) {
+                              self->streaming_ = {};
+                              return self->on_write(keep_alive, ec, n);
+                            }
+                            self->chunk_.resize(transfer_chunk_bytes);
+                            self->stream_next(keep_alive);
+                          });
+      },
+      stream_);
+}
+
+void http_session::stream_next(bool keep_alive) {
+  auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), streaming_.length));
+  asio::post(ctx_.files, [self = shared_from_this(), n, keep_alive] {
+    std::size_t got = 0;
+    try {
+      got = self->streaming_.reader->read(self->streaming_.offset, self->chunk_.data(), n);
+    } catch (const std::exception& e) {
+      self->ctx_.log->error("media read: {}", e.what());
+    }
+    asio::post(self->ex_, [self, got, keep_alive] {
+      if (got == 0) {  // the object is shorter than it was: the client sees a short body and a close
+        self->ctx_.log->error("media object ended {} bytes early", self->streaming_.length);
+        self->streaming_ = {};
+        self->chunk_ = {};
+        self->busy_ = false;
+        return self->do_close();
+      }
+      self->lowest().expires_after(transfer_timeout);
+      std::visit(
+          [&](auto& s) {
+            asio::async_write(s, asio::buffer(self->chunk_.data(), got),
+                              [self, keep_alive](beast::error_code ec, std::size_t written) {
+                                auto& st = self->streaming_;
+                                st.offset += written;
+                                st.length -= written;
+                                if (ec || st.length == 0) {
+                                  // The reader closes its file on a file thread.
+                                  asio::post(self->ctx_.files, [r = std::move(st.reader)] {});
+                                  st = {};
+                                  self->chunk_ = {};
+                                  return self->on_write(keep_alive, ec, written);
+                                }
+                                self->stream_next(keep_alive);
+                              });
+          },
+          self->stream_);
+    });
   });
 }
 
@@ -187,6 +363,7 @@ void http_session::upgrade(http_request req) {
 }
 
 void http_session::send(http_response res) {
+  if (body_unread_) closing_ = true;
   if (closing_) res.keep_alive(false);
   bool keep_alive = res.keep_alive();
   response_ = std::make_shared<http_response>(std::move(res));
@@ -208,6 +385,7 @@ void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) 
 }
 
 void http_session::do_close() {
+  if (body_unread_) return linger_close();
   if (auto* tls = std::get_if<tls_stream>(&stream_)) {
     // close_notify, then the socket; a peer that does not answer gets 5 s.
     lowest().expires_after(std::chrono::seconds(5));
@@ -219,6 +397,24 @@ void http_session::do_close() {
   beast::error_code ec;
   lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   lowest().socket().close(ec);
+}
+
+void http_session::linger_close() {
+  body_unread_ = false;
+  if (std::holds_alternative<tls_stream>(stream_)) return do_close();  // close_notify first
+  beast::error_code ec;
+  lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  lowest().expires_after(linger_timeout);
+  drain(std::make_shared<std::array<char, 16384>>());
+}
+
+void http_session::drain(std::shared_ptr<std::array<char, 16384>> sink) {
+  lowest().async_read_some(asio::buffer(*sink),
+                           [self = shared_from_this(), sink](beast::error_code ec, std::size_t) {
+                             if (!ec) return self->drain(sink);
+                             beast::error_code ignored;
+                             self->lowest().socket().close(ignored);
+                           });
 }
 
 }  // namespace switchboard::server

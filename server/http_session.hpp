@@ -1,12 +1,14 @@
 // One HTTP/1.1 connection: reads requests with deadlines, routes them, writes one response at a time.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
 #include <variant>
+#include <vector>
 
 #include "server/app_context.hpp"
 #include "server/connection_registry.hpp"
@@ -36,6 +38,20 @@ class http_session : public closable, public std::enable_shared_from_this<http_s
   void send(http_response res);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
+  // Closes after a response that left a request body unread: stops sending, then reads and drops
+  // what the client still sends for a moment, so that its TCP stack does not answer the unread
+  // bytes with a reset that can destroy the response before the client reads it.
+  void linger_close();
+  void drain(std::shared_ptr<std::array<char, 16384>> sink);
+
+  // POST /v1/media: the body goes to the media store a chunk at a time (media_upload).
+  void start_upload();
+  void on_upload_ready(std::shared_ptr<media_upload> upload);
+  void read_upload();
+  void on_upload_read(boost::beast::error_code ec, std::size_t bytes);
+  // GET /v1/media/{id}: the body is read from the media store a chunk at a time.
+  void send_stream(streamed_response res);
+  void stream_next(bool keep_alive);
 
   boost::beast::tcp_stream& lowest();
   std::variant<boost::beast::tcp_stream, tls_stream> stream_;
@@ -44,6 +60,12 @@ class http_session : public closable, public std::enable_shared_from_this<http_s
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<http_response> response_;  // kept alive while async_write runs
+  std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> upload_parser_;
+  std::shared_ptr<media_upload> upload_;
+  std::shared_ptr<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
+  streamed_response streaming_;
+  std::vector<char> chunk_;   // an upload's or download's chunk in flight (empty when none)
+  bool body_unread_ = false;  // a request body was left unread: the connection cannot be reused
   app_context& ctx_;
   http_router& router_;
   std::shared_ptr<void> conn_slot_;

@@ -8,12 +8,14 @@
 
 #include "protocol/fields.hpp"
 #include "protocol/json_util.hpp"
+#include "protocol/message_body.hpp"
 #include "protocol/types.hpp"
 #include "protocol/validate.hpp"
 #include "server/db_call.hpp"
 #include "server/token_cache.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/directory_store.hpp"
+#include "storage/media_store.hpp"
 #include "storage/user_store.hpp"
 
 namespace switchboard::server::ws_ops {
@@ -28,7 +30,6 @@ using storage::conv_store;
 namespace {
 
 // Spec limits.
-constexpr std::size_t max_text_bytes = 8192;
 constexpr std::size_t max_name_bytes = 200;
 constexpr std::size_t max_presence_users = 500;
 constexpr int sync_default_limit = 100;
@@ -249,39 +250,6 @@ void op_rename(session_ptr s, ws_request req, const json::object& data) {
                 [=](pqxx::connection& c) { return conv_store::rename(c, org, conv, actor, name); });
 }
 
-// The canonical body of a client message (unknown fields dropped), or the error.
-result<std::string> validate_body(const std::string& type, const json::object& body) {
-  protocol::fields f(body, "data.body.");
-  if (type == "text") {
-    auto* t = body.if_contains("text");
-    if (!t || !t->is_string()) return error{error_code::bad_request, "data.body.text must be a string"};
-    const auto& text = t->get_string();
-    if (text.empty()) return error{error_code::bad_request, "data.body.text must not be empty"};
-    if (text.size() > max_text_bytes)
-      return error{error_code::too_large,
-                   "data.body.text is over " + std::to_string(max_text_bytes) + " bytes"};
-    return json::serialize(json::object{{"text", text}});
-  }
-  if (type == "image" || type == "voice" || type == "file") {
-    auto media = f.str("media_id", 1, 64);
-    if (type == "image") {
-      f.integer("width", 1, 100000);
-      f.integer("height", 1, 100000);
-    } else if (type == "voice") {
-      f.integer("duration_ms", 1, 24LL * 3600 * 1000);
-    } else {
-      f.str("name", 1, 255);
-      f.integer("size", 0, INT64_MAX);
-    }
-    if (!f.ok()) return f.err();
-    // Uploads do not exist yet, so no media id can belong to the organization.
-    return error{error_code::not_found, "media " + media + " not found"};
-  }
-  if (type == "system")
-    return error{error_code::bad_request, "data.type: system messages are written by the server"};
-  return error{error_code::bad_request, "data.type must be one of text, image, voice, file"};
-}
-
 void op_send(session_ptr s, ws_request req, const json::object& data) {
   protocol::fields f(data);
   auto conv = f.id("conv");
@@ -289,8 +257,8 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   auto type = f.str("type", 1, 16);
   auto* body = f.object("body");
   if (!check(s, req, f)) return;
-  auto canonical = validate_body(type, *body);
-  if (!canonical) return s->reply(req, canonical.err());
+  auto checked = protocol::check_message_body(type, *body);
+  if (!checked) return s->reply(req, checked.err());
   if (auto e = s->restricted("send")) return s->reply(req, *e);
 
   auto& ctx = s->ctx();
@@ -306,7 +274,7 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   sr.sender = s->user_id();
   sr.client_msg_id = cmid;
   sr.type = type;
-  sr.body_json = std::move(canonical.value());
+  sr.body_json = std::move(checked.value().json);
   sr.ts = now_ms();
   auto ex = s->executor();
   auto shared_req = std::make_shared<ws_request>(std::move(req));
@@ -343,7 +311,23 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
     auto e = to_error(fl, *log);
     boost::asio::post(ex, [s, shared_req, e] { s->reply(*shared_req, e); });
   };
-  ctx.writer.submit(std::move(sr));
+  if (!checked.value().media) return ctx.writer.submit(std::move(sr));
+  // A media message: the media is checked (the org's, readable by the sender, of a fitting type)
+  // and recorded as sent to the conversation before the message is written.
+  auto media = *checked.value().media;
+  auto kind = checked.value().kind;
+  auto shared_sr = std::make_shared<storage::send_request>(std::move(sr));
+  db_call<bool>(
+      ctx, ex,
+      [org = s->org_id(), user = s->user_id(), conv, media, kind](pqxx::connection& c) -> result<bool> {
+        auto r = storage::media_store::attach(c, org, media, conv, user, kind);
+        if (!r) return r.err();
+        return true;
+      },
+      [s, shared_req, shared_sr, &ctx](result<bool> r) {
+        if (!r) return s->reply(*shared_req, r.err());
+        ctx.writer.submit(std::move(*shared_sr));
+      });
 }
 
 void op_sync(session_ptr s, ws_request req, const json::object& data) {

@@ -1,6 +1,7 @@
 // The local-directory media backend.
 #include "storage/media_backend.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 
 namespace switchboard::storage {
@@ -57,6 +59,7 @@ class local_writer final : public media_writer {
   }
 
   void write(const void* data, std::size_t size) override {
+    if (fd_ < 0) throw std::logic_error("media_writer::write after finish");
     auto* p = static_cast<const char*>(data);
     EVP_DigestUpdate(ctx_, p, size);
     while (size > 0) {
@@ -70,14 +73,20 @@ class local_writer final : public media_writer {
   }
   std::uint64_t size() const override { return size_; }
 
-  std::string commit() override {
+  std::string finish() override {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx_, md, &len);
-    auto sha = hex(md, len);
+    sha_ = hex(md, len);
     if (::fsync(fd_) != 0) fail("cannot fsync", tmp_);
     ::close(fd_);
     fd_ = -1;
+    return sha_;
+  }
+
+  void commit() override {
+    if (sha_.empty()) throw std::logic_error("media_writer::commit before finish");
+    const auto& sha = sha_;
     auto d1 = root_ + "/" + sha.substr(0, 2), d2 = d1 + "/" + sha.substr(2, 2);
     make_dir(d1);
     make_dir(d2);
@@ -90,11 +99,10 @@ class local_writer final : public media_writer {
       sync_dir(d2);
     }
     committed_ = true;
-    return sha;
   }
 
  private:
-  std::string root_, tmp_;
+  std::string root_, tmp_, sha_;
   EVP_MD_CTX* ctx_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
@@ -144,6 +152,22 @@ class local_backend final : public media_backend {
   }
   void remove(const std::string& sha) override {
     if (is_sha256_hex(sha)) ::unlink(path(sha).c_str());
+  }
+  std::size_t sweep_temporaries(std::int64_t age_s) override {
+    auto dir = dir_ + "/tmp";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) fail("cannot open directory", dir);
+    std::size_t removed = 0;
+    auto cutoff = ::time(nullptr) - age_s;
+    while (auto* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind("upload-", 0) != 0) continue;
+      struct stat st {};
+      auto p = dir + "/" + name;
+      if (::stat(p.c_str(), &st) == 0 && st.st_mtime < cutoff && ::unlink(p.c_str()) == 0) ++removed;
+    }
+    ::closedir(d);
+    return removed;
   }
 
  private:

@@ -18,10 +18,12 @@ class media_writer {
   // Appends bytes (and hashes them). Throws std::runtime_error on an I/O error.
   virtual void write(const void* data, std::size_t size) = 0;
   virtual std::uint64_t size() const = 0;
-  // Makes the object durable under its SHA-256 (lowercase hex), which it returns. When an object
-  // with those bytes exists already, it is kept and the new copy dropped (identical bytes are
-  // stored once).
-  virtual std::string commit() = 0;
+  // Ends the writing: the bytes are made durable in the temporary object and their SHA-256
+  // (lowercase hex) returned. No write() may follow.
+  virtual std::string finish() = 0;
+  // After finish(): names the object by its hash. When an object with those bytes exists already,
+  // it is kept and the new copy dropped (identical bytes are stored once).
+  virtual void commit() = 0;
 };
 
 // Reads ranges of a stored object.
@@ -42,6 +44,9 @@ class media_backend {
   virtual bool exists(const std::string& sha256) = 0;
   // Deletes the object (garbage collection); absent objects are fine.
   virtual void remove(const std::string& sha256) = 0;
+  // Deletes temporaries older than `age_s` seconds: uploads a crash or a kill cut short. Returns
+  // how many.
+  virtual std::size_t sweep_temporaries(std::int64_t age_s) = 0;
 };
 
 // Objects at <dir>/<hh>/<hh>/<sha256> (the first two and next two hex digits: no directory grows

@@ -3,10 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
+#include <fstream>
 #include <string>
 
 #include "protocol/media_types.hpp"
@@ -77,7 +80,10 @@ TEST_CASE("local media store: committed by hash under a two-level fan-out, store
     w->write("hel", 3);
     w->write("lo", 2);
     CHECK(w->size() == 5);
-    CHECK(w->commit() == hello_sha);
+    CHECK(w->finish() == hello_sha);
+    // Finished but not named yet: nothing under the hash.
+    CHECK_FALSE(store->exists(hello_sha));
+    w->commit();
   }
   struct stat st {};
   CHECK(::stat((dir + "/2c/f2/" + hello_sha).c_str(), &st) == 0);
@@ -86,7 +92,8 @@ TEST_CASE("local media store: committed by hash under a two-level fan-out, store
   {
     auto w = store->begin();
     w->write("hello", 5);
-    CHECK(w->commit() == hello_sha);
+    CHECK(w->finish() == hello_sha);
+    w->commit();
   }
   CHECK(entries(dir + "/2c/f2") == 1);
   CHECK(entries(dir + "/tmp") == 0);
@@ -105,6 +112,22 @@ TEST_CASE("local media store: committed by hash under a two-level fan-out, store
     CHECK(entries(dir + "/tmp") == 1);
   }
   CHECK(entries(dir + "/tmp") == 0);
+  // A finished upload dropped before commit leaves nothing either.
+  {
+    auto w = store->begin();
+    w->write("finished", 8);
+    w->finish();
+  }
+  CHECK(entries(dir + "/tmp") == 0);
+  // A temporary a crash left behind is swept once it is old enough, not before.
+  {
+    std::ofstream(dir + "/tmp/upload-leftover") << "half";
+    CHECK(store->sweep_temporaries(3600) == 0);
+    struct timespec old[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (dir + "/tmp/upload-leftover").c_str(), old, 0) == 0);
+    CHECK(store->sweep_temporaries(3600) == 1);
+    CHECK(entries(dir + "/tmp") == 0);
+  }
   // Only hash names are ever opened.
   CHECK_FALSE(store->open("../../etc/passwd"));
   CHECK_FALSE(store->exists("2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824"));
