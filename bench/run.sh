@@ -40,6 +40,7 @@ export SWITCHBOARD_LIMITS_SEND_BURST=100000
 export SWITCHBOARD_LIMITS_LOGINS_PER_MINUTE=100000
 export SWITCHBOARD_SERVER_MAX_CONNECTIONS_PER_IP=100000
 export SWITCHBOARD_LOGGING_LEVEL=warn
+export SWITCHBOARD_MEDIA_DIR=$work/media
 "$bin" migrate >/dev/null
 
 # Connections are bounded by the file-descriptor limit of this machine (server and load

@@ -52,6 +52,8 @@ fi
 # SMS verification codes (POST /v1/auth/code) go to a file here: read them from it.
 export SWITCHBOARD_SMS_SINK=${SWITCHBOARD_SMS_SINK:-file}
 export SWITCHBOARD_SMS_PATH=${SWITCHBOARD_SMS_PATH:-$state/sms.jsonl}
+# Uploaded media (POST /v1/media) is kept here.
+export SWITCHBOARD_MEDIA_DIR=${SWITCHBOARD_MEDIA_DIR:-$state/media}
 echo "Demo organization admin login (POST /v1/auth/login): $(cat "$state/demo-login.json")"
 [ "$SWITCHBOARD_SMS_SINK" = file ] && echo "SMS verification codes are appended to $SWITCHBOARD_SMS_PATH"
 echo "Starting switchboard on http://$SWITCHBOARD_SERVER_LISTEN (Ctrl-C stops it)"

@@ -76,7 +76,7 @@ struct app::impl {
   policy_cache policies;
   asio::thread_pool cpu{2};
   asio::thread_pool files{2};
-  // Throws (cannot start) when the media directory is unusable.
+  // Opened in serve(), once the database is ready.
   std::unique_ptr<storage::media_backend> media = storage::make_local_media_backend(cfg.media.dir);
   sms_sink sms{cfg.sms, log, cpu};
   keyed_rate_limiter send_limiter{static_cast<double>(cfg.limits.sends_per_second),
@@ -306,6 +306,12 @@ int app::serve() {
     }
   }
   if (!s.prepare_database()) return 1;
+  try {
+    s.media->open();
+  } catch (const std::exception& e) {
+    s.log->critical("cannot use media.dir: {}", e.what());
+    return 1;
+  }
   for (auto hook :
        {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
         &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,

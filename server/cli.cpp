@@ -150,12 +150,7 @@ int cmd_serve(const std::map<std::string, std::string>& opts) {
     std::cerr << "switchboard: config error: logging.file: " << e.what() << "\n";
     return 2;
   }
-  int rc = 1;
-  try {
-    rc = app(*cfg, log).serve();
-  } catch (const std::exception& e) {  // a service that cannot be set up (the media directory)
-    log->critical("cannot start: {}", e.what());
-  }
+  int rc = app(*cfg, log).serve();
   spdlog::shutdown();
   return rc;
 }

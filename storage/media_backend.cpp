@@ -130,9 +130,11 @@ class local_reader final : public media_reader {
 
 class local_backend final : public media_backend {
  public:
-  explicit local_backend(std::string dir) : dir_(std::move(dir)) {
+  explicit local_backend(std::string dir) : dir_(std::move(dir)) {}
+  void open() override {
     make_dir(dir_);
     make_dir(dir_ + "/tmp");
+    if (::access((dir_ + "/tmp").c_str(), W_OK) != 0) fail("cannot write to", dir_ + "/tmp");
   }
   std::unique_ptr<media_writer> begin() override { return std::make_unique<local_writer>(dir_); }
   std::unique_ptr<media_reader> open(const std::string& sha) override {

@@ -38,6 +38,9 @@ class media_reader {
 class media_backend {
  public:
   virtual ~media_backend() = default;
+  // Makes the store ready (creates what it needs) before first use; throws std::runtime_error
+  // naming the problem when it cannot be used.
+  virtual void open() = 0;
   virtual std::unique_ptr<media_writer> begin() = 0;
   // Null when no object has that hash.
   virtual std::unique_ptr<media_reader> open(const std::string& sha256) = 0;
@@ -50,8 +53,7 @@ class media_backend {
 };
 
 // Objects at <dir>/<hh>/<hh>/<sha256> (the first two and next two hex digits: no directory grows
-// past 65,536 entries per level), temporaries in <dir>/tmp. Creates the directories it needs;
-// throws std::runtime_error naming the path when it cannot.
+// past 65,536 entries per level), temporaries in <dir>/tmp. open() creates <dir> and <dir>/tmp.
 std::unique_ptr<media_backend> make_local_media_backend(const std::string& dir);
 
 // True for 64 lowercase hex digits: the only names a backend is asked for.

@@ -105,7 +105,8 @@ TEST_CASE("SIGHUP reopens the log file after rotation") {
   std::string log = dir + "/switchboard.log";
   child_process proc({"serve"}, {{"SWITCHBOARD_DATABASE_URL", db.url()},
                                  {"SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0"},
-                                 {"SWITCHBOARD_LOGGING_FILE", log}});
+                                 {"SWITCHBOARD_LOGGING_FILE", log},
+                                 {"SWITCHBOARD_MEDIA_DIR", dir + "/media"}});
   REQUIRE(eventually([&] { return read_file(log).find("switchboard ready") != std::string::npos; }, 30s));
   REQUIRE(std::rename(log.c_str(), (log + ".1").c_str()) == 0);
   proc.signal(SIGHUP);
@@ -145,6 +146,18 @@ TEST_CASE("serve gives up with a clear message when PostgreSQL never answers") {
                       30s);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("PostgreSQL unreachable"));
+}
+
+TEST_CASE("serve refuses to start, naming media.dir, when the media directory cannot be made") {
+  fresh_database db;
+  auto r = run_binary({"serve"},
+                      {{"SWITCHBOARD_DATABASE_URL", db.url()},
+                       {"SWITCHBOARD_MEDIA_DIR", "/proc/self/no-such-place/media"},
+                       {"SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0"}},
+                      30s);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err,
+             Catch::Contains("cannot use media.dir") && Catch::Contains("/proc/self/no-such-place/media"));
 }
 
 TEST_CASE("readyz turns 503 while PostgreSQL is down and 200 when it returns", "[disruptive]") {

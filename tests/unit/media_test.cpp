@@ -74,6 +74,7 @@ TEST_CASE("media types: each accepted type's signature, and bytes that are not i
 TEST_CASE("local media store: committed by hash under a two-level fan-out, stored once, read in ranges") {
   auto dir = temp_dir();
   auto store = storage::make_local_media_backend(dir);
+  store->open();
   const std::string hello_sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
   {
     auto w = store->begin();

@@ -273,6 +273,7 @@ void soak_run::start_services() {
       {"SWITCHBOARD_DATABASE_CONNECT_TIMEOUT_S", "2"},
       {"SWITCHBOARD_DATABASE_STARTUP_TIMEOUT_S", "100"},
       {"SWITCHBOARD_DATABASE_MIGRATE_ON_START", "false"},
+      {"SWITCHBOARD_MEDIA_DIR", o_.workdir + "/media"},
   };
   server_ = std::make_unique<server_process>(o_.server, env, port, o_.workdir + "/server.log");
   server_->start();
