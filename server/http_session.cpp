@@ -29,6 +29,9 @@ constexpr auto transfer_timeout = std::chrono::seconds(30);
 constexpr auto linger_timeout = std::chrono::seconds(2);
 // Media moves through the session in chunks of this size, one in flight per connection.
 constexpr std::size_t transfer_chunk_bytes = 128 * 1024;
+// A body larger than this is read through a read buffer of read_buffer_bytes.
+constexpr std::uint64_t large_body_bytes = 4096;
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
 
 std::variant<beast::tcp_stream, tls_stream> make_stream(asio::ip::tcp::socket&& socket,
                                                         const std::shared_ptr<asio::ssl::context>& tls) {
@@ -95,6 +98,8 @@ void http_session::close_for_shutdown() {
 
 void http_session::do_read() {
   if (closing_) return do_close();
+  // A keep-alive connection between requests holds no more than a small buffer.
+  if (buffer_.size() == 0 && buffer_.capacity() > 4096) buffer_.shrink_to_fit();
   parser_.emplace();
   // No body limit while the header is read: Beast checks a Content-Length against the limit when
   // the header completes, before on_header could pick the route's own limit (see there).
@@ -114,6 +119,10 @@ void http_session::do_read() {
 void http_session::on_header(beast::error_code ec, std::size_t bytes) {
   if (ec) return on_read(ec, bytes);
   const auto& req = parser_->get();
+  // Beast reads as much as the buffer has room for: the header left it at 512 bytes, which would
+  // read a large body 512 bytes per system call (measured: 50 MiB uploads at 54 MiB/s).
+  auto declared = parser_->content_length();
+  if (parser_->chunked() || (declared && *declared > large_body_bytes)) buffer_.reserve(read_buffer_bytes);
   // Uploads check their length against their type's limit (media_upload).
   if (!metrics_only_ && http_router::is_upload(req)) return start_upload();
   std::string_view target(req.target().data(), req.target().size());
@@ -122,8 +131,7 @@ void http_session::on_header(beast::error_code ec, std::size_t bytes) {
     limit = static_cast<std::uint64_t>(ctx_.cfg.limits.max_import_bytes);
   // A declared length is checked here, once (Beast checks it only as the header completes); a
   // chunked body is counted against the limit as it arrives.
-  if (auto length = parser_->content_length(); length && *length > limit)
-    return on_read(http::error::body_limit, bytes);
+  if (declared && *declared > limit) return on_read(http::error::body_limit, bytes);
   parser_->body_limit(limit);
   if (parser_->is_done()) return on_read(ec, bytes);
   std::visit(

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "protocol/media_types.hpp"
+#include "server/media_handlers.hpp"
 #include "storage/media_backend.hpp"
 
 using namespace switchboard;
@@ -135,4 +136,47 @@ TEST_CASE("local media store: committed by hash under a two-level fan-out, store
   store->remove(hello_sha);
   CHECK_FALSE(store->exists(hello_sha));
   remove_tree(dir);
+}
+
+TEST_CASE("Range headers: one range served, the rest the whole object or 416") {
+  using server::api::byte_range;
+  using server::api::parse_range;
+  using k = byte_range::kind;
+  auto r = parse_range("bytes=0-9", 100);
+  CHECK((r.what == k::partial && r.offset == 0 && r.length == 10));
+  r = parse_range("bytes=90-", 100);
+  CHECK((r.what == k::partial && r.offset == 90 && r.length == 10));
+  r = parse_range("bytes=-30", 100);
+  CHECK((r.what == k::partial && r.offset == 70 && r.length == 30));
+  r = parse_range("bytes=-300", 100);  // more than there is: all of it
+  CHECK((r.what == k::partial && r.offset == 0 && r.length == 100));
+  r = parse_range("bytes=50-5000", 100);  // clamped to the end
+  CHECK((r.what == k::partial && r.offset == 50 && r.length == 50));
+  r = parse_range("BYTES = 1-1", 100);
+  CHECK(r.what == k::whole);  // "bytes" must be followed by '=' at once
+  r = parse_range("Bytes=1-1", 100);
+  CHECK((r.what == k::partial && r.offset == 1 && r.length == 1));
+  CHECK(parse_range("bytes=100-", 100).what == k::unsatisfiable);
+  CHECK(parse_range("bytes=-0", 100).what == k::unsatisfiable);
+  CHECK(parse_range("bytes=0-", 0).what == k::unsatisfiable);
+  // Not served as a range: several ranges, other units, nonsense, numbers past 64 bits.
+  for (const char* h : {"bytes=0-1,3-4", "items=0-1", "bytes=5-2", "bytes=a-b", "bytes=", "bytes=-",
+                        "bytes=99999999999999999999-", "", "bytes=1-2-3"}) {
+    INFO(h);
+    r = parse_range(h, 100);
+    CHECK((r.what == k::whole && r.offset == 0 && r.length == 100));
+  }
+}
+
+TEST_CASE("If-None-Match: lists, weak tags and * match; others do not") {
+  using server::api::etag_matches;
+  const std::string tag = "\"abc\"";
+  CHECK(etag_matches("\"abc\"", tag));
+  CHECK(etag_matches("W/\"abc\"", tag));
+  CHECK(etag_matches("\"x\", \"abc\"", tag));
+  CHECK(etag_matches("*", tag));
+  CHECK_FALSE(etag_matches("\"abcd\"", tag));
+  CHECK_FALSE(etag_matches("abc", tag));
+  CHECK_FALSE(etag_matches("", tag));
+  CHECK_FALSE(etag_matches(",,,", tag));
 }
