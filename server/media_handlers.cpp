@@ -6,6 +6,7 @@
 
 #include <cctype>
 
+#include "protocol/http_range.hpp"
 #include "protocol/json_util.hpp"
 #include "protocol/media_types.hpp"
 #include "protocol/types.hpp"
@@ -15,8 +16,12 @@ namespace switchboard::server {
 
 namespace asio = boost::asio;
 using api::call_ptr;
+using protocol::byte_range;
 using protocol::error;
 using protocol::error_code;
+using protocol::etag_matches;
+using protocol::parse_range;
+using protocol::parse_u64;
 
 media_upload::media_upload(app_context& ctx, call_ptr call, params p,
                            std::shared_ptr<storage::media_writer> writer)
@@ -106,18 +111,12 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // The declared media type: lowercase, without parameters ("image/png; x=y" is image/png).
 std::string declared_type(const call_ptr& c) {
   auto it = c->req.find(http::field::content_type);
   if (it == c->req.end()) return {};
   std::string_view v(it->value().data(), it->value().size());
-  return lower(trim(v.substr(0, v.find(';'))));
+  return lower(protocol::trim_ows(v.substr(0, v.find(';'))));
 }
 
 std::optional<std::string> header(const call_ptr& c, http::field f) {
@@ -143,62 +142,12 @@ std::string ext_value(const std::string& s) {
   return out;
 }
 
-bool parse_u64(std::string_view s, std::uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  out = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return false;
-    out = out * 10 + static_cast<std::uint64_t>(ch - '0');
-  }
-  return true;
-}
-
 }  // namespace
 
 std::uint64_t media_limit(const config::settings& cfg, std::string_view content_type) {
   if (content_type.rfind("image/", 0) == 0) return static_cast<std::uint64_t>(cfg.media.max_image_bytes);
   if (content_type.rfind("audio/", 0) == 0) return static_cast<std::uint64_t>(cfg.media.max_voice_bytes);
   return static_cast<std::uint64_t>(cfg.media.max_file_bytes);
-}
-
-byte_range parse_range(std::string_view h, std::uint64_t size) {
-  byte_range whole{byte_range::kind::whole, 0, size};
-  h = trim(h);
-  if (h.size() < 6 || lower(h.substr(0, 6)) != "bytes=") return whole;
-  auto spec = trim(h.substr(6));
-  if (spec.find(',') != std::string_view::npos) return whole;  // several ranges: the whole object
-  auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return whole;
-  auto first = trim(spec.substr(0, dash)), last = trim(spec.substr(dash + 1));
-  std::uint64_t a = 0, b = 0;
-  if (first.empty()) {  // bytes=-N: the last N bytes
-    if (!parse_u64(last, b)) return whole;
-    if (b == 0 || size == 0) return {byte_range::kind::unsatisfiable, 0, 0};
-    b = std::min(b, size);
-    return {byte_range::kind::partial, size - b, b};
-  }
-  if (!parse_u64(first, a)) return whole;
-  if (last.empty()) {
-    b = size == 0 ? 0 : size - 1;
-  } else {
-    if (!parse_u64(last, b) || b < a) return whole;  // invalid: ignored, as RFC 9110 allows
-    b = std::min(b, size == 0 ? 0 : size - 1);
-  }
-  if (a >= size) return {byte_range::kind::unsatisfiable, 0, 0};
-  return {byte_range::kind::partial, a, b - a + 1};
-}
-
-bool etag_matches(std::string_view inm, std::string_view etag) {
-  while (!inm.empty()) {
-    auto comma = inm.find(',');
-    auto tag = trim(inm.substr(0, comma));
-    if (tag == "*") return true;
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (tag == etag) return true;
-    if (comma == std::string_view::npos) break;
-    inm.remove_prefix(comma + 1);
-  }
-  return false;
 }
 
 void begin_upload(app_context& ctx, const call_ptr& c, upload_ready_fn ready) {
@@ -220,7 +169,7 @@ void begin_upload(app_context& ctx, const call_ptr& c, upload_ready_fn ready) {
   std::optional<std::uint64_t> length;
   if (auto cl = header(c, http::field::content_length)) {
     std::uint64_t n = 0;
-    if (parse_u64(trim(*cl), n)) length = n;
+    if (parse_u64(protocol::trim_ows(*cl), n)) length = n;
   }
   if (length && *length > p.limit) {
     ctx.stats.hit(limit::http_body_size);
@@ -307,7 +256,8 @@ void download_media(app_context& ctx, const call_ptr& c, std::int64_t id) {
               byte_range range;
               range.length = size;
               auto if_range = header(c, http::field::if_range);
-              if (auto h = header(c, http::field::range); h && (!if_range || trim(*if_range) == etag))
+              if (auto h = header(c, http::field::range);
+                  h && (!if_range || protocol::trim_ows(*if_range) == etag))
                 range = parse_range(*h, size);
               if (range.what == byte_range::kind::unsatisfiable) {
                 auto res = make_error_response(

@@ -57,16 +57,6 @@ void download_media(app_context& ctx, const call_ptr& c, std::int64_t id);
 // GET /v1/admin/usage.
 void get_usage(app_context& ctx, const call_ptr& c);
 
-// A Range header against an object of `size` bytes (RFC 9110 14.2): the single range to send, the
-// whole object (no Range, or one this server does not serve: several ranges, other units), or
-// unsatisfiable.
-struct byte_range {
-  enum class kind { whole, partial, unsatisfiable } what = kind::whole;
-  std::uint64_t offset = 0, length = 0;
-};
-byte_range parse_range(std::string_view header, std::uint64_t size);
-// Whether an If-None-Match header matches `etag` (a quoted entity tag), weak comparison.
-bool etag_matches(std::string_view if_none_match, std::string_view etag);
 // The size limit for an upload declared as `content_type`.
 std::uint64_t media_limit(const config::settings& cfg, std::string_view content_type);
 }  // namespace api

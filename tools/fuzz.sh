@@ -2,14 +2,14 @@
 # Runs the libFuzzer targets (fuzz/) for SECONDS each (default 600), two at a time, starting from
 # the seed corpora in tests/fuzz_corpus/. The working corpus and any crash, leak or timeout
 # reproducer go to build/fuzz/runs/TARGET/; the script exits 1 if any target found something.
-#   tools/fuzz.sh [SECONDS] [TARGET ...]     targets: request config frame import
+#   tools/fuzz.sh [SECONDS] [TARGET ...]     targets: request config frame import media
 #   tools/fuzz.sh --regress                 every seed (and past finding) once, no fuzzing: tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--regress" ]; then
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz >/dev/null
-  for t in request config frame import; do
+  for t in request config frame import media; do
     build/fuzz/fuzz_"$t" -runs=0 tests/fuzz_corpus/"$t" >/tmp/fuzz-regress-$$-"$t".log 2>&1 ||
       { cat /tmp/fuzz-regress-$$-"$t".log; rm -f /tmp/fuzz-regress-$$-*.log; exit 1; }
     echo "fuzz_$t: $(ls tests/fuzz_corpus/"$t" | wc -l) seeds and past findings replayed, none fails"
@@ -20,7 +20,7 @@ fi
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request config frame import)
+[ ${#targets[@]} -gt 0 ] || targets=(request config frame import media)
 command -v clang++ >/dev/null || { echo "fuzz: needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz >/dev/null

@@ -199,3 +199,53 @@ TEST_CASE("TLS: a key that does not match the certificate stops serve with a cle
   CHECK_THAT(r.err, Catch::Contains("cannot enable TLS: tls.key_file"));
   CHECK_THAT(r.err, Catch::Contains("mismatch"));
 }
+
+TEST_CASE("TLS: a media upload and its download, one after the other on one kept-alive connection") {
+  org_fixture fx;
+  auto dir = make_temp_dir();
+  make_certificate(dir + "/cert.pem", dir + "/key.pem", "switchboard-media");
+  server tls_srv(fx.db.url(), {{"SWITCHBOARD_TLS_ENABLED", "true"},
+                               {"SWITCHBOARD_TLS_CERT_FILE", dir + "/cert.pem"},
+                               {"SWITCHBOARD_TLS_KEY_FILE", dir + "/key.pem"},
+                               {"SWITCHBOARD_MEDIA_MAX_IMAGE_BYTES", "100000"}});
+  asio::io_context ioc;
+  auto cctx = client_context(dir + "/cert.pem");
+  tls_tcp s(ioc, cctx);
+  connect_tls(s, tls_srv.port());
+  std::string bytes = "%PDF-1.7\n" + std::string(1500000, 'p');
+  for (std::size_t i = 9; i < bytes.size(); i += 7) bytes[i] = static_cast<char>('a' + i % 26);
+  http::request<http::string_body> up{http::verb::post, "/v1/media?name=doc.pdf", 11};
+  up.set(http::field::host, "127.0.0.1");
+  up.set(http::field::authorization, "Bearer " + fx.owner.token);
+  up.set(http::field::content_type, "application/pdf");
+  up.body() = bytes;
+  up.prepare_payload();
+  http::write(s, up);
+  beast::flat_buffer b;
+  http::response<http::string_body> res;
+  http::read(s, b, res);
+  REQUIRE(res.result_int() == 201);
+  CHECK(res.keep_alive());
+  auto id = std::string(json::parse(res.body()).at("media_id").as_string());
+
+  http::request<http::string_body> down{http::verb::get, "/v1/media/" + id, 11};
+  down.set(http::field::host, "127.0.0.1");
+  down.set(http::field::authorization, "Bearer " + fx.owner.token);
+  http::write(s, down);
+  http::response_parser<http::string_body> p;
+  p.body_limit(4 * 1024 * 1024);
+  http::read(s, b, p);
+  CHECK(p.get().result_int() == 200);
+  CHECK(p.get().body() == bytes);
+
+  // An image over its limit: 413, and the connection closes after it.
+  up.target("/v1/media");
+  up.set(http::field::content_type, "image/png");
+  up.body() = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(200000, 'x');
+  up.prepare_payload();
+  http::write(s, up);
+  http::response<http::string_body> refused;
+  http::read(s, b, refused);
+  CHECK(refused.result_int() == 413);
+  CHECK_FALSE(refused.keep_alive());
+}

@@ -12,8 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include "protocol/http_range.hpp"
 #include "protocol/media_types.hpp"
-#include "server/media_handlers.hpp"
 #include "storage/media_backend.hpp"
 
 using namespace switchboard;
@@ -139,8 +139,8 @@ TEST_CASE("local media store: committed by hash under a two-level fan-out, store
 }
 
 TEST_CASE("Range headers: one range served, the rest the whole object or 416") {
-  using server::api::byte_range;
-  using server::api::parse_range;
+  using protocol::byte_range;
+  using protocol::parse_range;
   using k = byte_range::kind;
   auto r = parse_range("bytes=0-9", 100);
   CHECK((r.what == k::partial && r.offset == 0 && r.length == 10));
@@ -169,7 +169,7 @@ TEST_CASE("Range headers: one range served, the rest the whole object or 416") {
 }
 
 TEST_CASE("If-None-Match: lists, weak tags and * match; others do not") {
-  using server::api::etag_matches;
+  using protocol::etag_matches;
   const std::string tag = "\"abc\"";
   CHECK(etag_matches("\"abc\"", tag));
   CHECK(etag_matches("W/\"abc\"", tag));
