@@ -168,7 +168,7 @@ TEST_CASE("Range headers: one range served, the rest the whole object or 416") {
   }
 }
 
-TEST_CASE("If-None-Match: lists, weak tags and * match; others do not") {
+TEST_CASE("If-None-Match: lists, weak tags and * match, other tags do not") {
   using protocol::etag_matches;
   const std::string tag = "\"abc\"";
   CHECK(etag_matches("\"abc\"", tag));
