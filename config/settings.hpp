@@ -86,6 +86,11 @@ struct settings {
   struct callbacks_section {
     bool allow_private = false;
   } callbacks;
+  struct apps_section {
+    int token_ttl_s = 7200;         // an access token's life (POST /v1/app/token's expires_in)
+    int requests_per_minute = 600;  // per app, over its /v1/app/* calls on a node
+    int requests_per_day = 200000;
+  } apps;
   struct media_section {
     std::string dir = "/var/lib/switchboard/media";
     // The largest upload by declared type: image/*, audio/* (voice notes), anything else.

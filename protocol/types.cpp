@@ -35,6 +35,10 @@ boost::json::object to_json(const user& u) {
                         {"role", u.role},
                         {"status", u.status},
                         {"created_at", u.created_at_ms}};
+  if (u.bot) {
+    o["mobile"] = nullptr;
+    o["bot"] = true;
+  }
   if (u.status == "suspended")
     o["suspension"] =
         boost::json::object{{"reason", u.suspend_reason}, {"until", opt_ms(u.suspended_until_ms)}};

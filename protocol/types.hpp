@@ -25,6 +25,7 @@ struct user {
   // Features blocked while the account stays active (send, call, create_group), and until when.
   std::vector<std::string> restricted;
   std::optional<std::int64_t> restricted_until_ms;
+  bool bot = false;  // an integration app's user: no mobile, never logs in
 
   bool is_restricted(std::string_view feature) const;
 };

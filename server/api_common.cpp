@@ -150,6 +150,32 @@ result<int> read_limit(const call_ptr& c, int def, int max) {
   return static_cast<int>(std::min<std::int64_t>(v, max));
 }
 
+std::optional<error> check_app_address(app_context& ctx, const call_ptr& c,
+                                       const storage::app_token_info& a) {
+  if (a.allowed_ips.empty()) return std::nullopt;
+  std::vector<cidr> allowed;
+  for (const auto& s : a.allowed_ips)
+    if (auto block = parse_cidr(s)) allowed.push_back(*block);
+  auto ip = client_ip(ctx, c);
+  if (is_trusted(ip, allowed)) return std::nullopt;
+  return error{error_code::forbidden, "the app may not call from " + ip.to_string()};
+}
+
+std::optional<error> admit_app(app_context& ctx, const call_ptr& c, const storage::app_token_info& a) {
+  if (c->app_scope != "any" && !a.has(c->app_scope))
+    return error{error_code::forbidden, "this call needs the app scope " + c->app_scope};
+  if (auto e = check_app_address(ctx, c, a)) return e;
+  auto key = std::to_string(a.app);
+  std::int64_t retry_after = 0;
+  if (!ctx.app_minute.take(key, retry_after) || !ctx.app_day.take(key, retry_after)) {
+    ctx.stats.hit(limit::app_requests);
+    return error{error_code::rate_limited,
+                 "over the app's request rate (apps.requests_per_minute, apps.requests_per_day)",
+                 retry_after};
+  }
+  return std::nullopt;
+}
+
 bool take_login_attempt(app_context& ctx, const call_ptr& c) {
   std::int64_t retry_after = 0;
   if (ctx.logins.take(client_ip(ctx, c).to_string(), retry_after)) return true;

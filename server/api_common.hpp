@@ -16,6 +16,7 @@
 #include "server/db_call.hpp"
 #include "server/password_hasher.hpp"
 #include "server/token_cache.hpp"
+#include "storage/app_store.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/user_store.hpp"
 
@@ -59,9 +60,46 @@ result<std::int64_t> read_cursor(const std::string& cursor);
 // `limit` from the query: default `def`, clamped to `max`, below 1 is bad_request.
 result<int> read_limit(const call_ptr& c, int def, int max);
 
+// Whether the app may call from the client's address (its allowed_ips; none: anywhere).
+std::optional<error> check_app_address(app_context& ctx, const call_ptr& c, const storage::app_token_info& a);
+// An app's call admitted: its scope (c->app_scope), its allowed addresses, its request budget.
+std::optional<error> admit_app(app_context& ctx, const call_ptr& c, const storage::app_token_info& a);
+
+// On a /v1/app/* route: resolves an app's access token (cache first), admits the call, then runs
+// `then(app_token_info, hash)` on the call's executor. A user's token here is 401.
+template <class Then>
+void authenticate_app(app_context& ctx, const call_ptr& c, Then then) {
+  auto token = bearer(c);
+  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
+  auto hash = token_hash(*token);
+  auto admit = [&ctx, c, hash, then](const storage::app_token_info& a) mutable {
+    if (auto e = admit_app(ctx, c, a)) return fail(ctx, c, *e);
+    then(a, hash);
+  };
+  if (auto cached = ctx.app_tokens.get(hash, now_ms())) return admit(*cached);
+  db_call<storage::app_token_info>(
+      ctx, c->ex,
+      [hash, &ctx](pqxx::connection& conn) -> result<storage::app_token_info> {
+        auto info = storage::app_store::resolve_token(conn, hash);
+        if (!info) return error{error_code::unauthorized, "unknown or expired app access token"};
+        ctx.app_tokens.put(hash, *info);
+        return *info;
+      },
+      [&ctx, c, admit](result<storage::app_token_info> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        admit(r.value());
+      });
+}
+
 // Resolves the bearer token (cache first), then runs `then(token_info, hash)` on the call's executor.
+// On /v1/app/* routes the token is an app's, and the caller its bot user with an admin's rights.
 template <class Then>
 void authenticate(app_context& ctx, const call_ptr& c, Then then) {
+  if (!c->app_scope.empty())
+    return authenticate_app(
+        ctx, c, [then](const storage::app_token_info& a, const std::string& hash) mutable {
+          then(storage::token_info{a.org, a.bot_user, a.expires_at_ms, "admin", "active"}, hash);
+        });
   auto token = bearer(c);
   if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
   auto hash = token_hash(*token);

@@ -15,6 +15,7 @@
 #include "protocol/validate.hpp"
 #include "server/admin_handlers.hpp"
 #include "server/api_common.hpp"
+#include "server/app_handlers.hpp"
 #include "server/db_call.hpp"
 #include "server/invite_handlers.hpp"
 #include "server/media_handlers.hpp"
@@ -447,12 +448,103 @@ std::vector<std::string> api_handlers::route_names() {
           "POST /v1/media",
           "GET /v1/media/{id}",
           "GET /v1/admin/usage",
+          "POST /v1/admin/apps",
+          "GET /v1/admin/apps",
+          "POST /v1/admin/apps/{id}/rotate",
+          "DELETE /v1/admin/apps/{id}",
+          "POST /v1/app/token",
+          "GET /v1/app/users",
+          "POST /v1/app/users",
+          "GET /v1/app/users/{id}",
+          "PATCH /v1/app/users/{id}",
+          "DELETE /v1/app/users/{id}",
+          "GET /v1/app/departments",
+          "POST /v1/app/departments",
+          "PATCH /v1/app/departments/{id}",
+          "DELETE /v1/app/departments/{id}",
           "POST /v1/orgs",
           "GET /v1/ws"};
 }
 
 namespace http = boost::beast::http;
 using api::finish;
+
+// Integration apps: their management, their tokens, and the /v1/app/* calls, which run the admin
+// routes' handlers as the app's bot user, within the scope each needs.
+bool api_handlers::handle_apps(const call_ptr& c) {
+  auto method = c->req.method();
+  const std::string& p = c->path;
+  struct method_route {
+    http::verb verb;
+    const char* name;
+    const char* scope;  // nullptr: not an app route
+    std::function<void()> fn;
+  };
+  auto routes = [&](std::initializer_list<method_route> rs) {
+    std::string allow;
+    for (const auto& r : rs) {
+      if (method == r.verb) {
+        c->op = r.name;
+        if (r.scope) c->app_scope = r.scope;
+        r.fn();
+        return true;
+      }
+      allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(r.verb));
+    }
+    c->op = rs.begin()->name;
+    auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, allow);
+    finish(ctx_, c, std::move(res));
+    return true;
+  };
+  // "/prefix/{id}" and "/prefix/{id}/action": the id (0 when not one of ours) and the action.
+  auto split = [&](const std::string& prefix) -> std::optional<std::pair<std::int64_t, std::string>> {
+    if (p.rfind(prefix, 0) != 0) return std::nullopt;
+    auto rest = p.substr(prefix.size());
+    auto slash = rest.find('/');
+    return std::make_pair(protocol::parse_id(rest.substr(0, slash)),
+                          slash == std::string::npos ? std::string() : rest.substr(slash + 1));
+  };
+  const auto get = http::verb::get, post = http::verb::post, patch = http::verb::patch,
+             del = http::verb::delete_;
+  if (p == "/v1/app/token")
+    return routes({{post, "POST /v1/app/token", nullptr, [&] { api::app_token(ctx_, c); }}});
+  if (p == "/v1/admin/apps")
+    return routes({{post, "POST /v1/admin/apps", nullptr, [&] { api::create_app(ctx_, c); }},
+                   {get, "GET /v1/admin/apps", nullptr, [&] { api::list_apps(ctx_, c); }}});
+  if (auto at = split("/v1/admin/apps/")) {
+    auto id = at->first;
+    if (at->second.empty())
+      return routes({{del, "DELETE /v1/admin/apps/{id}", nullptr, [&] { api::delete_app(ctx_, c, id); }}});
+    if (at->second == "rotate")
+      return routes(
+          {{post, "POST /v1/admin/apps/{id}/rotate", nullptr, [&] { api::rotate_app(ctx_, c, id); }}});
+    return false;
+  }
+  if (p == "/v1/app/users")
+    return routes({{get, "GET /v1/app/users", "contacts:read", [&] { list_directory_users(ctx_, c); }},
+                   {post, "POST /v1/app/users", "contacts:write", [&] { create_user(ctx_, c); }}});
+  if (auto at = split("/v1/app/users/"); at && at->second.empty()) {
+    auto id = at->first;
+    return routes(
+        {{get, "GET /v1/app/users/{id}", "contacts:read", [&] { get_user(ctx_, c, id); }},
+         {patch, "PATCH /v1/app/users/{id}", "contacts:write", [&] { api::update_user(ctx_, c, id); }},
+         {del, "DELETE /v1/app/users/{id}", "contacts:write", [&] { api::delete_user(ctx_, c, id); }}});
+  }
+  if (p == "/v1/app/departments")
+    return routes(
+        {{get, "GET /v1/app/departments", "contacts:read", [&] { list_departments(ctx_, c); }},
+         {post, "POST /v1/app/departments", "contacts:write", [&] { create_department(ctx_, c); }}});
+  if (auto at = split("/v1/app/departments/"); at && at->second.empty()) {
+    auto id = at->first;
+    return routes(
+        {{patch, "PATCH /v1/app/departments/{id}", "contacts:write", [&] { update_department(ctx_, c, id); }},
+         {del, "DELETE /v1/app/departments/{id}", "contacts:write",
+          [&] { delete_department(ctx_, c, id); }}});
+  }
+  return false;
+}
 
 void api_handlers::begin_upload(api_call call, upload_ready_fn ready) {
   api::begin_upload(ctx_, std::make_shared<api_call>(std::move(call)), std::move(ready));
@@ -528,6 +620,7 @@ bool api_handlers::handle(api_call call) {
   }
   if (p == "/v1/admin/usage")
     return route(http::verb::get, "GET /v1/admin/usage", [&] { api::get_usage(ctx_, c); });
+  if (p.rfind("/v1/app/", 0) == 0 || p.rfind("/v1/admin/apps", 0) == 0) return handle_apps(c);
   if (p == "/v1/admin/users")
     return route(http::verb::post, "POST /v1/admin/users", [&] { create_user(ctx_, c); });
   if (p == "/v1/admin/departments")

@@ -21,6 +21,9 @@ struct api_call {
   stream_fn stream;  // for routes that stream their body (may be empty elsewhere)
   std::string op;    // route name for metrics
   std::chrono::steady_clock::time_point started;
+  // On /v1/app/* routes: the scope the call needs. The caller is then an app (its access token),
+  // acting as its bot user with an admin's rights within that scope.
+  std::string app_scope;
 };
 
 class api_handlers {
@@ -33,6 +36,7 @@ class api_handlers {
   void begin_upload(api_call call, upload_ready_fn ready);
 
  private:
+  bool handle_apps(const std::shared_ptr<api_call>& c);
   app_context& ctx_;
 };
 

@@ -19,6 +19,7 @@
 #include "server/media_gc.hpp"
 #include "server/metrics.hpp"
 #include "server/systemd_notify.hpp"
+#include "storage/app_store.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/directory_store.hpp"
@@ -85,6 +86,11 @@ struct app::impl {
                                    static_cast<double>(cfg.limits.logins_per_minute)};
   keyed_rate_limiter failed_login_limiter{cfg.limits.failed_logins_per_minute / 60.0,
                                           static_cast<double>(cfg.limits.failed_logins_per_minute)};
+  app_token_cache app_tokens;
+  keyed_rate_limiter app_minute_limiter{cfg.apps.requests_per_minute / 60.0,
+                                        static_cast<double>(cfg.apps.requests_per_minute)};
+  keyed_rate_limiter app_day_limiter{cfg.apps.requests_per_day / 86400.0,
+                                     static_cast<double>(cfg.apps.requests_per_day)};
   app_context ctx;
   http_router router;
   asio::io_context ioc;
@@ -135,6 +141,9 @@ struct app::impl {
             send_limiter,
             login_limiter,
             failed_login_limiter,
+            app_tokens,
+            app_minute_limiter,
+            app_day_limiter,
             parse_trusted(cfg.server.trusted_proxies)},
         router(ctx),
         ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {
@@ -316,8 +325,8 @@ int app::serve() {
        {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
         &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
         &storage::notice_store::prepare, &storage::code_store::prepare, &storage::invitation_store::prepare,
-        &storage::import_store::prepare, &storage::directory_store::prepare,
-        &storage::media_store::prepare}) {
+        &storage::import_store::prepare, &storage::directory_store::prepare, &storage::media_store::prepare,
+        &storage::app_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }

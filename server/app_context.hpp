@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "server/app_auth.hpp"
 #include "server/connection_registry.hpp"
 #include "server/limits.hpp"
 #include "server/member_cache.hpp"
@@ -47,6 +48,9 @@ struct app_context {
   keyed_rate_limiter& sends;                              // per user: limits.sends_per_second
   keyed_rate_limiter& logins;                             // per client IP: limits.logins_per_minute
   keyed_rate_limiter& failed_logins;  // per org and mobile: limits.failed_logins_per_minute
+  app_token_cache& app_tokens;        // integration apps' access tokens
+  keyed_rate_limiter& app_minute;     // per app: apps.requests_per_minute
+  keyed_rate_limiter& app_day;        // per app: apps.requests_per_day
   std::vector<cidr> trusted_proxies;  // server.trusted_proxies, parsed
   std::atomic<bool> draining{false};
 };

@@ -101,6 +101,8 @@ const char* limit_name(limit l) {
       return "failed_logins";
     case limit::slow_consumer:
       return "slow_consumer";
+    case limit::app_requests:
+      return "app_requests";
     case limit::count:
       break;
   }

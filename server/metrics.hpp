@@ -60,6 +60,7 @@ enum class limit : std::size_t {
   login_attempts,      // limits.logins_per_minute, per client IP
   failed_logins,       // limits.failed_logins_per_minute, per mobile number
   slow_consumer,       // limits.outbound_queue_bytes (closed 4429)
+  app_requests,        // apps.requests_per_minute / requests_per_day, per app
   count
 };
 const char* limit_name(limit l);

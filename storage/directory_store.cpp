@@ -64,7 +64,8 @@ void directory_store::prepare(pqxx::connection& c) {
   // $7/$8 the keyset cursor, $9 the page size.
   c.prepare("dir_search",
             "SELECT " + user_columns("u.") +
-                ", lower(u.name) FROM users u WHERE u.org_id = $1 AND u.status <> 'removed' AND " +
+                ", lower(u.name) FROM users u WHERE u.org_id = $1 AND u.status <> 'removed' "
+                "AND u.kind = 'person' AND " +
                 visible_sql +
                 " AND ($4 = '' OR lower(u.name) COLLATE \"C\" LIKE $4) "
                 " AND ($5 = '' OR u.mobile COLLATE \"C\" LIKE $5) "

@@ -50,7 +50,7 @@ void media_store::prepare(pqxx::connection& c) {
   c.prepare("media_usage_report",
             "SELECT coalesce((SELECT storage_bytes FROM org_usage WHERE org_id = $1), 0), "
             "(SELECT storage_quota_mb FROM org_policies WHERE org_id = $1), "
-            "(SELECT count(*) FROM users u WHERE u.org_id = $1 AND (" +
+            "(SELECT count(*) FROM users u WHERE u.org_id = $1 AND u.kind = 'person' AND (" +
                 status_sql("u.") +
                 ") = 'active'), "
                 "(SELECT count(*) FROM media WHERE org_id = $1)");

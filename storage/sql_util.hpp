@@ -65,6 +65,18 @@ inline std::vector<std::int64_t> split_ids(const std::string& s) {
   return out;
 }
 
+// "a,b,c" (array_to_string of a text[] whose elements hold no comma) back to strings.
+inline std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.size();) {
+    auto comma = s.find(',', i);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(s.substr(i, comma - i));
+    i = comma + 1;
+  }
+  return out;
+}
+
 // libpqxx 6.4 passes no std::optional: an absent value goes as '' and SQL turns it into NULL
 // with NULLIF($n::text, '').
 inline std::string opt_param(const std::optional<std::int64_t>& v) {

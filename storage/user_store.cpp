@@ -16,8 +16,8 @@ using protocol::error_code;
 }  // namespace
 
 std::string user_columns(const std::string& a) {
-  return a + "org_id, " + a + "id, " + a + "name, " + a + "mobile, " + a + "title, " + a + "email, " + a +
-         "role, " + status_sql(a) + ", (extract(epoch FROM " + a +
+  return a + "org_id, " + a + "id, " + a + "name, coalesce(" + a + "mobile, ''), " + a + "title, " + a +
+         "email, " + a + "role, " + status_sql(a) + ", (extract(epoch FROM " + a +
          "created_at) * 1000)::bigint, "
          "array_to_string(ARRAY(SELECT ud.department_id FROM user_departments ud "
          "WHERE ud.org_id = " +
@@ -27,21 +27,10 @@ std::string user_columns(const std::string& a) {
          "restricted END, ','), "
          "CASE WHEN " +
          a + "restricted_until > now() THEN (extract(epoch FROM " + a +
-         "restricted_until) * 1000)::bigint END";
+         "restricted_until) * 1000)::bigint END, " + a + "kind = 'bot'";
 }
 
 namespace {
-
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < s.size();) {
-    auto comma = s.find(',', i);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(s.substr(i, comma - i));
-    i = comma + 1;
-  }
-  return out;
-}
 
 std::optional<std::int64_t> opt_ms(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -74,6 +63,7 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at) {
   }
   u.restricted = split_csv(r[at + 13].as<std::string>());
   if (!u.restricted.empty()) u.restricted_until_ms = opt_ms(r[at + 14]);
+  u.bot = r[at + 15].as<bool>();
   return u;
 }
 
@@ -211,6 +201,9 @@ protocol::result<protocol::user> lock_target(pqxx::work& w, std::int64_t org, st
   auto u = read_user(r[0]);
   if (u.status == "removed")
     return error{error_code::forbidden, "user " + protocol::id_string(id) + " was removed"};
+  if (u.bot)
+    return error{error_code::forbidden,
+                 "user " + protocol::id_string(id) + " is an app's bot: it changes with its app"};
   return u;
 }
 

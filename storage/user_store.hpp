@@ -35,7 +35,7 @@ struct token_info {
 // them, read back by read_user. Suspensions and restrictions whose `until` has passed read as
 // lifted: nothing has to run at that time for them to end.
 std::string user_columns(const std::string& alias);
-inline constexpr int user_column_count = 15;
+inline constexpr int user_column_count = 16;
 protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0);
 // The effective status of the users row aliased `alias` (a suspension past its `until` is active).
 std::string status_sql(const std::string& alias);

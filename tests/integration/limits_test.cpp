@@ -160,9 +160,10 @@ TEST_CASE("oversized headers, frames and late hellos are refused and counted") {
 
 TEST_CASE("every limit is listed in /metrics, at zero until hit") {
   org_fixture fx;
-  for (const char* name : {"connections_total", "connections_per_ip", "http_timeout", "http_header_size",
-                           "http_body_size", "origin", "hello_timeout", "ws_frame_size", "request_rate",
-                           "flood", "send_rate", "login_attempts", "failed_logins", "slow_consumer"}) {
+  for (const char* name :
+       {"connections_total", "connections_per_ip", "http_timeout", "http_header_size", "http_body_size",
+        "origin", "hello_timeout", "ws_frame_size", "request_rate", "flood", "send_rate", "login_attempts",
+        "failed_logins", "slow_consumer", "app_requests"}) {
     INFO(name);
     CHECK(limit_hits(fx.port(), name) == 0);
   }

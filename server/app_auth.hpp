@@ -1,0 +1,35 @@
+// Integration apps' access tokens, verified from memory on the hot path. An entry is trusted for
+// max_age, so an app deleted through another node stops working here within that time (through
+// this node: at once). Bounded like the user token cache.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "storage/app_store.hpp"
+
+namespace switchboard::server {
+
+class app_token_cache {
+ public:
+  static constexpr auto max_age = std::chrono::seconds(30);
+  static constexpr std::size_t max_entries = 100000;
+
+  std::optional<storage::app_token_info> get(const std::string& hash, std::int64_t now_ms) const;
+  void put(const std::string& hash, const storage::app_token_info& info);
+  // Every token of the app (it was deleted).
+  void erase_app(std::int64_t app);
+
+ private:
+  struct entry {
+    storage::app_token_info info;
+    std::chrono::steady_clock::time_point at;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, entry> map_;
+};
+
+}  // namespace switchboard::server

@@ -1,0 +1,18 @@
+// /v1 routes for integration apps (app_handlers.cpp): admins manage apps, apps get access tokens.
+// The /v1/app/* calls on users and departments are the admin routes' own handlers, run with the
+// call's app_scope set (api_handlers.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "server/api_common.hpp"
+
+namespace switchboard::server::api {
+
+void create_app(app_context& ctx, const call_ptr& c);                   // POST /v1/admin/apps
+void list_apps(app_context& ctx, const call_ptr& c);                    // GET /v1/admin/apps
+void rotate_app(app_context& ctx, const call_ptr& c, std::int64_t id);  // POST /v1/admin/apps/{id}/rotate
+void delete_app(app_context& ctx, const call_ptr& c, std::int64_t id);  // DELETE /v1/admin/apps/{id}
+void app_token(app_context& ctx, const call_ptr& c);                    // POST /v1/app/token
+
+}  // namespace switchboard::server::api
