@@ -12,6 +12,7 @@
 #include "protocol/types.hpp"
 #include "protocol/validate.hpp"
 #include "server/db_call.hpp"
+#include "server/message_send.hpp"
 #include "server/token_cache.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/directory_store.hpp"
@@ -45,13 +46,6 @@ std::int64_t now_ms() {
 frame_ptr make_event(std::string_view name, json::object data) {
   return std::make_shared<const std::string>(
       json::serialize(json::object{{"ev", name}, {"data", std::move(data)}}));
-}
-
-// A conversation that was just created: every member's read_seq is 0, so one frame fits all.
-frame_ptr created_event(const protocol::conv& c) {
-  auto fresh = c;
-  fresh.read_seq = 0;
-  return make_event("conv_update", {{"conv", protocol::to_json(fresh)}, {"reason", "created"}});
 }
 
 json::object messages_json(const storage::message_page& p) {
@@ -142,10 +136,7 @@ void op_open_direct(session_ptr s, ws_request req, const json::object& data) {
       },
       [s, req = std::move(req), &ctx](result<storage::conv_change> r) mutable {
         if (!r) return s->reply(req, r.err());
-        if (r.value().changed) {
-          ctx.members.put(r.value().conv.id, r.value().members);
-          ctx.sessions.to_users(r.value().members, created_event(r.value().conv));
-        }
+        if (r.value().changed) announce_created(ctx, r.value());
         s->reply(req, conv_reply(r.value()));
       });
 }
@@ -166,8 +157,7 @@ void op_create_group(session_ptr s, ws_request req, const json::object& data) {
       },
       [s, req = std::move(req), &ctx](result<storage::conv_change> r) mutable {
         if (!r) return s->reply(req, r.err());
-        ctx.members.put(r.value().conv.id, r.value().members);
-        ctx.sessions.to_users(r.value().members, created_event(r.value().conv));
+        announce_created(ctx, r.value());
         s->reply(req, conv_reply(r.value()));
       });
 }
@@ -276,58 +266,15 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   sr.type = type;
   sr.body_json = std::move(checked.value().json);
   sr.ts = now_ms();
-  auto ex = s->executor();
   auto shared_req = std::make_shared<ws_request>(std::move(req));
-  // Runs on the writer thread in commit order: fan-out first, then the ack goes to the sender.
-  sr.done = [s, shared_req, ex, &ctx,
-             msg = protocol::message{conv, 0, 0, sr.sender, sr.client_msg_id, sr.type, sr.body_json, 0,
-                                     false}](const storage::send_outcome& o, pqxx::connection& c) mutable {
-    if (o.st != storage::send_outcome::status::ok) {
-      error e{
-          o.st == storage::send_outcome::status::forbidden ? error_code::forbidden : error_code::not_found,
-          o.st == storage::send_outcome::status::forbidden
-              ? "not a member of conversation " + protocol::id_string(msg.conv)
-              : "conversation " + protocol::id_string(msg.conv) + " not found"};
-      boost::asio::post(ex, [s, shared_req, e] { s->reply(*shared_req, e); });
-      return;
-    }
-    if (!o.duplicate) {
-      auto members = ctx.members.get(msg.conv);
-      if (!members) {
-        ctx.members.put(msg.conv, conv_store::members(c, s->org_id(), msg.conv));
-        members = ctx.members.get(msg.conv);
-      }
-      msg.seq = o.seq;
-      msg.msg_id = o.msg_id;
-      msg.ts = o.ts;
-      if (members) ctx.sessions.to_users(*members, make_event("message", protocol::to_json(msg)), s.get());
-    }
-    json::object ack{{"msg_id", protocol::id_string(o.msg_id)}, {"seq", o.seq}, {"ts", o.ts}};
-    if (o.duplicate) ack["duplicate"] = true;
-    boost::asio::post(
-        ex, [s, shared_req, ack = std::move(ack)]() mutable { s->reply(*shared_req, std::move(ack)); });
-  };
-  sr.fail = [s, shared_req, ex, log = ctx.log](const storage::db_failure& fl) {
-    auto e = to_error(fl, *log);
-    boost::asio::post(ex, [s, shared_req, e] { s->reply(*shared_req, e); });
-  };
-  if (!checked.value().media) return ctx.writer.submit(std::move(sr));
-  // A media message: the media is checked (the org's, readable by the sender, of a fitting type)
-  // and recorded as sent to the conversation before the message is written.
-  auto media = *checked.value().media;
-  auto kind = checked.value().kind;
-  auto shared_sr = std::make_shared<storage::send_request>(std::move(sr));
-  db_call<bool>(
-      ctx, ex,
-      [org = s->org_id(), user = s->user_id(), conv, media, kind](pqxx::connection& c) -> result<bool> {
-        auto r = storage::media_store::attach(c, org, media, conv, user, kind);
-        if (!r) return r.err();
-        return true;
-      },
-      [s, shared_req, shared_sr, &ctx](result<bool> r) {
-        if (!r) return s->reply(*shared_req, r.err());
-        ctx.writer.submit(std::move(*shared_sr));
-      });
+  submit_message(ctx, std::move(sr), checked.value().media, checked.value().kind, s, s->executor(),
+                 [s, shared_req](result<send_ack> r) {
+                   if (!r) return s->reply(*shared_req, r.err());
+                   const auto& a = r.value();
+                   json::object ack{{"msg_id", protocol::id_string(a.msg_id)}, {"seq", a.seq}, {"ts", a.ts}};
+                   if (a.duplicate) ack["duplicate"] = true;
+                   s->reply(*shared_req, std::move(ack));
+                 });
 }
 
 void op_sync(session_ptr s, ws_request req, const json::object& data) {
