@@ -453,6 +453,8 @@ std::vector<std::string> api_handlers::route_names() {
           "POST /v1/admin/apps/{id}/rotate",
           "DELETE /v1/admin/apps/{id}",
           "POST /v1/app/token",
+          "POST /v1/app/messages",
+          "GET /v1/app/convs/{conv}/messages",
           "GET /v1/app/users",
           "POST /v1/app/users",
           "GET /v1/app/users/{id}",
@@ -521,6 +523,14 @@ bool api_handlers::handle_apps(const call_ptr& c) {
       return routes(
           {{post, "POST /v1/admin/apps/{id}/rotate", nullptr, [&] { api::rotate_app(ctx_, c, id); }}});
     return false;
+  }
+  if (p == "/v1/app/messages")
+    return routes(
+        {{post, "POST /v1/app/messages", "messages:send", [&] { api::send_app_message(ctx_, c); }}});
+  if (auto at = split("/v1/app/convs/"); at && at->second == "messages") {
+    auto conv = at->first;
+    return routes(
+        {{get, "GET /v1/app/convs/{conv}/messages", "any", [&] { api::read_app_conv(ctx_, c, conv); }}});
   }
   if (p == "/v1/app/users")
     return routes({{get, "GET /v1/app/users", "contacts:read", [&] { list_directory_users(ctx_, c); }},

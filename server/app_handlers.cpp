@@ -6,8 +6,14 @@
 #include <algorithm>
 
 #include "protocol/fields.hpp"
+#include "protocol/http_range.hpp"
+#include "protocol/message_body.hpp"
 #include "protocol/types.hpp"
 #include "server/limits.hpp"
+#include "server/message_send.hpp"
+#include "storage/conv_store.hpp"
+#include "storage/dept_store.hpp"
+#include "storage/user_store.hpp"
 
 namespace switchboard::server::api {
 
@@ -15,6 +21,27 @@ namespace {
 
 const std::vector<std::string> known_scopes{"contacts:read", "contacts:write", "messages:send", "events"};
 constexpr std::size_t max_allowed_ips = 50;
+constexpr std::size_t max_user_recipients = 1000;
+constexpr int max_department_recipients = 10000;
+
+// Where an app's message goes: one conversation per recipient (the direct conversation of the
+// bot and that user), or the one conversation named.
+struct delivery_plan {
+  std::vector<std::pair<std::int64_t, std::int64_t>> targets;  // (user, or 0 for `conv`; conversation)
+  std::vector<storage::conv_change> created;                   // direct conversations opened now
+};
+
+delivery_plan open_directs(pqxx::connection& conn, std::int64_t org, std::int64_t bot,
+                           const std::vector<std::int64_t>& users) {
+  delivery_plan plan;
+  for (auto u : users) {
+    auto opened = storage::conv_store::open_direct(conn, org, bot, u);
+    if (!opened) continue;  // (checked to exist just before: removed in between)
+    if (opened.value().changed) plan.created.push_back(opened.value());
+    plan.targets.emplace_back(u, opened.value().conv.id);
+  }
+  return plan;
+}
 
 }  // namespace
 
@@ -142,6 +169,120 @@ void app_token(app_context& ctx, const call_ptr& c) {
                  json::object{{"access_token", token}, {"expires_in", ttl_ms / 1000}});
             });
       });
+}
+
+void send_app_message(app_context& ctx, const call_ptr& c) {
+  authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
+    auto body = json_body(c);
+    if (!body) return fail(ctx, c, body.err());
+    const auto& o = body.value();
+    protocol::fields f(o, "");
+    int named = static_cast<int>(o.contains("to_users")) + static_cast<int>(o.contains("to_department")) +
+                static_cast<int>(o.contains("conv"));
+    if (named != 1)
+      return fail(ctx, c, {error_code::bad_request, "give exactly one of to_users, to_department, conv"});
+    auto cmid = f.str("client_msg_id", 1, 64);
+    auto type = f.str("type", 1, 16);
+    const auto* content = f.object("body");
+    std::vector<std::int64_t> users;
+    std::int64_t dept = 0, conv = 0;
+    if (o.contains("to_users")) users = f.id_set("to_users", max_user_recipients);
+    if (o.contains("to_department")) dept = f.id("to_department");
+    if (o.contains("conv")) conv = f.id("conv");
+    if (!f.ok()) return fail(ctx, c, f.err());
+    if (o.contains("to_users") && users.empty())
+      return fail(ctx, c, {error_code::bad_request, "to_users must name at least one user"});
+    if (type != "text" && type != "markdown" && type != "image" && type != "file")
+      return fail(ctx, c, {error_code::bad_request, "type must be one of text, markdown, image, file"});
+    // A markdown body is a text body whose text is markdown.
+    auto checked = protocol::check_message_body(type == "markdown" ? "text" : type, *content, "body.");
+    if (!checked) return fail(ctx, c, checked.err());
+    auto org = t.org_id, bot = t.user_id;
+    db_call<delivery_plan>(
+        ctx, c->ex,
+        [org, bot, users, dept, conv](pqxx::connection& conn) -> result<delivery_plan> {
+          if (conv) return delivery_plan{{{0, conv}}, {}};
+          if (dept) {
+            auto members = storage::dept_store::members_under(conn, org, dept, max_department_recipients);
+            if (!members)
+              return error{error_code::not_found, "department " + protocol::id_string(dept) + " not found"};
+            return open_directs(conn, org, bot, *members);
+          }
+          // Any recipient not in the org makes the whole request not_found, and nothing is sent.
+          auto found = storage::user_store::existing_active(conn, org, users);
+          for (auto u : users)
+            if (std::find(found.begin(), found.end(), u) == found.end() || u == bot)
+              return error{error_code::not_found, "user " + protocol::id_string(u) + " not found"};
+          return open_directs(conn, org, bot, users);
+        },
+        [&ctx, c, org, bot, cmid, type, checked = checked.value()](result<delivery_plan> r) {
+          if (!r) return fail(ctx, c, r.err());
+          for (const auto& change : r.value().created) announce_created(ctx, change);
+          const auto& targets = r.value().targets;
+          if (targets.empty()) return ok(ctx, c, http::status::ok, json::object{{"results", json::array{}}});
+          // Every recipient's outcome, answered once all are in.
+          struct gather {
+            std::vector<result<send_ack>> outcomes;
+            std::size_t left;
+          };
+          auto g = std::make_shared<gather>(
+              gather{std::vector<result<send_ack>>(targets.size(), error{}), targets.size()});
+          for (std::size_t i = 0; i < targets.size(); ++i) {
+            storage::send_request sr;
+            sr.org = org;
+            sr.conv = targets[i].second;
+            sr.sender = bot;
+            sr.client_msg_id = cmid;
+            sr.type = type;
+            sr.body_json = checked.json;
+            sr.ts = now_ms();
+            submit_message(ctx, std::move(sr), checked.media, checked.kind, nullptr, c->ex,
+                           [&ctx, c, g, i, targets](result<send_ack> out) {
+                             g->outcomes[i] = std::move(out);
+                             if (--g->left > 0) return;
+                             json::array results;
+                             for (std::size_t k = 0; k < targets.size(); ++k) {
+                               // A failed recipient fails the call; a retry with the same
+                               // client_msg_id sends only what is missing.
+                               if (!g->outcomes[k]) return fail(ctx, c, g->outcomes[k].err());
+                               const auto& a = g->outcomes[k].value();
+                               json::object item{{"conv", protocol::id_string(targets[k].second)},
+                                                 {"msg_id", protocol::id_string(a.msg_id)},
+                                                 {"seq", a.seq}};
+                               if (targets[k].first) item["user"] = protocol::id_string(targets[k].first);
+                               if (a.duplicate) item["duplicate"] = true;
+                               results.push_back(std::move(item));
+                             }
+                             ok(ctx, c, http::status::ok, json::object{{"results", std::move(results)}});
+                           });
+          }
+        });
+  });
+}
+
+void read_app_conv(app_context& ctx, const call_ptr& c, std::int64_t conv) {
+  authenticate(ctx, c, [&ctx, c, conv](const storage::token_info& t, const std::string&) {
+    std::int64_t after = 0;
+    auto a = query_param(c, "after_seq");
+    if (!a.empty()) {
+      std::uint64_t v = 0;
+      if (!protocol::parse_u64(a, v) || v > static_cast<std::uint64_t>(INT64_MAX))
+        return fail(ctx, c, {error_code::bad_request, "after_seq must be a non-negative integer"});
+      after = static_cast<std::int64_t>(v);
+    }
+    auto limit = read_limit(c, 100, 500);
+    if (!limit) return fail(ctx, c, limit.err());
+    answer<storage::message_page>(
+        ctx, c, http::status::ok,
+        [org = t.org_id, bot = t.user_id, conv, after, n = limit.value()](pqxx::connection& conn) {
+          return storage::conv_store::sync(conn, org, conv, bot, after, n);
+        },
+        [](const storage::message_page& p) {
+          json::array messages;
+          for (const auto& m : p.messages) messages.push_back(protocol::to_json(m));
+          return json::object{{"messages", std::move(messages)}, {"has_more", p.has_more}};
+        });
+  });
 }
 
 }  // namespace switchboard::server::api

@@ -51,6 +51,12 @@ void dept_store::prepare(pqxx::connection& c) {
   c.prepare("dept_tree_lock", "SELECT pg_advisory_xact_lock(hashtextextended('departments', $1))");
   c.prepare("dept_get",
             std::string("SELECT ") + dept_columns + " FROM departments WHERE org_id = $1 AND id = $2");
+  c.prepare("dept_members_under",
+            "WITH RECURSIVE sub(id) AS (SELECT id FROM departments WHERE org_id = $1 AND id = $2 "
+            "UNION SELECT d.id FROM departments d JOIN sub ON d.org_id = $1 AND d.parent_id = sub.id) "
+            "SELECT DISTINCT ud.user_id FROM user_departments ud JOIN sub ON ud.department_id = sub.id "
+            "JOIN users u ON u.org_id = ud.org_id AND u.id = ud.user_id "
+            "WHERE ud.org_id = $1 AND u.status <> 'removed' AND u.kind = 'person' ORDER BY 1 LIMIT $3");
   c.prepare("dept_get_locked", std::string("SELECT ") + dept_columns +
                                    " FROM departments WHERE org_id = $1 AND id = $2 FOR UPDATE");
   c.prepare("dept_insert", std::string("INSERT INTO departments (org_id, parent_id, name, sort) "
@@ -165,6 +171,16 @@ std::optional<department> dept_store::get(pqxx::connection& c, std::int64_t org,
   auto r = n.exec_prepared("dept_get", org, id);
   if (r.empty()) return std::nullopt;
   return read_dept(r[0]);
+}
+
+std::optional<std::vector<std::int64_t>> dept_store::members_under(pqxx::connection& c, std::int64_t org,
+                                                                   std::int64_t id, int limit) {
+  pqxx::nontransaction n(c);
+  if (n.exec_prepared("dept_get", org, id).empty()) return std::nullopt;
+  std::vector<std::int64_t> out;
+  for (const auto& r : n.exec_prepared("dept_members_under", org, id, limit))
+    out.push_back(r[0].as<std::int64_t>());
+  return out;
 }
 
 boost::json::object to_json(const department& d) {

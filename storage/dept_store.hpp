@@ -42,6 +42,10 @@ class dept_store {
   static protocol::result<department> remove(pqxx::connection& c, const actor& a, std::int64_t id,
                                              bool move_to_parent);
   static std::optional<department> get(pqxx::connection& c, std::int64_t org, std::int64_t id);
+  // The people (not removed) in the department and its subtree, at most `limit` of them; nothing
+  // when the department is not the org's.
+  static std::optional<std::vector<std::int64_t>> members_under(pqxx::connection& c, std::int64_t org,
+                                                                std::int64_t id, int limit);
 };
 
 boost::json::object to_json(const department& d);

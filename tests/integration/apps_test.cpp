@@ -11,6 +11,7 @@
 #include "fixture.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "ws_client.hpp"
 
 using namespace sbtest;
 namespace json = boost::json;
@@ -245,4 +246,138 @@ TEST_CASE("apps: access tokens expire, allowed addresses hold, and each app has 
   CHECK(refused.status == 403);
   auto home = new_app(admin, {"contacts:read"}, json::array{"127.0.0.1/32", "10.0.0.0/8"});
   CHECK(exchange(fx.port(), str(home.at("app")), str(home.at("secret"))).status == 200);
+}
+
+TEST_CASE("apps: messages to users, a department or a group, idempotent, all or nothing across orgs") {
+  org_fixture fx;
+  api_client admin{fx.port(), fx.owner.token};
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto carol = fx.add_user(fx.owner, "Carol");
+  auto app = new_app(admin, {"messages:send"});
+  auto bot_id = str(app.at("bot_user"));
+  api_client bot{fx.port(), app_token(fx.port(), app)};
+  ws_client b(fx.port());
+  b.hello(bob.token);
+
+  json::object text{{"to_users", json::array{bob.id, carol.id}},
+                    {"client_msg_id", "build-1"},
+                    {"type", "text"},
+                    {"body", {{"text", "build 42 passed"}}}};
+  auto first = bot.ok("POST", "/v1/app/messages", text);
+  const auto& results = first.at("results").as_array();
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].at("user") == json::value(bob.id));
+  CHECK(results[0].at("seq") == 1);
+  CHECK_FALSE(results[0].as_object().contains("duplicate"));
+  auto bob_conv = str(results[0].at("conv"));
+  // Bob's session learns of the new direct conversation, then gets the message, from the bot.
+  auto created = b.wait_event("conv_update");
+  REQUIRE(created);
+  auto ev = b.wait_event("message");
+  REQUIRE(ev);
+  CHECK(ev->at("data").at("from") == json::value(bot_id));
+  CHECK(ev->at("data").at("body").at("text") == "build 42 passed");
+  // A retry: the same messages, marked duplicate, nothing new.
+  auto again = bot.ok("POST", "/v1/app/messages", text);
+  CHECK(again.at("results").as_array()[0].at("duplicate") == true);
+  CHECK(again.at("results").as_array()[0].at("msg_id") == results[0].at("msg_id"));
+  CHECK_FALSE(b.wait_event("message", std::chrono::milliseconds(300)));
+
+  // Any recipient outside the org: 404, and no one gets anything.
+  auto other = fx.new_org("Other");
+  auto before = fx.db.scalar("SELECT count(*) FROM messages");
+  auto mixed = text;
+  mixed["to_users"] = json::array{bob.id, other.id};
+  mixed["client_msg_id"] = "build-2";
+  CHECK(bot.code("POST", "/v1/app/messages", mixed) == "not_found");
+  CHECK(fx.db.scalar("SELECT count(*) FROM messages") == before);
+
+  // Markdown, stored as such; and the bot reads the conversation back.
+  bot.ok("POST", "/v1/app/messages",
+         json::object{{"to_users", json::array{bob.id}},
+                      {"client_msg_id", "md-1"},
+                      {"type", "markdown"},
+                      {"body", {{"text", "**bold**"}}}});
+  auto page = bot.ok("GET", "/v1/app/convs/" + bob_conv + "/messages?after_seq=0");
+  const auto& msgs = page.at("messages").as_array();
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[1].at("type") == "markdown");
+  CHECK(page.at("has_more") == false);
+  CHECK(bot.ok("GET", "/v1/app/convs/" + bob_conv + "/messages?after_seq=1&limit=1")
+            .at("messages")
+            .as_array()
+            .size() == 1);
+
+  // A department and its subtree.
+  auto sales = admin.ok("POST", "/v1/admin/departments", json::object{{"name", "Sales"}}, 201);
+  auto east = admin.ok("POST", "/v1/admin/departments",
+                       json::object{{"name", "East"}, {"parent", sales.at("department")}}, 201);
+  admin.ok("PATCH", "/v1/admin/users/" + bob.id,
+           json::object{{"departments", json::array{sales.at("department")}}});
+  admin.ok("PATCH", "/v1/admin/users/" + carol.id,
+           json::object{{"departments", json::array{east.at("department")}}});
+  auto to_dept = bot.ok("POST", "/v1/app/messages",
+                        json::object{{"to_department", sales.at("department")},
+                                     {"client_msg_id", "dept-1"},
+                                     {"type", "text"},
+                                     {"body", {{"text", "quarter closed"}}}});
+  CHECK(to_dept.at("results").as_array().size() == 2);
+  CHECK(bot.code("POST", "/v1/app/messages",
+                 json::object{{"to_department", "999999"},
+                              {"client_msg_id", "d"},
+                              {"type", "text"},
+                              {"body", {{"text", "x"}}}}) == "not_found");
+
+  // A group the bot was added to; one it was not.
+  ws_client a(fx.port());
+  a.hello(fx.owner.token);
+  auto group =
+      a.call("create_group", {{"name", "CI"}, {"members", json::array{bob.id, json::value(bot_id)}}});
+  REQUIRE(group.at("ok").as_bool());
+  auto g = str(group.at("data").at("conv").at("conv"));
+  auto in_group = bot.ok(
+      "POST", "/v1/app/messages",
+      json::object{{"conv", g}, {"client_msg_id", "g-1"}, {"type", "text"}, {"body", {{"text", "hi"}}}});
+  CHECK(in_group.at("results").as_array().size() == 1);
+  CHECK_FALSE(in_group.at("results").as_array()[0].as_object().contains("user"));
+  auto lonely = a.call("create_group", {{"name", "No bots"}, {"members", json::array{bob.id}}});
+  auto ng = str(lonely.at("data").at("conv").at("conv"));
+  CHECK(bot.code("POST", "/v1/app/messages",
+                 json::object{
+                     {"conv", ng}, {"client_msg_id", "g-2"}, {"type", "text"}, {"body", {{"text", "hi"}}}}) ==
+        "forbidden");
+  CHECK(bot.code("GET", "/v1/app/convs/" + ng + "/messages") == "forbidden");
+
+  // Bad requests: two targets, none, a bad type, an empty text, another's media.
+  CHECK(bot.code("POST", "/v1/app/messages",
+                 json::object{{"conv", g},
+                              {"to_users", json::array{bob.id}},
+                              {"client_msg_id", "x"},
+                              {"type", "text"},
+                              {"body", {{"text", "x"}}}}) == "bad_request");
+  CHECK(bot.code("POST", "/v1/app/messages",
+                 json::object{{"client_msg_id", "x"}, {"type", "text"}, {"body", {{"text", "x"}}}}) ==
+        "bad_request");
+  CHECK(bot.code("POST", "/v1/app/messages",
+                 json::object{
+                     {"conv", g}, {"client_msg_id", "x"}, {"type", "voice"}, {"body", {{"text", "x"}}}}) ==
+        "bad_request");
+  CHECK(bot.code(
+            "POST", "/v1/app/messages",
+            json::object{{"conv", g}, {"client_msg_id", "x"}, {"type", "text"}, {"body", {{"text", ""}}}}) ==
+        "bad_request");
+  auto png = http_call(fx.port(), "POST", "/v1/media", std::string("\x89PNG\r\n\x1a\n", 8) + "xxxxxxxxxx",
+                       {{"Authorization", "Bearer " + bob.token}, {"Content-Type", "image/png"}});
+  REQUIRE(png.status == 201);
+  CHECK(bot.code("POST", "/v1/app/messages",
+                 json::object{
+                     {"conv", g},
+                     {"client_msg_id", "img"},
+                     {"type", "image"},
+                     {"body",
+                      {{"media_id", json::parse(png.body).at("media_id")}, {"width", 1}, {"height", 1}}}}) ==
+        "not_found");
+  // Without messages:send.
+  api_client reader{fx.port(), app_token(fx.port(), new_app(admin, {"contacts:read"}))};
+  CHECK(reader.code("POST", "/v1/app/messages", text) == "forbidden");
 }
