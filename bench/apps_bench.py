@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """POST /v1/app/messages throughput against a running switchboard (see bench/apps.sh)."""
-import argparse, http.client, json, statistics, subprocess, threading, time
+import argparse, http.client, json, os, statistics, subprocess, threading, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
@@ -45,7 +45,14 @@ for i in range(0, len(users), 100):
     assert st == 200, r
 
 
+def wal_syncs():
+    """PostgreSQL's WAL flushes so far (pg_stat_wal): each is a commit waiting for the disk."""
+    return int(subprocess.run(["psql", os.environ["SB_TEST_DATABASE_URL"], "-tAc", "SELECT wal_sync FROM pg_stat_wal"],
+                              check=True, capture_output=True, text=True).stdout.strip())
+
+
 def run(per_call, label):
+    syncs_before = wal_syncs()
     stop = time.monotonic() + args.seconds
     counts, lat = [0] * args.clients, []
     lock = threading.Lock()
@@ -75,7 +82,8 @@ def run(per_call, label):
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     print(f"{label}: {len(lat) / wall:,.0f} calls/s, {sum(counts) / wall:,.0f} messages/s stored and acked "
-          f"({args.clients} clients, {per_call} recipient(s) per call); call p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms")
+          f"({args.clients} clients, {per_call} recipient(s) per call); call p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms; "
+          f"{(wal_syncs() - syncs_before) / len(lat):.1f} WAL flushes per call")
 
 
 run(1, "one recipient per call")

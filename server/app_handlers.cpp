@@ -34,7 +34,15 @@ struct delivery_plan {
 delivery_plan open_directs(pqxx::connection& conn, std::int64_t org, std::int64_t bot,
                            const std::vector<std::int64_t>& users) {
   delivery_plan plan;
+  // Most recipients have their conversation with the bot already: one read finds them all. Each
+  // open_direct is a write transaction (its commit waits for the disk), so only the new ones go
+  // through it.
+  auto existing = storage::conv_store::find_directs(conn, org, bot, users);
   for (auto u : users) {
+    if (auto it = existing.find(u); it != existing.end()) {
+      plan.targets.emplace_back(u, it->second);
+      continue;
+    }
     auto opened = storage::conv_store::open_direct(conn, org, bot, u);
     if (!opened) continue;  // (checked to exist just before: removed in between)
     if (opened.value().changed) plan.created.push_back(opened.value());

@@ -162,6 +162,8 @@ void conv_store::prepare(pqxx::connection& c) {
       "INSERT INTO conversations (org_id, kind, direct_key, member_count) VALUES ($1, 'direct', $2, $3) "
       "ON CONFLICT (org_id, direct_key) DO NOTHING RETURNING id");
   c.prepare("conv_direct_find", "SELECT id FROM conversations WHERE org_id = $1 AND direct_key = $2");
+  c.prepare("conv_direct_find_many",
+            "SELECT direct_key, id FROM conversations WHERE org_id = $1 AND direct_key = ANY($2::text[])");
   c.prepare("conv_group_insert",
             "INSERT INTO conversations (org_id, kind, name, owner_id, member_count) VALUES ($1, 'group', $2, "
             "$3, 0) "
@@ -270,6 +272,23 @@ protocol::result<conv_change> conv_store::open_direct(pqxx::connection& c, std::
   out.conv = conv.value();
   out.members = pair;
   w.commit();
+  return out;
+}
+
+std::map<std::int64_t, std::int64_t> conv_store::find_directs(pqxx::connection& c, std::int64_t org,
+                                                              std::int64_t caller,
+                                                              const std::vector<std::int64_t>& others) {
+  std::vector<std::string> keys;
+  std::map<std::string, std::int64_t> other_of;
+  for (auto o : others) {
+    auto key = protocol::id_string(std::min(caller, o)) + ":" + protocol::id_string(std::max(caller, o));
+    other_of[key] = o;
+    keys.push_back(std::move(key));
+  }
+  pqxx::nontransaction n(c);
+  std::map<std::int64_t, std::int64_t> out;
+  for (const auto& r : n.exec_prepared("conv_direct_find_many", org, text_array(keys)))
+    out[other_of.at(r[0].as<std::string>())] = r[1].as<std::int64_t>();
   return out;
 }
 

@@ -47,6 +47,11 @@ class conv_store {
   // The one direct conversation of a pair, created if needed (safe under concurrent calls).
   static protocol::result<conv_change> open_direct(pqxx::connection& c, std::int64_t org, std::int64_t caller,
                                                    std::int64_t other);
+  // The direct conversations `caller` has already with each of `others` (other -> conversation),
+  // read in one statement; the missing ones are not in the map.
+  static std::map<std::int64_t, std::int64_t> find_directs(pqxx::connection& c, std::int64_t org,
+                                                           std::int64_t caller,
+                                                           const std::vector<std::int64_t>& others);
   static protocol::result<conv_change> create_group(pqxx::connection& c, std::int64_t org, std::int64_t owner,
                                                     const std::string& name,
                                                     std::vector<std::int64_t> members, int max_members);
