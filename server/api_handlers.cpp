@@ -473,33 +473,28 @@ using api::finish;
 
 // Integration apps: their management, their tokens, and the /v1/app/* calls, which run the admin
 // routes' handlers as the app's bot user, within the scope each needs.
-bool api_handlers::handle_apps(const call_ptr& c) {
-  auto method = c->req.method();
-  const std::string& p = c->path;
-  struct method_route {
-    http::verb verb;
-    const char* name;
-    const char* scope;  // nullptr: not an app route
-    std::function<void()> fn;
-  };
-  auto routes = [&](std::initializer_list<method_route> rs) {
-    std::string allow;
-    for (const auto& r : rs) {
-      if (method == r.verb) {
-        c->op = r.name;
-        if (r.scope) c->app_scope = r.scope;
-        r.fn();
-        return true;
-      }
-      allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(r.verb));
+bool api_handlers::dispatch(const std::shared_ptr<api_call>& c, std::initializer_list<method_route> rs) {
+  std::string allow;
+  for (const auto& r : rs) {
+    if (c->req.method() == r.verb) {
+      c->op = r.name;
+      if (r.scope) c->app_scope = r.scope;
+      r.fn();
+      return true;
     }
-    c->op = rs.begin()->name;
-    auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
-    res.result(http::status::method_not_allowed);
-    res.set(http::field::allow, allow);
-    finish(ctx_, c, std::move(res));
-    return true;
-  };
+    allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(r.verb));
+  }
+  c->op = rs.begin()->name;
+  auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
+  res.result(http::status::method_not_allowed);
+  res.set(http::field::allow, allow);
+  finish(ctx_, c, std::move(res));
+  return true;
+}
+
+bool api_handlers::handle_apps(const call_ptr& c) {
+  const std::string& p = c->path;
+  auto routes = [&](std::initializer_list<method_route> rs) { return dispatch(c, rs); };
   // "/prefix/{id}" and "/prefix/{id}/action": the id (0 when not one of ours) and the action.
   auto split = [&](const std::string& prefix) -> std::optional<std::pair<std::int64_t, std::string>> {
     if (p.rfind(prefix, 0) != 0) return std::nullopt;
@@ -510,48 +505,46 @@ bool api_handlers::handle_apps(const call_ptr& c) {
   };
   const auto get = http::verb::get, post = http::verb::post, patch = http::verb::patch,
              del = http::verb::delete_;
-  if (p == "/v1/app/token")
-    return routes({{post, "POST /v1/app/token", nullptr, [&] { api::app_token(ctx_, c); }}});
+  if (p == "/v1/app/token") return routes({{post, "POST /v1/app/token", [&] { api::app_token(ctx_, c); }}});
   if (p == "/v1/admin/apps")
-    return routes({{post, "POST /v1/admin/apps", nullptr, [&] { api::create_app(ctx_, c); }},
-                   {get, "GET /v1/admin/apps", nullptr, [&] { api::list_apps(ctx_, c); }}});
+    return routes({{post, "POST /v1/admin/apps", [&] { api::create_app(ctx_, c); }},
+                   {get, "GET /v1/admin/apps", [&] { api::list_apps(ctx_, c); }}});
   if (auto at = split("/v1/admin/apps/")) {
     auto id = at->first;
     if (at->second.empty())
-      return routes({{del, "DELETE /v1/admin/apps/{id}", nullptr, [&] { api::delete_app(ctx_, c, id); }}});
+      return routes({{del, "DELETE /v1/admin/apps/{id}", [&] { api::delete_app(ctx_, c, id); }}});
     if (at->second == "rotate")
-      return routes(
-          {{post, "POST /v1/admin/apps/{id}/rotate", nullptr, [&] { api::rotate_app(ctx_, c, id); }}});
+      return routes({{post, "POST /v1/admin/apps/{id}/rotate", [&] { api::rotate_app(ctx_, c, id); }}});
     return false;
   }
   if (p == "/v1/app/messages")
     return routes(
-        {{post, "POST /v1/app/messages", "messages:send", [&] { api::send_app_message(ctx_, c); }}});
+        {{post, "POST /v1/app/messages", [&] { api::send_app_message(ctx_, c); }, "messages:send"}});
   if (auto at = split("/v1/app/convs/"); at && at->second == "messages") {
     auto conv = at->first;
     return routes(
-        {{get, "GET /v1/app/convs/{conv}/messages", "any", [&] { api::read_app_conv(ctx_, c, conv); }}});
+        {{get, "GET /v1/app/convs/{conv}/messages", [&] { api::read_app_conv(ctx_, c, conv); }, "any"}});
   }
   if (p == "/v1/app/users")
-    return routes({{get, "GET /v1/app/users", "contacts:read", [&] { list_directory_users(ctx_, c); }},
-                   {post, "POST /v1/app/users", "contacts:write", [&] { create_user(ctx_, c); }}});
+    return routes({{get, "GET /v1/app/users", [&] { list_directory_users(ctx_, c); }, "contacts:read"},
+                   {post, "POST /v1/app/users", [&] { create_user(ctx_, c); }, "contacts:write"}});
   if (auto at = split("/v1/app/users/"); at && at->second.empty()) {
     auto id = at->first;
     return routes(
-        {{get, "GET /v1/app/users/{id}", "contacts:read", [&] { get_user(ctx_, c, id); }},
-         {patch, "PATCH /v1/app/users/{id}", "contacts:write", [&] { api::update_user(ctx_, c, id); }},
-         {del, "DELETE /v1/app/users/{id}", "contacts:write", [&] { api::delete_user(ctx_, c, id); }}});
+        {{get, "GET /v1/app/users/{id}", [&] { get_user(ctx_, c, id); }, "contacts:read"},
+         {patch, "PATCH /v1/app/users/{id}", [&] { api::update_user(ctx_, c, id); }, "contacts:write"},
+         {del, "DELETE /v1/app/users/{id}", [&] { api::delete_user(ctx_, c, id); }, "contacts:write"}});
   }
   if (p == "/v1/app/departments")
     return routes(
-        {{get, "GET /v1/app/departments", "contacts:read", [&] { list_departments(ctx_, c); }},
-         {post, "POST /v1/app/departments", "contacts:write", [&] { create_department(ctx_, c); }}});
+        {{get, "GET /v1/app/departments", [&] { list_departments(ctx_, c); }, "contacts:read"},
+         {post, "POST /v1/app/departments", [&] { create_department(ctx_, c); }, "contacts:write"}});
   if (auto at = split("/v1/app/departments/"); at && at->second.empty()) {
     auto id = at->first;
     return routes(
-        {{patch, "PATCH /v1/app/departments/{id}", "contacts:write", [&] { update_department(ctx_, c, id); }},
-         {del, "DELETE /v1/app/departments/{id}", "contacts:write",
-          [&] { delete_department(ctx_, c, id); }}});
+        {{patch, "PATCH /v1/app/departments/{id}", [&] { update_department(ctx_, c, id); }, "contacts:write"},
+         {del, "DELETE /v1/app/departments/{id}", [&] { delete_department(ctx_, c, id); },
+          "contacts:write"}});
   }
   return false;
 }
@@ -562,31 +555,9 @@ void api_handlers::begin_upload(api_call call, upload_ready_fn ready) {
 
 bool api_handlers::handle(api_call call) {
   auto c = std::make_shared<api_call>(std::move(call));
-  auto method = c->req.method();
   const std::string& p = c->path;
   // One path, one or more methods: another method is 405 with Allow listing them.
-  struct method_route {
-    http::verb verb;
-    const char* name;
-    std::function<void()> fn;
-  };
-  auto routes = [&](std::initializer_list<method_route> rs) {
-    std::string allow;
-    for (const auto& r : rs) {
-      if (method == r.verb) {
-        c->op = r.name;
-        r.fn();
-        return true;
-      }
-      allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(r.verb));
-    }
-    c->op = rs.begin()->name;
-    auto res = make_error_response(c->req, {error_code::bad_request, "method not allowed"});
-    res.result(http::status::method_not_allowed);
-    res.set(http::field::allow, allow);
-    finish(ctx_, c, std::move(res));
-    return true;
-  };
+  auto routes = [&](std::initializer_list<method_route> rs) { return dispatch(c, rs); };
   auto route = [&](http::verb v, const char* name, std::function<void()> fn) {
     return routes({{v, name, std::move(fn)}});
   };

@@ -4,6 +4,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,15 @@ class api_handlers {
   void begin_upload(api_call call, upload_ready_fn ready);
 
  private:
+  // One path's routes, one per method: the call runs the matching one (as an app within `scope`,
+  // when set); another method is 405 with Allow listing them.
+  struct method_route {
+    boost::beast::http::verb verb;
+    const char* name;
+    std::function<void()> fn;
+    const char* scope = nullptr;  // a /v1/app/* route: the app scope it needs
+  };
+  bool dispatch(const std::shared_ptr<api_call>& c, std::initializer_list<method_route> rs);
   bool handle_apps(const std::shared_ptr<api_call>& c);
   app_context& ctx_;
 };

@@ -45,8 +45,15 @@ bool http_router::is_upload(const http_request& head) {
 
 void http_router::begin_upload(http_request head, const boost::asio::ip::address& remote,
                                boost::asio::any_io_executor ex, respond_fn respond, upload_ready_fn ready) {
-  api_call call{std::move(head),    "/v1/media", remote,           ex,
-                std::move(respond), nullptr,     "POST /v1/media", std::chrono::steady_clock::now()};
+  api_call call{std::move(head),
+                "/v1/media",
+                remote,
+                ex,
+                std::move(respond),
+                nullptr,
+                "POST /v1/media",
+                std::chrono::steady_clock::now(),
+                ""};
   api_->begin_upload(std::move(call), std::move(ready));
 }
 
@@ -95,7 +102,7 @@ void http_router::route(http_request req, const boost::asio::ip::address& remote
     http_request stub;  // what an unmatched answer needs once the request itself has moved on
     stub.version(req.version());
     stub.keep_alive(req.keep_alive());
-    api_call call{std::move(req), p, remote, ex, respond, std::move(stream), "", started};
+    api_call call{std::move(req), p, remote, ex, respond, std::move(stream), "", started, ""};
     if (api_->handle(std::move(call))) return;
     return finish("http unmatched",
                   make_error_response(stub, {protocol::error_code::not_found, "no route for " + p}));

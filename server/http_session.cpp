@@ -409,20 +409,25 @@ void http_session::do_close() {
 
 void http_session::linger_close() {
   body_unread_ = false;
-  if (std::holds_alternative<tls_stream>(stream_)) return do_close();  // close_notify first
-  beast::error_code ec;
-  lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   lowest().expires_after(linger_timeout);
+  // Over TCP our side stops sending at once; over TLS close_notify follows the drain (do_close).
+  if (!std::holds_alternative<tls_stream>(stream_)) {
+    beast::error_code ec;
+    lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  }
   drain(std::make_shared<std::array<char, 16384>>());
 }
 
 void http_session::drain(std::shared_ptr<std::array<char, 16384>> sink) {
-  lowest().async_read_some(asio::buffer(*sink),
-                           [self = shared_from_this(), sink](beast::error_code ec, std::size_t) {
-                             if (!ec) return self->drain(sink);
-                             beast::error_code ignored;
-                             self->lowest().socket().close(ignored);
-                           });
+  std::visit(
+      [&](auto& s) {
+        s.async_read_some(
+            asio::buffer(*sink), [self = shared_from_this(), sink](beast::error_code ec, std::size_t) {
+              if (!ec) return self->drain(sink);
+              self->do_close();  // (body_unread_ is false now: a plain close, or TLS close_notify)
+            });
+      },
+      stream_);
 }
 
 }  // namespace switchboard::server
