@@ -212,9 +212,23 @@ const std::vector<key_def>& schema() {
       {"sms", "url", string_key(&S::sms, &S::sms_section::url)},
       {"sms", "code_ttl_s", int_key(&S::sms, &S::sms_section::code_ttl_s, 60, 3600)},
       {"callbacks", "allow_private", bool_key(&S::callbacks, &S::callbacks_section::allow_private)},
+      {"callbacks", "allow_http", bool_key(&S::callbacks, &S::callbacks_section::allow_http)},
+      {"callbacks", "timeout_ms", int_key(&S::callbacks, &S::callbacks_section::timeout_ms, 100, 120000)},
+      {"callbacks", "retry_base_ms", int_key(&S::callbacks, &S::callbacks_section::retry_base_ms, 10, 10000)},
+      {"callbacks", "retry_max_ms",
+       int_key(&S::callbacks, &S::callbacks_section::retry_max_ms, 10, 24 * 3600 * 1000)},
+      {"callbacks", "max_age_s", int_key(&S::callbacks, &S::callbacks_section::max_age_s, 1, 30 * 24 * 3600)},
+      {"callbacks", "concurrency", int_key(&S::callbacks, &S::callbacks_section::concurrency, 1, 10000)},
       {"apps", "token_ttl_s", int_key(&S::apps, &S::apps_section::token_ttl_s, 1, 86400)},
       {"apps", "requests_per_minute", int_key(&S::apps, &S::apps_section::requests_per_minute, 1, 1000000)},
       {"apps", "requests_per_day", int_key(&S::apps, &S::apps_section::requests_per_day, 1, 1000000000)},
+      {"apps", "secret_key",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         bool hex = v.size() == 64 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+         if (!v.empty() && !hex) return "must be 64 hex digits (32 bytes; openssl rand -hex 32 makes one)";
+         s.apps.secret_key = v;
+         return std::nullopt;
+       }},
       {"media", "dir", string_key(&S::media, &S::media_section::dir)},
       {"media", "max_image_bytes", int_key(&S::media, &S::media_section::max_image_bytes, 1, 2147483647)},
       {"media", "max_voice_bytes", int_key(&S::media, &S::media_section::max_voice_bytes, 1, 2147483647)},
@@ -254,6 +268,8 @@ std::optional<config_error> cross_check(const settings& s, const std::string& wh
     return config_error{"limits.send_burst", where, "must be at least limits.sends_per_second"};
   if (s.limits.request_burst < s.limits.requests_per_second)
     return config_error{"limits.request_burst", where, "must be at least limits.requests_per_second"};
+  if (s.callbacks.retry_max_ms < s.callbacks.retry_base_ms)
+    return config_error{"callbacks.retry_max_ms", where, "must be at least callbacks.retry_base_ms"};
   if (s.metrics.listen && s.metrics.listen->host == s.server.listen.host &&
       s.metrics.listen->port == s.server.listen.port && s.server.listen.port != 0)
     return config_error{"metrics.listen", where, "must differ from server.listen (leave it empty to share)"};

@@ -84,12 +84,21 @@ struct settings {
     int code_ttl_s = 300;
   } sms;
   struct callbacks_section {
-    bool allow_private = false;
+    bool allow_private = false;  // callback URLs may name loopback and private addresses
+    bool allow_http = false;     // callback URLs may be http:// (development); else https:// only
+    int timeout_ms = 10000;      // one delivery: connect, send, and the receiver's answer
+    int retry_base_ms = 2000;    // the first retry's delay; each later one doubles, up to retry_max_ms
+    int retry_max_ms = 15 * 60 * 1000;
+    int max_age_s = 24 * 3600;  // an event still undelivered this long after it happened is dropped
+    int concurrency = 32;       // apps a node delivers to at once
   } callbacks;
   struct apps_section {
     int token_ttl_s = 7200;         // an access token's life (POST /v1/app/token's expires_in)
     int requests_per_minute = 600;  // per app, over its /v1/app/* calls on a node
     int requests_per_day = 200000;
+    // 64 hex digits (32 bytes) that seal apps' secrets for signing callbacks; every node needs the
+    // same one. Empty: apps work, but cannot register callbacks.
+    std::string secret_key;
   } apps;
   struct media_section {
     std::string dir = "/var/lib/switchboard/media";

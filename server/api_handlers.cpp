@@ -451,6 +451,7 @@ std::vector<std::string> api_handlers::route_names() {
           "POST /v1/admin/apps",
           "GET /v1/admin/apps",
           "POST /v1/admin/apps/{id}/rotate",
+          "PUT /v1/admin/apps/{id}/callback",
           "DELETE /v1/admin/apps/{id}",
           "POST /v1/app/token",
           "POST /v1/app/messages",
@@ -515,6 +516,9 @@ bool api_handlers::handle_apps(const call_ptr& c) {
       return routes({{del, "DELETE /v1/admin/apps/{id}", [&] { api::delete_app(ctx_, c, id); }}});
     if (at->second == "rotate")
       return routes({{post, "POST /v1/admin/apps/{id}/rotate", [&] { api::rotate_app(ctx_, c, id); }}});
+    if (at->second == "callback")
+      return routes({{http::verb::put, "PUT /v1/admin/apps/{id}/callback",
+                      [&] { api::set_app_callback(ctx_, c, id); }}});
     return false;
   }
   if (p == "/v1/app/messages")

@@ -13,6 +13,7 @@
 
 #include "server/app_context.hpp"
 #include "server/change_watch.hpp"
+#include "server/event_dispatcher.hpp"
 #include "server/http_router.hpp"
 #include "server/listener.hpp"
 #include "server/logging.hpp"
@@ -23,6 +24,7 @@
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/directory_store.hpp"
+#include "storage/event_store.hpp"
 #include "storage/import_store.hpp"
 #include "storage/media_store.hpp"
 #include "storage/migrator.hpp"
@@ -87,6 +89,8 @@ struct app::impl {
   keyed_rate_limiter failed_login_limiter{cfg.limits.failed_logins_per_minute / 60.0,
                                           static_cast<double>(cfg.limits.failed_logins_per_minute)};
   app_token_cache app_tokens;
+  secret_box secrets =
+      cfg.apps.secret_key.empty() ? secret_box{} : secret_box::from_hex(cfg.apps.secret_key).value();
   keyed_rate_limiter app_minute_limiter{cfg.apps.requests_per_minute / 60.0,
                                         static_cast<double>(cfg.apps.requests_per_minute)};
   keyed_rate_limiter app_day_limiter{cfg.apps.requests_per_day / 86400.0,
@@ -100,6 +104,7 @@ struct app::impl {
   asio::steady_timer drain_timer{ioc};
   change_watch changes{ioc, ctx};
   media_gc gc{ioc, ctx};
+  event_dispatcher events{ioc, ctx};
   std::vector<std::shared_ptr<listener>> listeners;
   std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
@@ -144,6 +149,7 @@ struct app::impl {
             app_tokens,
             app_minute_limiter,
             app_day_limiter,
+            secrets,
             parse_trusted(cfg.server.trusted_proxies)},
         router(ctx),
         ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {
@@ -282,6 +288,7 @@ void app::impl::begin_shutdown(const char* why) {
   watchdog_timer.cancel();
   changes.stop();
   gc.stop();
+  events.stop();
   hup_signal.cancel();
   connections.close_all();
   poll_drain();
@@ -326,7 +333,7 @@ int app::serve() {
         &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
         &storage::notice_store::prepare, &storage::code_store::prepare, &storage::invitation_store::prepare,
         &storage::import_store::prepare, &storage::directory_store::prepare, &storage::media_store::prepare,
-        &storage::app_store::prepare}) {
+        &storage::app_store::prepare, &storage::event_store::prepare}) {
     s.db.add_connect_hook(hook);
     s.writer.add_connect_hook(hook);
   }
@@ -343,6 +350,7 @@ int app::serve() {
   s.start_signals();
   s.changes.start();
   s.gc.start();
+  s.events.start();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
   int threads = s.cfg.server.threads > 0
                     ? s.cfg.server.threads

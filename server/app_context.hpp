@@ -13,6 +13,7 @@
 #include "server/metrics.hpp"
 #include "server/policy_cache.hpp"
 #include "server/presence_tracker.hpp"
+#include "server/secret_box.hpp"
 #include "server/session_registry.hpp"
 #include "server/sms_sink.hpp"
 #include "server/token_cache.hpp"
@@ -51,6 +52,7 @@ struct app_context {
   app_token_cache& app_tokens;        // integration apps' access tokens
   keyed_rate_limiter& app_minute;     // per app: apps.requests_per_minute
   keyed_rate_limiter& app_day;        // per app: apps.requests_per_day
+  const secret_box& secrets;          // apps.secret_key: apps' secrets sealed for signing callbacks
   std::vector<cidr> trusted_proxies;  // server.trusted_proxies, parsed
   std::atomic<bool> draining{false};
 };

@@ -9,10 +9,12 @@
 #include "protocol/http_range.hpp"
 #include "protocol/message_body.hpp"
 #include "protocol/types.hpp"
+#include "server/event_dispatcher.hpp"
 #include "server/limits.hpp"
 #include "server/message_send.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
+#include "storage/event_store.hpp"
 #include "storage/user_store.hpp"
 
 namespace switchboard::server::api {
@@ -51,6 +53,17 @@ delivery_plan open_directs(pqxx::connection& conn, std::int64_t org, std::int64_
   return plan;
 }
 
+// The body of a verification answer, without the line break a shell script's echo adds.
+std::string_view echoed(std::string_view body) {
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+  return body;
+}
+
+// A new secret as stored: hashed for the token exchange, sealed for signing callbacks.
+storage::app_secret stored_secret(app_context& ctx, const std::string& secret) {
+  return storage::app_secret{token_hash(secret), ctx.secrets.seal_hex(secret)};
+}
+
 }  // namespace
 
 void create_app(app_context& ctx, const call_ptr& c) {
@@ -78,8 +91,9 @@ void create_app(app_context& ctx, const call_ptr& c) {
     auto secret = new_token();
     db_call<storage::app_row>(
         ctx, c->ex,
-        [a = actor_of(ctx, c, t), name, scopes, ips, hash = token_hash(secret)](pqxx::connection& conn) {
-          return storage::app_store::create(conn, a, name, scopes, ips, hash);
+        [a = actor_of(ctx, c, t), name, scopes, ips,
+         stored = stored_secret(ctx, secret)](pqxx::connection& conn) {
+          return storage::app_store::create(conn, a, name, scopes, ips, stored);
         },
         [&ctx, c, secret](result<storage::app_row> r) {
           if (!r) return fail(ctx, c, r.err());
@@ -92,14 +106,26 @@ void create_app(app_context& ctx, const call_ptr& c) {
 
 void list_apps(app_context& ctx, const call_ptr& c) {
   authenticate_admin(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
-    answer<std::vector<storage::app_row>>(
+    using listing = std::pair<std::vector<storage::app_row>, std::vector<storage::event_store::backlog>>;
+    answer<listing>(
         ctx, c, http::status::ok,
-        [org = t.org_id](pqxx::connection& conn) -> result<std::vector<storage::app_row>> {
-          return storage::app_store::list(conn, org);
+        [org = t.org_id](pqxx::connection& conn) -> result<listing> {
+          return listing{storage::app_store::list(conn, org), storage::event_store::backlogs(conn, org)};
         },
-        [](const std::vector<storage::app_row>& apps) {
+        [](const listing& l) {
           json::array items;
-          for (const auto& a : apps) items.push_back(storage::to_json(a));
+          for (const auto& a : l.first) {
+            auto o = storage::to_json(a);
+            // Events waiting for the app's receiver: how many, the oldest's age, the last failure.
+            json::object events{{"pending", 0}, {"oldest_ms", 0}, {"last_error", nullptr}};
+            for (const auto& b : l.second)
+              if (b.app == a.id) {
+                events = {{"pending", b.pending}, {"oldest_ms", b.oldest_ms}, {"last_error", nullptr}};
+                if (!b.last_error.empty()) events["last_error"] = b.last_error;
+              }
+            o["events"] = std::move(events);
+            items.push_back(std::move(o));
+          }
           return json::object{{"items", std::move(items)}};
         });
   });
@@ -110,8 +136,8 @@ void rotate_app(app_context& ctx, const call_ptr& c, std::int64_t id) {
     auto secret = new_token();
     db_call<storage::app_row>(
         ctx, c->ex,
-        [a = actor_of(ctx, c, t), id, hash = token_hash(secret)](pqxx::connection& conn) {
-          return storage::app_store::rotate(conn, a, id, hash);
+        [a = actor_of(ctx, c, t), id, stored = stored_secret(ctx, secret)](pqxx::connection& conn) {
+          return storage::app_store::rotate(conn, a, id, stored);
         },
         [&ctx, c, secret](result<storage::app_row> r) {
           if (!r) return fail(ctx, c, r.err());
@@ -133,6 +159,65 @@ void delete_app(app_context& ctx, const call_ptr& c, std::int64_t id) {
           ctx.app_tokens.erase_app(r.value().id);
           ctx.tokens.erase_user(r.value().bot_user);
           no_content(ctx, c);
+        });
+  });
+}
+
+void set_app_callback(app_context& ctx, const call_ptr& c, std::int64_t id) {
+  authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
+    auto body = json_body(c);
+    if (!body) return fail(ctx, c, body.err());
+    protocol::fields f(body.value(), "");
+    auto url = f.opt_str("url", 0, 2048).value_or("");
+    if (!f.ok()) return fail(ctx, c, f.err());
+    auto store = [&ctx, c, a = actor_of(ctx, c, t), id](const std::string& url) {
+      answer<storage::app_row>(
+          ctx, c, http::status::ok,
+          [a, id, url](pqxx::connection& conn) { return storage::app_store::set_callback(conn, a, id, url); },
+          [](const storage::app_row& app) { return storage::to_json(app); });
+    };
+    if (url.empty()) return store("");  // no callback: events stop
+    if (auto why = check_callback_url(ctx.cfg, url)) return fail(ctx, c, {error_code::bad_request, *why});
+    if (!ctx.secrets.ready())
+      return fail(ctx, c,
+                  {error_code::conflict,
+                   "event callbacks need apps.secret_key in the server's configuration (see docs/api.md)"});
+    db_call<std::string>(
+        ctx, c->ex,
+        [org = t.org_id, id, &ctx](pqxx::connection& conn) -> result<std::string> {
+          auto found = storage::app_store::sealed_secret(conn, org, id);
+          if (!found) return error{error_code::not_found, "app " + protocol::id_string(id) + " not found"};
+          const auto& scopes = found->first.scopes;
+          if (std::find(scopes.begin(), scopes.end(), "events") == scopes.end())
+            return error{error_code::bad_request, "the app has no events scope"};
+          auto secret = ctx.secrets.open_hex(found->second);
+          if (!secret)
+            return error{error_code::conflict,
+                         "the app's secret was set while apps.secret_key was unset or different: rotate it "
+                         "first"};
+          return *secret;
+        },
+        [&ctx, c, url, store](result<std::string> secret) {
+          if (!secret) return fail(ctx, c, secret.err());
+          auto challenge = new_token();
+          auto body = json::serialize(json::object{{"type", "url_verification"}, {"challenge", challenge}});
+          http_post(
+              c->ex, make_client_tls(), callback_request(ctx.cfg, url, body, "", secret.value()),
+              [&ctx, c, url, store, challenge](outbound_result r) {
+                std::string why;
+                if (r.status == 0)
+                  why = r.error == "the host's addresses are not allowed"
+                            ? "its host has only loopback or private addresses (callbacks.allow_private "
+                              "is off)"
+                            : r.error;
+                else if (r.status < 200 || r.status > 299)
+                  why = "it answered HTTP " + std::to_string(r.status);
+                else if (echoed(r.body) != challenge)
+                  why = "its answer was not the challenge";
+                if (!why.empty())
+                  return fail(ctx, c, {error_code::bad_request, "url did not pass the verification: " + why});
+                store(url);
+              });
         });
   });
 }

@@ -13,8 +13,10 @@ void create_app(app_context& ctx, const call_ptr& c);                   // POST 
 void list_apps(app_context& ctx, const call_ptr& c);                    // GET /v1/admin/apps
 void rotate_app(app_context& ctx, const call_ptr& c, std::int64_t id);  // POST /v1/admin/apps/{id}/rotate
 void delete_app(app_context& ctx, const call_ptr& c, std::int64_t id);  // DELETE /v1/admin/apps/{id}
-void app_token(app_context& ctx, const call_ptr& c);                    // POST /v1/app/token
-void send_app_message(app_context& ctx, const call_ptr& c);             // POST /v1/app/messages
+void set_app_callback(app_context& ctx, const call_ptr& c,
+                      std::int64_t id);                      // PUT /v1/admin/apps/{id}/callback
+void app_token(app_context& ctx, const call_ptr& c);         // POST /v1/app/token
+void send_app_message(app_context& ctx, const call_ptr& c);  // POST /v1/app/messages
 void read_app_conv(app_context& ctx, const call_ptr& c,
                    std::int64_t conv);  // GET /v1/app/convs/{conv}/messages
 

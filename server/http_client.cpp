@@ -11,6 +11,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
 
+#include <algorithm>
 #include <optional>
 
 namespace switchboard::server {
@@ -122,6 +123,48 @@ std::optional<url_parts> parse_url(const std::string& url) {
   if (p.host.empty() || p.port.find_first_not_of("0123456789") != std::string::npos || p.port.size() > 5)
     return std::nullopt;
   return p;
+}
+
+namespace {
+bool public_v4(const asio::ip::address_v4& a) {
+  auto v = a.to_uint();
+  auto in = [v](std::uint32_t net, int bits) {
+    return bits == 0 || (v >> (32 - bits)) == (net >> (32 - bits));
+  };
+  return !(in(0x00000000, 8) ||   // 0.0.0.0/8 "this network"
+           in(0x0A000000, 8) ||   // 10/8
+           in(0x64400000, 10) ||  // 100.64/10 carrier-grade NAT
+           in(0x7F000000, 8) ||   // 127/8 loopback
+           in(0xA9FE0000, 16) ||  // 169.254/16 link-local, cloud metadata
+           in(0xAC100000, 12) ||  // 172.16/12
+           in(0xC0000000, 24) ||  // 192.0.0/24 protocol assignments
+           in(0xC0000200, 24) ||  // 192.0.2/24 documentation
+           in(0xC0A80000, 16) ||  // 192.168/16
+           in(0xC6120000, 15) ||  // 198.18/15 benchmarking
+           in(0xC6336400, 24) ||  // 198.51.100/24 documentation
+           in(0xCB007100, 24) ||  // 203.0.113/24 documentation
+           in(0xE0000000, 4) ||   // 224/4 multicast
+           in(0xF0000000, 4));    // 240/4 reserved, broadcast
+}
+}  // namespace
+
+bool is_public_address(const asio::ip::address& a) {
+  if (a.is_v4()) return public_v4(a.to_v4());
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return public_v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+  auto b = v6.to_bytes();
+  // 64:ff9b::/96 (NAT64): judged by the IPv4 address it carries.
+  static const unsigned char nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (std::equal(nat64, nat64 + 12, b.begin()))
+    return public_v4(asio::ip::address_v4({b[12], b[13], b[14], b[15]}));
+  if (v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_site_local() ||
+      v6.is_multicast())
+    return false;
+  // ::/96, the deprecated IPv4-compatible form.
+  if (std::all_of(b.begin(), b.begin() + 12, [](unsigned char x) { return x == 0; })) return false;
+  if ((b[0] & 0xfe) == 0xfc) return false;                                         // fc00::/7 unique local
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // 2001:db8::/32
+  return true;
 }
 
 std::shared_ptr<asio::ssl::context> make_client_tls() {

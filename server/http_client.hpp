@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,12 @@ struct url_parts {
 };
 // Splits an http:// or https:// URL; nullopt for anything else.
 std::optional<url_parts> parse_url(const std::string& url);
+
+// False for addresses a callback must not reach unless callbacks.allow_private: loopback,
+// private (RFC 1918, unique-local), link-local (cloud metadata), carrier-grade NAT, unspecified,
+// multicast, broadcast, documentation and benchmark ranges, and IPv6 forms of these (mapped,
+// NAT64 with such a v4).
+bool is_public_address(const boost::asio::ip::address& a);
 
 // A client TLS context that verifies servers against the system's CA store.
 std::shared_ptr<boost::asio::ssl::context> make_client_tls();

@@ -126,6 +126,17 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
          "TCP connections refused over server.max_connections.");
   line(out, "switchboard_connections_rejected_total", "",
        connections_rejected_total.load(std::memory_order_relaxed));
+  header(out, "switchboard_callbacks_delivered_total", "counter",
+         "Event callbacks to integration apps answered with 2xx.");
+  line(out, "switchboard_callbacks_delivered_total", "",
+       callbacks_delivered_total.load(std::memory_order_relaxed));
+  header(out, "switchboard_callbacks_failed_total", "counter",
+         "Event callback attempts that failed (non-2xx, timeout, refused address); each is retried.");
+  line(out, "switchboard_callbacks_failed_total", "", callbacks_failed_total.load(std::memory_order_relaxed));
+  header(out, "switchboard_callbacks_dropped_total", "counter",
+         "Events given up on, undelivered after callbacks.max_age_s.");
+  line(out, "switchboard_callbacks_dropped_total", "",
+       callbacks_dropped_total.load(std::memory_order_relaxed));
   header(out, "switchboard_limit_hits_total", "counter",
          "Requests or connections refused by each abuse limit (docs/security.md).");
   for (std::size_t i = 0; i < limit_hits.size(); ++i)

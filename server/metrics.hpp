@@ -76,6 +76,11 @@ class metrics {
   std::atomic<std::int64_t> ws_connections{0};
   std::atomic<std::uint64_t> connections_accepted_total{0};
   std::atomic<std::uint64_t> connections_rejected_total{0};
+  // Integration apps' event callbacks: attempts answered 2xx, attempts that failed, and events
+  // given up on after callbacks.max_age_s.
+  std::atomic<std::uint64_t> callbacks_delivered_total{0};
+  std::atomic<std::uint64_t> callbacks_failed_total{0};
+  std::atomic<std::uint64_t> callbacks_dropped_total{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(limit::count)> limit_hits{};
   void hit(limit l) { limit_hits[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -1,6 +1,8 @@
 // The token cache and token generation.
 #include "server/token_cache.hpp"
 
+#include "server/secret_box.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -86,13 +88,7 @@ std::string new_token() {
 std::string token_hash(const std::string& token) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : d) {
-    out.push_back(hex[b >> 4]);
-    out.push_back(hex[b & 15]);
-  }
-  return out;
+  return hex_of(std::string_view(reinterpret_cast<const char*>(d), sizeof d));
 }
 
 }  // namespace switchboard::server

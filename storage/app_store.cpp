@@ -68,17 +68,25 @@ void app_store::prepare(pqxx::connection& c) {
             "INSERT INTO users (org_id, name, mobile, kind) VALUES ($1, $2, NULL, 'bot') RETURNING id");
   c.prepare("app_insert",
             std::string("INSERT INTO apps AS a (org_id, name, scopes, allowed_ips, secret_hash, "
-                        "bot_user_id) VALUES ($1, $2, $3::text[], $4::text[], decode($5, 'hex'), $6) "
-                        "RETURNING ") +
+                        "bot_user_id, secret_sealed) VALUES ($1, $2, $3::text[], $4::text[], "
+                        "decode($5, 'hex'), $6, decode(NULLIF($7, ''), 'hex')) RETURNING ") +
                 app_columns);
   c.prepare("app_get_locked", std::string("SELECT ") + app_columns +
                                   " FROM apps a WHERE a.org_id = $1 AND a.id = $2 AND a.deleted_at IS NULL "
                                   "FOR UPDATE");
-  c.prepare(
-      "app_set_secret",
-      "UPDATE apps SET secret_hash = decode($3, 'hex'), updated_at = now() WHERE org_id = $1 AND id = $2");
+  c.prepare("app_set_secret",
+            "UPDATE apps SET secret_hash = decode($3, 'hex'), secret_sealed = decode(NULLIF($4, ''), 'hex'), "
+            "updated_at = now() WHERE org_id = $1 AND id = $2");
   c.prepare("app_delete",
-            "UPDATE apps SET deleted_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2");
+            "UPDATE apps SET deleted_at = now(), callback_url = NULL, updated_at = now() "
+            "WHERE org_id = $1 AND id = $2");
+  c.prepare("app_events_clear", "DELETE FROM app_events WHERE org_id = $1 AND app_id = $2");
+  c.prepare(
+      "app_set_callback",
+      "UPDATE apps SET callback_url = NULLIF($3, ''), updated_at = now() WHERE org_id = $1 AND id = $2");
+  c.prepare("app_sealed_secret", std::string("SELECT ") + app_columns +
+                                     ", coalesce(encode(a.secret_sealed, 'hex'), '') FROM apps a "
+                                     "WHERE a.org_id = $1 AND a.id = $2 AND a.deleted_at IS NULL");
   c.prepare("app_tokens_delete", "DELETE FROM app_tokens WHERE org_id = $1 AND app_id = $2");
   c.prepare("app_bot_remove",
             "UPDATE users SET status = 'removed', updated_at = now() WHERE org_id = $1 AND id = $2");
@@ -101,22 +109,22 @@ void app_store::prepare(pqxx::connection& c) {
 protocol::result<app_row> app_store::create(pqxx::connection& c, const actor& a, const std::string& name,
                                             const std::vector<std::string>& scopes,
                                             const std::vector<std::string>& allowed_ips,
-                                            const std::string& secret_hash_hex) {
+                                            const app_secret& secret) {
   pqxx::work w(c);
   auto bot = w.exec_prepared1("app_bot_insert", a.org, name)[0].as<std::int64_t>();
   auto app = read_app(w.exec_prepared1("app_insert", a.org, name, text_array(scopes), text_array(allowed_ips),
-                                       secret_hash_hex, bot));
+                                       secret.hash_hex, bot, secret.sealed_hex));
   audit_store::append(w, a, "app.create", target_of(app.id), {{"after", to_json(app)}});
   w.commit();
   return app;
 }
 
 protocol::result<app_row> app_store::rotate(pqxx::connection& c, const actor& a, std::int64_t id,
-                                            const std::string& secret_hash_hex) {
+                                            const app_secret& secret) {
   pqxx::work w(c);
   auto r = w.exec_prepared("app_get_locked", a.org, id);
   if (r.empty()) return app_not_found(id);
-  w.exec_prepared("app_set_secret", a.org, id, secret_hash_hex);
+  w.exec_prepared("app_set_secret", a.org, id, secret.hash_hex, secret.sealed_hex);
   audit_store::append(w, a, "app.rotate_secret", target_of(id), {});
   w.commit();
   return read_app(r[0]);
@@ -129,10 +137,36 @@ protocol::result<app_row> app_store::remove(pqxx::connection& c, const actor& a,
   auto app = read_app(r[0]);
   w.exec_prepared("app_delete", a.org, id);
   w.exec_prepared("app_tokens_delete", a.org, id);
+  w.exec_prepared("app_events_clear", a.org, id);
   w.exec_prepared("app_bot_remove", a.org, app.bot_user);
   audit_store::append(w, a, "app.delete", target_of(id), {{"before", to_json(app)}});
   w.commit();
   return app;
+}
+
+protocol::result<app_row> app_store::set_callback(pqxx::connection& c, const actor& a, std::int64_t id,
+                                                  const std::string& url) {
+  pqxx::work w(c);
+  auto r = w.exec_prepared("app_get_locked", a.org, id);
+  if (r.empty()) return app_not_found(id);
+  auto before = read_app(r[0]);
+  w.exec_prepared("app_set_callback", a.org, id, url);
+  // Without a URL nothing will deliver what is queued; with another, it goes to the new one.
+  if (url.empty()) w.exec_prepared("app_events_clear", a.org, id);
+  auto after = before;
+  after.callback_url = url;
+  audit_store::append(w, a, "app.callback", target_of(id),
+                      {{"before", to_json(before)}, {"after", to_json(after)}});
+  w.commit();
+  return after;
+}
+
+std::optional<std::pair<app_row, std::string>> app_store::sealed_secret(pqxx::connection& c, std::int64_t org,
+                                                                        std::int64_t id) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("app_sealed_secret", org, id);
+  if (r.empty()) return std::nullopt;
+  return std::make_pair(read_app(r[0]), r[0][8].as<std::string>());
 }
 
 std::vector<app_row> app_store::list(pqxx::connection& c, std::int64_t org) {

@@ -1,5 +1,5 @@
-// Integration apps: their rows, their bot users, their secrets (stored as SHA-256) and their
-// access tokens (stored as SHA-256).
+// Integration apps: their rows, their bot users, their secrets (stored as SHA-256, and sealed for
+// signing callbacks: server/secret_box.hpp) and their access tokens (stored as SHA-256).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,12 @@ struct app_token_info {
   bool has(const std::string& scope) const;
 };
 
+// A new secret as stored: its SHA-256, and the secret sealed under apps.secret_key ("" when no
+// key is set), both hex.
+struct app_secret {
+  std::string hash_hex, sealed_hex;
+};
+
 class app_store {
  public:
   static void prepare(pqxx::connection& c);
@@ -42,9 +48,16 @@ class app_store {
   static protocol::result<app_row> create(pqxx::connection& c, const actor& a, const std::string& name,
                                           const std::vector<std::string>& scopes,
                                           const std::vector<std::string>& allowed_ips,
-                                          const std::string& secret_hash_hex);
+                                          const app_secret& secret);
   static protocol::result<app_row> rotate(pqxx::connection& c, const actor& a, std::int64_t id,
-                                          const std::string& secret_hash_hex);
+                                          const app_secret& secret);
+  // Sets the callback URL ("" removes it, and drops the events queued for it). The caller has
+  // verified the URL and checked the app's scopes.
+  static protocol::result<app_row> set_callback(pqxx::connection& c, const actor& a, std::int64_t id,
+                                                const std::string& url);
+  // The app (not deleted) and its sealed secret's hex ("" when it has none).
+  static std::optional<std::pair<app_row, std::string>> sealed_secret(pqxx::connection& c, std::int64_t org,
+                                                                      std::int64_t id);
   // Deletes the app: its tokens end, its bot user is removed (its messages stay).
   static protocol::result<app_row> remove(pqxx::connection& c, const actor& a, std::int64_t id);
   static std::vector<app_row> list(pqxx::connection& c, std::int64_t org);

@@ -20,8 +20,6 @@ namespace {
 constexpr const char* conv_columns =
     "c.id, c.kind, c.name, c.owner_id, c.member_count, c.last_seq, coalesce(m.read_seq, 0), "
     "(extract(epoch FROM c.updated_at) * 1000)::bigint";
-constexpr const char* message_columns =
-    "conv_id, seq, id, sender_id, client_msg_id, type, body, ts, recalled_at";
 
 protocol::conv read_conv(const pqxx::row& r) {
   protocol::conv c;
@@ -36,6 +34,8 @@ protocol::conv read_conv(const pqxx::row& r) {
   return c;
 }
 
+}  // namespace
+
 protocol::message read_message(const pqxx::row& r) {
   protocol::message m;
   m.conv = r[0].as<std::int64_t>();
@@ -49,6 +49,8 @@ protocol::message read_message(const pqxx::row& r) {
   m.recalled = !r[8].is_null();
   return m;
 }
+
+namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

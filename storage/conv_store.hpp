@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/result>
 
 #include "protocol/errors.hpp"
 #include "protocol/types.hpp"
@@ -37,6 +38,11 @@ struct read_outcome {
   std::string kind;                   // direct | group
   std::vector<std::int64_t> members;  // for the read event of a direct conversation
 };
+
+// The columns read_message reads, in its order, from `messages` (unqualified).
+inline constexpr const char* message_columns =
+    "conv_id, seq, id, sender_id, client_msg_id, type, body, ts, recalled_at";
+protocol::message read_message(const pqxx::row& r);
 
 class conv_store {
  public:

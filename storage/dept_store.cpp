@@ -98,6 +98,7 @@ protocol::result<department> dept_store::create(pqxx::connection& c, const actor
   if (clash) return *clash;
   audit_store::append(w, a, "department.create", "department:" + protocol::id_string(d.id),
                       {{"after", to_json(d)}});
+  event_store::enqueue(w, a.org, department_event("created", d));
   w.commit();
   return d;
 }
@@ -128,6 +129,7 @@ protocol::result<department> dept_store::update(pqxx::connection& c, const actor
   if (clash) return *clash;
   audit_store::append(w, a, "department.update", "department:" + protocol::id_string(id),
                       {{"before", to_json(*before)}, {"after", to_json(stored)}});
+  event_store::enqueue(w, a.org, department_event("updated", stored));
   w.commit();
   return stored;
 }
@@ -162,6 +164,7 @@ protocol::result<department> dept_store::remove(pqxx::connection& c, const actor
   audit_store::append(w, a, "department.delete", "department:" + protocol::id_string(id),
                       {{"before", to_json(*d)},
                        {"moved", boost::json::object{{"subdepartments", children}, {"members", members}}}});
+  event_store::enqueue(w, a.org, department_event("deleted", *d));
   w.commit();
   return *d;
 }
@@ -181,6 +184,10 @@ std::optional<std::vector<std::int64_t>> dept_store::members_under(pqxx::connect
   for (const auto& r : n.exec_prepared("dept_members_under", org, id, limit))
     out.push_back(r[0].as<std::int64_t>());
   return out;
+}
+
+contact_event department_event(const std::string& action, const department& d) {
+  return {"department.changed", boost::json::object{{"action", action}, {"department", to_json(d)}}};
 }
 
 boost::json::object to_json(const department& d) {

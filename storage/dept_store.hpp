@@ -12,6 +12,7 @@
 
 #include "protocol/errors.hpp"
 #include "storage/audit_store.hpp"
+#include "storage/event_store.hpp"
 
 namespace switchboard::storage {
 
@@ -49,5 +50,8 @@ class dept_store {
 };
 
 boost::json::object to_json(const department& d);
+// department.changed for apps' callbacks: {"action": created|updated|deleted, "department"}. A
+// deleted department's subdepartments and members moved to its parent.
+contact_event department_event(const std::string& action, const department& d);
 
 }  // namespace switchboard::storage

@@ -5,7 +5,10 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "storage/dept_store.hpp"
+#include "storage/event_store.hpp"
 #include "storage/sql_util.hpp"
+#include "storage/user_store.hpp"
 
 namespace switchboard::storage {
 
@@ -21,9 +24,9 @@ std::string join_path(const std::vector<std::string>& segments) {
 }
 
 // The department at `segments`, created (with its missing ancestors) when absent. `created`
-// counts the new ones.
+// collects the new ones.
 std::int64_t ensure_path(pqxx::work& w, std::int64_t org, const std::vector<std::string>& segments,
-                         std::map<std::string, std::int64_t>& paths, int& created) {
+                         std::map<std::string, std::int64_t>& paths, std::vector<department>& created) {
   std::optional<std::int64_t> parent;
   std::vector<std::string> prefix;
   for (const auto& name : segments) {
@@ -37,7 +40,7 @@ std::int64_t ensure_path(pqxx::work& w, std::int64_t org, const std::vector<std:
         id = found[0][0].as<std::int64_t>();
       } else {
         id = w.exec_prepared1("import_dept_insert", org, opt_param(parent), name)[0].as<std::int64_t>();
-        ++created;
+        created.push_back(department{id, parent, name, 0});
       }
       it = paths.emplace(key, id).first;
     }
@@ -66,7 +69,7 @@ std::vector<import_outcome> store(pqxx::connection& c, const actor& a, const std
   if (!named.empty())
     for (const auto& row : w.exec_prepared("import_dept_existing", a.org, bigint_array(named)))
       existing.insert(row[0].as<std::int64_t>());
-  int departments_created = 0;
+  std::vector<department> departments_created;
   std::vector<const import_row*> stored;
   std::vector<std::vector<std::int64_t>> row_departments;  // per stored row; empty: leave as they are
   std::vector<bool> sets_departments;
@@ -121,12 +124,29 @@ std::vector<import_outcome> store(pqxx::connection& c, const actor& a, const std
   if (!members.empty())
     w.exec_prepared("import_departments_insert", a.org, bigint_array(members),
                     bigint_array(member_departments));
+  if (event_store::wants_contact_events(w, a.org)) {
+    std::vector<contact_event> events;
+    for (const auto& d : departments_created) events.push_back(department_event("created", d));
+    std::vector<std::int64_t> ids;
+    std::map<std::int64_t, bool> inserted;
+    for (const auto& o : out)
+      if (o.user) {
+        ids.push_back(o.user);
+        inserted[o.user] = o.status == "created";
+      }
+    if (!ids.empty())
+      for (const auto& row : w.exec_prepared("import_users_read", a.org, bigint_array(ids))) {
+        auto u = read_user(row);
+        events.push_back({inserted[u.id] ? "member.added" : "member.updated", protocol::to_json(u)});
+      }
+    event_store::enqueue(w, a.org, events);
+  }
   audit_store::append(w, a, "user.import", "users",
                       {{"rows", boost::json::array{rows.front().row, rows.back().row}},
                        {"created", created},
                        {"updated", updated},
                        {"failed", static_cast<int>(rows.size()) - created - updated},
-                       {"departments_created", departments_created}});
+                       {"departments_created", static_cast<int>(departments_created.size())}});
   w.commit();
   std::sort(out.begin(), out.end(),
             [](const import_outcome& x, const import_outcome& y) { return x.row < y.row; });
@@ -157,6 +177,9 @@ void import_store::prepare(pqxx::connection& c) {
       "title = EXCLUDED.title, email = CASE WHEN EXCLUDED.email = '' THEN u.email ELSE EXCLUDED.email END, "
       "updated_at = now() "
       "RETURNING u.id, u.mobile, (u.xmax = 0)");
+  c.prepare("import_users_read",
+            "SELECT " + user_columns("u.") +
+                " FROM users u WHERE u.org_id = $1 AND u.id = ANY($2::bigint[]) ORDER BY u.id");
   c.prepare("import_departments_reset",
             "DELETE FROM user_departments WHERE org_id = $1 AND user_id = ANY($2::bigint[])");
   c.prepare("import_departments_insert",

@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "storage/audit_store.hpp"
+#include "storage/event_store.hpp"
 #include "storage/sql_util.hpp"
 
 namespace switchboard::storage {
@@ -230,6 +231,7 @@ protocol::result<protocol::user> user_store::create(pqxx::connection& c, const a
   if (!created) return created;
   audit_store::append(w, a, "user.create", target_of(created.value().id),
                       {{"after", protocol::to_json(created.value())}});
+  event_store::enqueue(w, a.org, {"member.added", protocol::to_json(created.value())});
   w.commit();
   return created;
 }
@@ -256,6 +258,7 @@ protocol::result<user_change> user_store::update(pqxx::connection& c, const acto
     if (p.password_hash) summary["password_changed"] = true;
     audit_store::append(w, a, "user.update", target_of(id), summary);
   }
+  event_store::enqueue(w, a.org, {"member.updated", protocol::to_json(after)});
   w.commit();
   return user_change{b, after};
 }
@@ -281,6 +284,7 @@ protocol::result<user_change> user_store::remove(pqxx::connection& c, const acto
   w.exec_prepared("tokens_revoke_user", a.org, id);
   auto after = *get_in(w, a.org, id);
   audit_store::append(w, a, "user.remove", target_of(id), {{"before", protocol::to_json(before.value())}});
+  event_store::enqueue(w, a.org, {"member.removed", protocol::to_json(after)});
   w.commit();
   return user_change{before.value(), after};
 }
@@ -296,6 +300,7 @@ protocol::result<user_change> user_store::suspend(pqxx::connection& c, const act
   auto after = *get_in(w, a.org, id);
   audit_store::append(w, a, "user.suspend", target_of(id),
                       {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
+  event_store::enqueue(w, a.org, {"member.updated", protocol::to_json(after)});
   w.commit();
   return user_change{before.value(), after};
 }
@@ -308,6 +313,7 @@ protocol::result<user_change> user_store::restore(pqxx::connection& c, const act
   auto after = *get_in(w, a.org, id);
   audit_store::append(w, a, "user.restore", target_of(id),
                       {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
+  event_store::enqueue(w, a.org, {"member.updated", protocol::to_json(after)});
   w.commit();
   return user_change{before.value(), after};
 }
@@ -325,6 +331,7 @@ protocol::result<user_change> user_store::restrict(pqxx::connection& c, const ac
   auto after = *get_in(w, a.org, id);
   audit_store::append(w, a, "user.restrict", target_of(id),
                       {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
+  event_store::enqueue(w, a.org, {"member.updated", protocol::to_json(after)});
   w.commit();
   return user_change{before.value(), after};
 }

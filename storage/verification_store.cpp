@@ -1,5 +1,6 @@
 // Verification codes and invitations.
 #include "storage/verification_store.hpp"
+#include "storage/event_store.hpp"
 
 #include <openssl/rand.h>
 
@@ -283,6 +284,7 @@ protocol::result<accepted_invitation> invitation_store::accept(
       read_invitation(w.exec_prepared1("invitation_accepted", inv.org, inv.id, created.value().id));
   audit_store::append(w, actor{inv.org, created.value().id, ip}, "invitation.accept", target_of(inv.id),
                       {{"after", to_json(accepted)}});
+  event_store::enqueue(w, inv.org, {"member.added", protocol::to_json(created.value())});
   w.commit();
   return accepted_invitation{accepted, created.value()};
 }

@@ -1,0 +1,225 @@
+// Event callback delivery.
+#include "server/event_dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <pqxx/pqxx>
+#include <random>
+
+#include "server/db_call.hpp"
+#include "server/secret_box.hpp"
+#include "storage/db_pool.hpp"
+
+namespace switchboard::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto poll_period = std::chrono::seconds(1);
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A lease outlives any attempt, so a node never takes over an event another is still sending.
+std::int64_t lease_ms(const config::settings& cfg) {
+  return cfg.callbacks.timeout_ms + 30000;
+}
+
+// retry_base_ms, doubled per earlier attempt, capped, with +-10% jitter so that many apps whose
+// receiver failed together do not come back together.
+std::int64_t retry_delay_ms(const config::settings& cfg, int attempts) {
+  double d = cfg.callbacks.retry_base_ms;
+  for (int i = 1; i < attempts && d < cfg.callbacks.retry_max_ms; ++i) d *= 2;
+  d = std::min<double>(d, cfg.callbacks.retry_max_ms);
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return static_cast<std::int64_t>(d * std::uniform_real_distribution<double>(0.9, 1.1)(rng));
+}
+
+// A listener connection that calls `poke` for every notification.
+class wakeup : public pqxx::notification_receiver {
+ public:
+  wakeup(pqxx::connection_base& c, std::function<void()> poke)
+      : pqxx::notification_receiver(c, "switchboard_app_events"), poke_(std::move(poke)) {}
+  void operator()(const std::string&, int) override { poke_(); }
+
+ private:
+  std::function<void()> poke_;
+};
+
+}  // namespace
+
+std::optional<std::string> check_callback_url(const config::settings& cfg, const std::string& url) {
+  if (url.size() > 2048) return "url is longer than 2048 bytes";
+  auto u = parse_url(url);
+  if (!u) return "url must be an https:// URL";
+  if (!u->tls && !cfg.callbacks.allow_http)
+    return "url must be https:// (http:// needs callbacks.allow_http, for development)";
+  for (char ch : url)
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+      return "url must not contain spaces or controls";
+  return std::nullopt;
+}
+
+outbound_request callback_request(const config::settings& cfg, const std::string& url, std::string body,
+                                  const std::string& delivery_id, const std::string& secret) {
+  outbound_request req;
+  req.url = url;
+  auto ts = std::to_string(wall_ms());
+  req.headers.emplace_back("X-Switchboard-Timestamp", ts);
+  req.headers.emplace_back("X-Switchboard-Signature", "sha256=" + hmac_sha256_hex(secret, ts + "." + body));
+  if (!delivery_id.empty()) req.headers.emplace_back("X-Switchboard-Delivery", delivery_id);
+  req.body = std::move(body);
+  req.total_timeout = std::chrono::milliseconds(cfg.callbacks.timeout_ms);
+  req.connect_timeout = std::min(req.total_timeout, std::chrono::milliseconds(5000));
+  if (!cfg.callbacks.allow_private) req.allow_address = &is_public_address;
+  return req;
+}
+
+event_dispatcher::event_dispatcher(asio::io_context& ioc, app_context& ctx)
+    : strand_(asio::make_strand(ioc)), timer_(strand_), ctx_(ctx), tls_(make_client_tls()) {}
+
+event_dispatcher::~event_dispatcher() {
+  stop();
+  if (listener_.joinable()) listener_.join();
+}
+
+void event_dispatcher::start() {
+  listener_ = std::thread([this] { listen_loop(); });
+  poke();
+}
+
+void event_dispatcher::stop() {
+  if (stopped_.exchange(true)) return;
+  asio::post(strand_, [this] { timer_.cancel(); });
+}
+
+void event_dispatcher::poke() {
+  asio::post(strand_, [this] { tick(); });
+}
+
+void event_dispatcher::schedule() {
+  timer_.expires_after(poll_period);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) tick();
+  });
+}
+
+void event_dispatcher::tick() {
+  if (stopped_ || ctx_.draining.load()) return;
+  if (claiming_) {
+    poked_ = true;  // claim again when this claim is back: it may have missed the new event
+    return;
+  }
+  schedule();
+  int room = ctx_.cfg.callbacks.concurrency - static_cast<int>(busy_apps_.size());
+  if (room <= 0) return;
+  claiming_ = true;
+  db_call<std::vector<storage::pending_event>>(
+      ctx_, strand_,
+      [room, lease = lease_ms(ctx_.cfg)](pqxx::connection& c) {
+        return protocol::result<std::vector<storage::pending_event>>(
+            storage::event_store::claim(c, room, 0, lease));
+      },
+      [this](protocol::result<std::vector<storage::pending_event>> r) {
+        claiming_ = false;
+        if (!r) {
+          ctx_.log->warn("callbacks: cannot claim events: {}", r.err().message);
+          return;
+        }
+        for (auto& e : r.value()) {
+          // (Not ours already: an app's head stays leased while this node sends it.)
+          if (!busy_apps_.insert(e.app).second) continue;
+          send(std::move(e));
+        }
+        if (poked_) {
+          poked_ = false;
+          tick();
+        }
+      });
+}
+
+void event_dispatcher::send(storage::pending_event e) {
+  if (stopped_) {
+    busy_apps_.erase(e.app);  // leased: another node, or this one restarted, takes it up later
+    return;
+  }
+  // A message deleted since (retention): nothing left to send.
+  if (e.body.empty()) return finish(std::move(e), std::nullopt);
+  auto secret = ctx_.secrets.open_hex(e.sealed_secret_hex);
+  if (!secret)
+    return finish(
+        std::move(e),
+        storage::event_failure{"the app's secret cannot be unsealed (was apps.secret_key changed?)",
+                               retry_delay_ms(ctx_.cfg, e.attempts), ctx_.cfg.callbacks.max_age_s * 1000LL});
+  if (auto why = check_callback_url(ctx_.cfg, e.url))
+    return finish(std::move(e), storage::event_failure{*why, retry_delay_ms(ctx_.cfg, e.attempts),
+                                                       ctx_.cfg.callbacks.max_age_s * 1000LL});
+  auto req = callback_request(ctx_.cfg, e.url, e.body, e.delivery_id, *secret);
+  http_post(strand_, tls_, std::move(req), [this, e = std::move(e)](outbound_result r) mutable {
+    if (r.status >= 200 && r.status < 300) return finish(std::move(e), std::nullopt);
+    auto why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
+    ctx_.log->debug("callbacks: app {} event {} attempt {} failed: {}", e.app, e.delivery_id, e.attempts,
+                    why);
+    auto delay = retry_delay_ms(ctx_.cfg, e.attempts);
+    finish(std::move(e), storage::event_failure{why, delay, ctx_.cfg.callbacks.max_age_s * 1000LL});
+  });
+}
+
+void event_dispatcher::finish(storage::pending_event e, std::optional<storage::event_failure> failure) {
+  (failure ? ctx_.stats.callbacks_failed_total : ctx_.stats.callbacks_delivered_total)
+      .fetch_add(1, std::memory_order_relaxed);
+  struct next_event {
+    std::optional<storage::pending_event> next;
+    std::int64_t dropped = 0;
+  };
+  auto app = e.app;
+  db_call<next_event>(
+      ctx_, strand_,
+      [e = std::move(e), failure, lease = lease_ms(ctx_.cfg)](pqxx::connection& c) {
+        next_event out;
+        out.next = storage::event_store::finish(c, e, failure, lease, out.dropped);
+        return protocol::result<next_event>(std::move(out));
+      },
+      [this, app](protocol::result<next_event> r) {
+        if (!r) {
+          // The lease runs out and the event is claimed again.
+          ctx_.log->warn("callbacks: cannot record a delivery for app {}: {}", app, r.err().message);
+          busy_apps_.erase(app);
+          return;
+        }
+        if (r.value().dropped > 0) {
+          ctx_.stats.callbacks_dropped_total.fetch_add(static_cast<std::uint64_t>(r.value().dropped),
+                                                       std::memory_order_relaxed);
+          ctx_.log->warn("callbacks: app {}: gave up on {} events undelivered for {} s", app,
+                         r.value().dropped, ctx_.cfg.callbacks.max_age_s);
+        }
+        if (r.value().next) return send(std::move(*r.value().next));
+        busy_apps_.erase(app);
+      });
+}
+
+void event_dispatcher::listen_loop() {
+  auto url = storage::with_connect_timeout(ctx_.cfg.database.url, ctx_.cfg.database.connect_timeout_s);
+  bool warned = false;
+  while (!stopped_) {
+    try {
+      pqxx::connection c(url);
+      wakeup w(c, [this] { poke(); });
+      if (warned) poke();  // events may have come while the listener was away
+      warned = false;
+      while (!stopped_) c.await_notification(0, 250000);
+    } catch (const std::exception& e) {
+      if (!warned)
+        ctx_.log->warn("callbacks: event listener lost the database, polling meanwhile: {}", e.what());
+      warned = true;
+      for (int i = 0; i < 10 && !stopped_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+}  // namespace switchboard::server

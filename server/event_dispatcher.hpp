@@ -1,0 +1,68 @@
+// Delivers integration apps' events (storage/event_store.hpp) to their callback URLs.
+//
+// Every node runs one. It claims the due head event of each app with pending events, up to
+// callbacks.concurrency apps at once, and POSTs it, signed with the app's current secret; when
+// the receiver answers 2xx the event is deleted and the app's next one is claimed in the same
+// transaction, so an app's events go one after another, in order. A failure (non-2xx, timeout,
+// refused address) is retried after callbacks.retry_base_ms, doubling up to retry_max_ms, until
+// the event is callbacks.max_age_s old.
+//
+// It wakes when an event is committed anywhere (LISTEN switchboard_app_events, on a thread of its
+// own: libpqxx blocks), and every second for retries that came due. Deliveries are Beast/Asio
+// HTTP(S) on the io_context; storage work runs on storage threads.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/app_context.hpp"
+#include "server/http_client.hpp"
+#include "storage/event_store.hpp"
+
+namespace switchboard::server {
+
+// A signed callback POST of `body` to `url`: the headers of PROTOCOL.md ("Event callbacks"), the
+// deadlines and the address policy of callbacks.*. `delivery_id` may be empty (verification).
+outbound_request callback_request(const config::settings& cfg, const std::string& url, std::string body,
+                                  const std::string& delivery_id, const std::string& secret);
+// Why `url` cannot be a callback URL under `cfg` (scheme and form; addresses are judged when
+// connecting), or nullopt.
+std::optional<std::string> check_callback_url(const config::settings& cfg, const std::string& url);
+
+class event_dispatcher {
+ public:
+  event_dispatcher(boost::asio::io_context& ioc, app_context& ctx);
+  ~event_dispatcher();
+  void start();
+  // Thread-safe. Deliveries in flight finish; their events stay leased until the lease passes.
+  void stop();
+  // Thread-safe: look for due events now.
+  void poke();
+
+ private:
+  void schedule();
+  void tick();
+  void send(storage::pending_event e);
+  void finish(storage::pending_event e, std::optional<storage::event_failure> failure);
+  void listen_loop();
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;
+  app_context& ctx_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::set<std::int64_t> busy_apps_;  // apps with an event in flight from this node
+  bool claiming_ = false, poked_ = false;
+  std::atomic<bool> stopped_{false};
+  std::thread listener_;
+};
+
+}  // namespace switchboard::server
