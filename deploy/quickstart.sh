@@ -54,6 +54,14 @@ export SWITCHBOARD_SMS_SINK=${SWITCHBOARD_SMS_SINK:-file}
 export SWITCHBOARD_SMS_PATH=${SWITCHBOARD_SMS_PATH:-$state/sms.jsonl}
 # Uploaded media (POST /v1/media) is kept here.
 export SWITCHBOARD_MEDIA_DIR=${SWITCHBOARD_MEDIA_DIR:-$state/media}
+# The key that seals integration apps' secrets for signing their callbacks: made once, kept here.
+if [ ! -s "$state/apps-secret.key" ]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$state/apps-secret.key")
+fi
+export SWITCHBOARD_APPS_SECRET_KEY=${SWITCHBOARD_APPS_SECRET_KEY:-$(cat "$state/apps-secret.key")}
+# A local development server: callbacks may go to http:// receivers on this machine.
+export SWITCHBOARD_CALLBACKS_ALLOW_HTTP=${SWITCHBOARD_CALLBACKS_ALLOW_HTTP:-true}
+export SWITCHBOARD_CALLBACKS_ALLOW_PRIVATE=${SWITCHBOARD_CALLBACKS_ALLOW_PRIVATE:-true}
 echo "Demo organization admin login (POST /v1/auth/login): $(cat "$state/demo-login.json")"
 [ "$SWITCHBOARD_SMS_SINK" = file ] && echo "SMS verification codes are appended to $SWITCHBOARD_SMS_PATH"
 echo "Starting switchboard on http://$SWITCHBOARD_SERVER_LISTEN (Ctrl-C stops it)"

@@ -27,7 +27,7 @@ std::int64_t wall_ms() {
 
 // A lease outlives any attempt, so a node never takes over an event another is still sending.
 std::int64_t lease_ms(const config::settings& cfg) {
-  return cfg.callbacks.timeout_ms + 30000;
+  return cfg.callbacks.timeout_ms + 10000;
 }
 
 // retry_base_ms, doubled per earlier attempt, capped, with +-10% jitter so that many apps whose

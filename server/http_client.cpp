@@ -120,7 +120,8 @@ std::optional<url_parts> parse_url(const std::string& url) {
     p.port = colon == std::string::npos ? "" : authority.substr(colon + 1);
   }
   if (p.port.empty()) p.port = p.tls ? "443" : "80";
-  if (p.host.empty() || p.port.find_first_not_of("0123456789") != std::string::npos || p.port.size() > 5)
+  if (p.host.empty() || p.port.find_first_not_of("0123456789") != std::string::npos || p.port.size() > 5 ||
+      std::stoi(p.port) < 1 || std::stoi(p.port) > 65535)
     return std::nullopt;
   return p;
 }

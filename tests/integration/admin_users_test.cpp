@@ -35,14 +35,6 @@ std::string error_message(const http_reply& r) {
   return std::string(json::parse(r.body).at("error").at("message").as_string());
 }
 
-// The newest audit entries' actions, newest first.
-std::vector<std::string> recent_actions(const api_client& admin, int n) {
-  auto page = admin.ok("GET", "/v1/admin/audit?limit=" + std::to_string(n));
-  std::vector<std::string> out;
-  for (const auto& e : page.at("items").as_array()) out.emplace_back(e.at("action").as_string());
-  return out;
-}
-
 json::object newest_audit(const api_client& admin) {
   return admin.ok("GET", "/v1/admin/audit?limit=1").at("items").as_array().at(0).as_object();
 }

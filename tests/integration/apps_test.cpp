@@ -42,11 +42,6 @@ std::string app_token(int port, const json::object& app) {
   return str(o.at("access_token"));
 }
 
-std::string code_of(const http_reply& r) {
-  INFO(r.status << " " << r.body);
-  return str(json::parse(r.body).at("error").at("code"));
-}
-
 }  // namespace
 
 TEST_CASE("apps: admins create them with a secret shown once, members and bad input are refused") {

@@ -433,3 +433,46 @@ TEST_CASE("callbacks: loopback, private and metadata addresses are refused unles
   CHECK(no_key.status == 409);
   CHECK(no_key.body.find("apps.secret_key") != std::string::npos);
 }
+
+TEST_CASE("callbacks: the example integration in deploy/examples posts a message and receives events") {
+  org_fixture fx{callback_env()};
+  api_client admin{fx.port(), fx.owner.token};
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto app = new_app(admin, {"events", "messages:send"});
+  auto secret = str(app.at("secret"));
+  const std::string examples = SWITCHBOARD_SOURCE_DIR "/deploy/examples/";
+  child_process rx("/usr/bin/env", {"python3", examples + "receiver.py", "--port", "0"},
+                   {{"APP_SECRET", secret}});
+  auto listening = rx.wait_for_line(std::regex("listening on (http://\\S+)"), 20s);
+  REQUIRE(listening);
+  auto put = put_callback(admin, app, (*listening)[1]);
+  INFO(put.body);
+  REQUIRE(put.status == 200);
+
+  auto run =
+      run_program("/usr/bin/env", {"bash", examples + "post_message.sh", bob.id, "--", "Build 42 passed"},
+                  {{"SWITCHBOARD_URL", "http://127.0.0.1:" + std::to_string(fx.port())},
+                   {"APP_ID", str(app.at("app"))},
+                   {"APP_SECRET", secret},
+                   {"CLIENT_MSG_ID", "ci-42"}});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  auto conv = str(json::parse(run.out).at("results").at(0).at("conv"));
+  ws_client b(fx.port());
+  b.hello(bob.token);
+  auto synced = b.call("sync", {{"conv", conv}, {"after_seq", 0}});
+  CHECK(synced.at("data").at("messages").at(0).at("body").at("text") == "Build 42 passed");
+  // Bob answers; the example receiver checks the signature and prints the event.
+  REQUIRE(b.call("send",
+                 {{"conv", conv}, {"client_msg_id", "r-1"}, {"type", "text"}, {"body", {{"text", "thanks"}}}})
+              .at("ok")
+              .as_bool());
+  CHECK(rx.wait_for_line(std::regex(R"("type": "message".*"text": "thanks")"), 20s));
+  // A wrong secret is refused by the script with the server's error.
+  auto wrong = run_program("/usr/bin/env", {"bash", examples + "post_message.sh", bob.id, "--", "x"},
+                           {{"SWITCHBOARD_URL", "http://127.0.0.1:" + std::to_string(fx.port())},
+                            {"APP_ID", str(app.at("app"))},
+                            {"APP_SECRET", "wrong"}});
+  CHECK(wrong.exit_code != 0);
+  CHECK(wrong.err.find("HTTP 401") != std::string::npos);
+}

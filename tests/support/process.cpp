@@ -119,10 +119,14 @@ command_result run_program(const std::string& program, const std::vector<std::st
 }
 
 child_process::child_process(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env)
+    : child_process(binary_path(), args, env) {}
+
+child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env) {
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = spawn(binary_path(), args, env, err_pipe[1], err_pipe[1]);
+  pid_ = spawn(program, args, env, err_pipe[1], err_pipe[1]);
   close(err_pipe[1]);
   err_fd_ = err_pipe[0];
   reader_ = std::thread([this] { read_loop(); });

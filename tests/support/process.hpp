@@ -39,6 +39,9 @@ command_result run_binary(const std::vector<std::string>& args, const std::map<s
 class child_process {
  public:
   child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+  // Another program, by its path; its stdout and stderr are both read.
+  child_process(const std::string& program, const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env);
   ~child_process();  // SIGKILLs the child if it still runs
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

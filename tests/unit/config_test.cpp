@@ -133,6 +133,10 @@ TEST_CASE("values out of range or of the wrong type are rejected with the reason
        "tls.cert_file", "cannot read"},
       {"[limits]\nrequests_per_second = 500\n", "limits.request_burst", "at least"},
       {"[server]\nlisten = 127.0.0.1:9000\n[metrics]\nlisten = 127.0.0.1:9000\n", "metrics.listen", "differ"},
+      {"[apps]\nsecret_key = 0123\n", "apps.secret_key", "64 hex digits"},
+      {"[apps]\nsecret_key = " + std::string(64, 'x') + "\n", "apps.secret_key", "64 hex digits"},
+      {"[callbacks]\nretry_base_ms = 5000\nretry_max_ms = 1000\n", "callbacks.retry_max_ms", "at least"},
+      {"[callbacks]\ntimeout_ms = 10\n", "callbacks.timeout_ms", "from 100"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
