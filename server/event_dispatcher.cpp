@@ -146,6 +146,7 @@ void event_dispatcher::tick() {
 void event_dispatcher::send(storage::pending_event e) {
   if (stopped_) {
     busy_apps_.erase(e.app);  // leased: another node, or this one restarted, takes it up later
+    connections_.erase(e.app);
     return;
   }
   // A message deleted since (retention): nothing left to send.
@@ -160,7 +161,10 @@ void event_dispatcher::send(storage::pending_event e) {
     return finish(std::move(e), storage::event_failure{*why, retry_delay_ms(ctx_.cfg, e.attempts),
                                                        ctx_.cfg.callbacks.max_age_s * 1000LL});
   auto req = callback_request(ctx_.cfg, e.url, e.body, e.delivery_id, *secret);
-  http_post(strand_, tls_, std::move(req), [this, e = std::move(e)](outbound_result r) mutable {
+  // One kept-alive connection per app while its events flow, closed when it has none left.
+  auto& conn = connections_[e.app];
+  if (!conn) conn = std::make_shared<http_connection>(strand_, tls_);
+  conn->post(std::move(req), [this, e = std::move(e)](outbound_result r) mutable {
     if (r.status >= 200 && r.status < 300) return finish(std::move(e), std::nullopt);
     auto why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
     ctx_.log->debug("callbacks: app {} event {} attempt {} failed: {}", e.app, e.delivery_id, e.attempts,
@@ -190,6 +194,7 @@ void event_dispatcher::finish(storage::pending_event e, std::optional<storage::e
           // The lease runs out and the event is claimed again.
           ctx_.log->warn("callbacks: cannot record a delivery for app {}: {}", app, r.err().message);
           busy_apps_.erase(app);
+          connections_.erase(app);
           return;
         }
         if (r.value().dropped > 0) {
@@ -200,6 +205,7 @@ void event_dispatcher::finish(storage::pending_event e, std::optional<storage::e
         }
         if (r.value().next) return send(std::move(*r.value().next));
         busy_apps_.erase(app);
+        connections_.erase(app);
       });
 }
 

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -60,6 +61,7 @@ class event_dispatcher {
   app_context& ctx_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::set<std::int64_t> busy_apps_;  // apps with an event in flight from this node
+  std::map<std::int64_t, std::shared_ptr<http_connection>> connections_;  // of the busy apps
   bool claiming_ = false, poked_ = false;
   std::atomic<bool> stopped_{false};
   std::thread listener_;

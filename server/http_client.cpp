@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -25,69 +26,61 @@ namespace {
 
 constexpr std::size_t max_response_body = 64 * 1024;
 
-// Connects to the first resolved address that `allow` accepts.
-asio::awaitable<void> connect(beast::tcp_stream& s, const tcp::resolver::results_type& addrs,
+// The host's addresses: an IP address as it is, a name through the resolver (within `deadline`).
+asio::awaitable<std::vector<tcp::endpoint>> resolve(const url_parts& u,
+                                                    std::chrono::steady_clock::time_point deadline) {
+  auto port = static_cast<unsigned short>(std::stoi(u.port));
+  boost::system::error_code ec;
+  auto literal = asio::ip::make_address(u.host, ec);
+  if (!ec) co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, port)};
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  asio::steady_timer guard(ex);
+  guard.expires_at(deadline);
+  guard.async_wait([&resolver](boost::system::error_code e) {
+    if (!e) resolver.cancel();
+  });
+  auto addrs = co_await resolver.async_resolve(u.host, u.port, asio::use_awaitable);
+  guard.cancel();
+  std::vector<tcp::endpoint> out;
+  for (const auto& e : addrs) out.push_back(e.endpoint());
+  co_return out;
+}
+
+// Connects to the first of `addrs` that the request's allow_address accepts.
+asio::awaitable<void> connect(beast::tcp_stream& s, const std::vector<tcp::endpoint>& addrs,
                               const outbound_request& req) {
   std::vector<tcp::endpoint> eps;
   for (const auto& e : addrs)
-    if (!req.allow_address || req.allow_address(e.endpoint().address())) eps.push_back(e.endpoint());
+    if (!req.allow_address || req.allow_address(e.address())) eps.push_back(e);
   if (eps.empty()) throw std::runtime_error("the host's addresses are not allowed");
   s.expires_after(req.connect_timeout);
   co_await s.async_connect(eps, asio::use_awaitable);
 }
 
 template <class Stream>
-asio::awaitable<outbound_result> exchange(Stream& s, beast::tcp_stream& lowest, const url_parts& u,
-                                          const outbound_request& req,
-                                          std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<outbound_result> exchange(Stream& s, beast::tcp_stream& lowest, beast::flat_buffer& buf,
+                                          const url_parts& u, const outbound_request& req,
+                                          std::chrono::steady_clock::time_point deadline, bool& keep_alive) {
   http::request<http::string_body> r{http::verb::post, u.target, 11};
   r.set(http::field::host, u.host);
   r.set(http::field::user_agent, "switchboard");
   r.set(http::field::content_type, req.content_type);
   for (const auto& [k, v] : req.headers) r.set(k, v);
   r.body() = req.body;
+  r.keep_alive(keep_alive);
   r.prepare_payload();
   lowest.expires_at(deadline);
   co_await http::async_write(s, r, asio::use_awaitable);
-  beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(max_response_body);
   lowest.expires_at(deadline);
   co_await http::async_read(s, buf, parser, asio::use_awaitable);
+  keep_alive = keep_alive && parser.get().keep_alive();
   outbound_result out;
   out.status = static_cast<int>(parser.get().result_int());
   out.body = std::move(parser.get().body());
   co_return out;
-}
-
-asio::awaitable<outbound_result> run(std::shared_ptr<asio::ssl::context> tls, outbound_request req) {
-  auto deadline = std::chrono::steady_clock::now() + req.total_timeout;
-  auto u = parse_url(req.url);
-  if (!u) co_return outbound_result{0, {}, "not an http:// or https:// URL"};
-  auto ex = co_await asio::this_coro::executor;
-  try {
-    tcp::resolver resolver(ex);
-    auto addrs = co_await resolver.async_resolve(u->host, u->port, asio::use_awaitable);
-    if (!u->tls) {
-      beast::tcp_stream s(ex);
-      co_await connect(s, addrs, req);
-      auto out = co_await exchange(s, s, *u, req, deadline);
-      beast::error_code ignored;
-      s.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      co_return out;
-    }
-    if (!tls) co_return outbound_result{0, {}, "TLS is not available"};
-    beast::ssl_stream<beast::tcp_stream> s(ex, *tls);
-    if (!SSL_set_tlsext_host_name(s.native_handle(), u->host.c_str()))
-      co_return outbound_result{0, {}, "cannot set the TLS server name"};
-    s.set_verify_callback(asio::ssl::host_name_verification(u->host));
-    co_await connect(beast::get_lowest_layer(s), addrs, req);
-    beast::get_lowest_layer(s).expires_at(deadline);
-    co_await s.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
-    co_return co_await exchange(s, beast::get_lowest_layer(s), *u, req, deadline);
-  } catch (const std::exception& e) {
-    co_return outbound_result{0, {}, e.what()};
-  }
 }
 
 }  // namespace
@@ -177,13 +170,92 @@ std::shared_ptr<asio::ssl::context> make_client_tls() {
   return ctx;
 }
 
+struct http_connection::state {
+  std::string origin;  // "s|host|port" of the open stream; empty: none open
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buf;
+  void close() {
+    origin.clear();
+    plain.reset();
+    secure.reset();
+    buf.clear();
+  }
+};
+
+http_connection::http_connection(asio::any_io_executor ex, std::shared_ptr<asio::ssl::context> tls, bool keep)
+    : ex_(std::move(ex)), tls_(std::move(tls)), keep_(keep), st_(std::make_unique<state>()) {}
+
+http_connection::~http_connection() = default;
+
+// Opens a stream to `u` (closing any other), within `deadline`.
+asio::awaitable<void> http_connection::open(const url_parts& u, const outbound_request& req,
+                                            std::chrono::steady_clock::time_point deadline) {
+  st_->close();
+  auto addrs = co_await resolve(u, deadline);
+  if (!u.tls) {
+    st_->plain = std::make_unique<beast::tcp_stream>(ex_);
+    co_await connect(*st_->plain, addrs, req);
+  } else {
+    if (!tls_) throw std::runtime_error("TLS is not available");
+    st_->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex_, *tls_);
+    auto& s = *st_->secure;
+    if (!SSL_set_tlsext_host_name(s.native_handle(), u.host.c_str()))
+      throw std::runtime_error("cannot set the TLS server name");
+    s.set_verify_callback(asio::ssl::host_name_verification(u.host));
+    co_await connect(beast::get_lowest_layer(s), addrs, req);
+    beast::get_lowest_layer(s).expires_at(deadline);
+    co_await s.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+  }
+  st_->origin = (u.tls ? "s|" : "p|") + u.host + "|" + u.port;
+}
+
+asio::awaitable<outbound_result> http_connection::run(outbound_request req) {
+  auto deadline = std::chrono::steady_clock::now() + req.total_timeout;
+  auto u = parse_url(req.url);
+  if (!u) co_return outbound_result{0, {}, "not an http:// or https:// URL"};
+  auto origin = (u->tls ? "s|" : "p|") + u->host + "|" + u->port;
+  // A kept stream may have been closed by the server since: when it fails, the request goes once
+  // more on a new one (the receiver may then see it twice, as with any retry).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool reused = st_->origin == origin;
+    try {
+      if (!reused) co_await open(*u, req, deadline);
+      bool keep = keep_;
+      // (Two statements: GCC 12 miscompiles co_await inside a conditional expression.)
+      outbound_result out;
+      if (st_->plain)
+        out = co_await exchange(*st_->plain, *st_->plain, st_->buf, *u, req, deadline, keep);
+      else
+        out = co_await exchange(*st_->secure, beast::get_lowest_layer(*st_->secure), st_->buf, *u, req,
+                                deadline, keep);
+      if (!keep) st_->close();
+      co_return out;
+    } catch (const boost::system::system_error& e) {
+      st_->close();
+      if (!reused || std::chrono::steady_clock::now() >= deadline)
+        co_return outbound_result{0, {}, e.code().message()};
+    } catch (const std::exception& e) {
+      st_->close();
+      if (!reused || std::chrono::steady_clock::now() >= deadline) co_return outbound_result{0, {}, e.what()};
+    }
+  }
+  co_return outbound_result{0, {}, "unreachable"};
+}
+
+void http_connection::post(outbound_request req, std::function<void(outbound_result)> done) {
+  asio::co_spawn(
+      ex_, run(std::move(req)),
+      [self = shared_from_this(), done = std::move(done)](std::exception_ptr e, outbound_result r) {
+        if (e) r = outbound_result{0, {}, "unexpected failure"};
+        done(std::move(r));
+      });
+}
+
 void http_post(asio::any_io_executor ex, std::shared_ptr<asio::ssl::context> tls, outbound_request req,
                std::function<void(outbound_result)> done) {
-  asio::co_spawn(ex, run(std::move(tls), std::move(req)),
-                 [done = std::move(done)](std::exception_ptr e, outbound_result r) {
-                   if (e) r = outbound_result{0, {}, "unexpected failure"};
-                   done(std::move(r));
-                 });
+  std::make_shared<http_connection>(std::move(ex), std::move(tls), false)
+      ->post(std::move(req), std::move(done));
 }
 
 }  // namespace switchboard::server

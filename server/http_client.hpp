@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
@@ -48,7 +49,30 @@ bool is_public_address(const boost::asio::ip::address& a);
 // A client TLS context that verifies servers against the system's CA store.
 std::shared_ptr<boost::asio::ssl::context> make_client_tls();
 
-// POSTs `req` and calls `done` once, on `ex`.
+// A client connection that is kept open between requests to the same origin (HTTP/1.1
+// keep-alive), for one request at a time: a callback receiver gets a burst of events over one
+// connection (one TLS handshake) instead of one per event. Closed when destroyed.
+class http_connection : public std::enable_shared_from_this<http_connection> {
+ public:
+  // `keep` false: every request on a new connection, closed after it.
+  http_connection(boost::asio::any_io_executor ex, std::shared_ptr<boost::asio::ssl::context> tls,
+                  bool keep = true);
+  ~http_connection();
+  // POSTs `req` and calls `done` once, on the executor. Not while another post is in flight.
+  void post(outbound_request req, std::function<void(outbound_result)> done);
+
+ private:
+  struct state;
+  boost::asio::awaitable<outbound_result> run(outbound_request req);
+  boost::asio::awaitable<void> open(const url_parts& u, const outbound_request& req,
+                                    std::chrono::steady_clock::time_point deadline);
+  boost::asio::any_io_executor ex_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  bool keep_;
+  std::unique_ptr<state> st_;
+};
+
+// POSTs `req` on a connection of its own and calls `done` once, on `ex`.
 void http_post(boost::asio::any_io_executor ex, std::shared_ptr<boost::asio::ssl::context> tls,
                outbound_request req, std::function<void(outbound_result)> done);
 

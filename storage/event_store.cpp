@@ -20,11 +20,13 @@ std::string envelope(const pending_event& e, boost::json::value data) {
       {"delivery_id", e.delivery_id}, {"type", e.type}, {"ts", e.ts_ms}, {"data", std::move(data)}});
 }
 
-std::vector<pending_event> claim_in(pqxx::work& w, int limit, std::int64_t app, std::int64_t lease_ms) {
+// Claims heads as event_store::claim does, first deleting the event `delivered` (0: none).
+std::vector<pending_event> claim_in(pqxx::work& w, int limit, std::int64_t app, std::int64_t lease_ms,
+                                    std::int64_t delivered) {
   std::vector<pending_event> out;
   std::vector<std::int64_t> orgs, convs, seqs;
   std::vector<std::size_t> message_at;
-  for (const auto& r : w.exec_prepared("events_claim", limit, app, lease_ms)) {
+  for (const auto& r : w.exec_prepared("events_claim", limit, app, lease_ms, delivered)) {
     pending_event e;
     e.id = r[0].as<std::int64_t>();
     e.org = r[1].as<std::int64_t>();
@@ -79,13 +81,18 @@ void event_store::prepare(pqxx::connection& c) {
   c.prepare("events_contact_subscribers",
             "SELECT 1 FROM apps a WHERE a.org_id = $1 AND a.callback_url IS NOT NULL "
             "AND 'contacts:read' = ANY (a.scopes) LIMIT 1");
-  // Each app's head (its oldest event) when it is due and no node holds it.
+  // Each app's head (its oldest event) when it is due and no node holds it; first, the event $4
+  // that was just delivered goes (one round trip for both). Losing that delete in a crash only
+  // sends the event again, with its delivery_id, so its commit need not wait for the disk.
   c.prepare(
       "events_claim",
-      "WITH heads AS ("
+      "WITH gone AS ("
+      "  DELETE FROM app_events WHERE id = $4"
+      "     AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+      "), heads AS ("
       "  SELECT h.id FROM apps a"
       "  CROSS JOIN LATERAL (SELECT e.id, e.next_attempt_at, e.lease_until FROM app_events e"
-      "                       WHERE e.app_id = a.id ORDER BY e.id LIMIT 1) h"
+      "                       WHERE e.app_id = a.id AND e.id <> $4 ORDER BY e.id LIMIT 1) h"
       "  WHERE a.callback_url IS NOT NULL AND ($2 = 0 OR a.id = $2)"
       "    AND h.next_attempt_at <= now() AND (h.lease_until IS NULL OR h.lease_until < now())"
       "  LIMIT $1"
@@ -103,7 +110,6 @@ void event_store::prepare(pqxx::connection& c) {
   c.prepare("events_messages", std::string("SELECT ") + message_columns +
                                    ", org_id FROM messages WHERE (org_id, conv_id, seq) IN "
                                    "(SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]))");
-  c.prepare("events_delivered", "DELETE FROM app_events WHERE id = $1");
   c.prepare(
       "events_drop_old",
       "DELETE FROM app_events WHERE app_id = $1 AND created_at < now() - $2 * interval '1 millisecond'");
@@ -134,7 +140,7 @@ bool event_store::wants_contact_events(pqxx::transaction_base& w, std::int64_t o
 std::vector<pending_event> event_store::claim(pqxx::connection& c, int limit, std::int64_t app,
                                               std::int64_t lease_ms) {
   pqxx::work w(c);
-  auto out = claim_in(w, limit, app, lease_ms);
+  auto out = claim_in(w, limit, app, lease_ms, 0);
   w.commit();
   return out;
 }
@@ -143,17 +149,12 @@ std::optional<pending_event> event_store::finish(pqxx::connection& c, const pend
                                                  const std::optional<event_failure>& failure,
                                                  std::int64_t lease_ms, std::int64_t& dropped) {
   pqxx::work w(c);
-  if (!failure) {
-    // Losing this delete in a crash only sends the event again, with its delivery_id: the
-    // commit need not wait for the disk.
-    w.exec("SET LOCAL synchronous_commit = off");
-    w.exec_prepared("events_delivered", e.id);
-  } else {
+  if (failure) {
     auto old = w.exec_prepared("events_drop_old", e.app, failure->max_age_ms);
     dropped += static_cast<std::int64_t>(old.affected_rows());
     w.exec_prepared("events_retry_later", e.id, failure->error.substr(0, 500), failure->retry_in_ms);
   }
-  auto next = claim_in(w, 1, e.app, lease_ms);
+  auto next = claim_in(w, 1, e.app, lease_ms, failure ? 0 : e.id);
   w.commit();
   if (next.empty()) return std::nullopt;
   return std::move(next.front());
