@@ -476,3 +476,38 @@ TEST_CASE("callbacks: the example integration in deploy/examples posts a message
   CHECK(wrong.exit_code != 0);
   CHECK(wrong.err.find("HTTP 401") != std::string::npos);
 }
+
+TEST_CASE("callbacks: two nodes on one database deliver each event once, in order") {
+  auto env = callback_env();
+  org_fixture fx{env};
+  server second(fx.db.url(), env);
+  api_client admin{fx.port(), fx.owner.token};
+  api_client admin2{second.port(), fx.owner.token};
+  receiver rx;
+  auto a = new_app(admin, {"events", "contacts:read"});
+  auto b = new_app(admin, {"events", "contacts:read"});
+  REQUIRE(put_callback(admin, a, rx.url("/a")).status == 200);
+  REQUIRE(put_callback(admin2, b, rx.url("/b")).status == 200);
+  // Changes through both nodes; both nodes' dispatchers are awake.
+  for (int i = 0; i < 20; ++i)
+    (i % 2 ? admin : admin2)
+        .ok("POST", "/v1/admin/departments", json::object{{"name", "D" + std::to_string(i)}}, 201);
+  REQUIRE(
+      eventually([&] { return rx.delivered("/a").size() >= 20 && rx.delivered("/b").size() >= 20; }, 30s));
+  std::this_thread::sleep_for(500ms);
+  for (const auto* path : {"/a", "/b"}) {
+    INFO(path);
+    auto got = rx.delivered(path);
+    CHECK(got.size() == 20);
+    std::vector<std::string> names;
+    std::set<std::string> ids;
+    for (auto& r : got) {
+      names.push_back(str(r.parsed().at("data").at("department").at("name")));
+      ids.insert(r.delivery);
+    }
+    std::vector<std::string> want;
+    for (int i = 0; i < 20; ++i) want.push_back("D" + std::to_string(i));
+    CHECK(names == want);
+    CHECK(ids.size() == 20);
+  }
+}
