@@ -455,6 +455,7 @@ std::vector<std::string> api_handlers::route_names() {
           "DELETE /v1/admin/apps/{id}",
           "POST /v1/app/token",
           "POST /v1/app/messages",
+          "POST /v1/app/media",
           "GET /v1/app/convs/{conv}/messages",
           "GET /v1/app/users",
           "POST /v1/app/users",
@@ -521,6 +522,13 @@ bool api_handlers::handle_apps(const call_ptr& c) {
                       [&] { api::set_app_callback(ctx_, c, id); }}});
     return false;
   }
+  // POST /v1/app/media is streamed by the session (begin_upload); only other methods arrive here.
+  if (p == "/v1/app/media")
+    return routes({{post, "POST /v1/app/media",
+                    [&] {
+                      api::fail(ctx_, c, {error_code::internal, "uploads are streamed by the session"});
+                    },
+                    "messages:send"}});
   if (p == "/v1/app/messages")
     return routes(
         {{post, "POST /v1/app/messages", [&] { api::send_app_message(ctx_, c); }, "messages:send"}});

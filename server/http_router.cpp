@@ -40,20 +40,24 @@ std::vector<std::string> http_router::route_names() {
 
 bool http_router::is_upload(const http_request& head) {
   std::string_view target(head.target().data(), head.target().size());
-  return head.method() == http::verb::post && target.substr(0, target.find('?')) == "/v1/media";
+  auto path = target.substr(0, target.find('?'));
+  return head.method() == http::verb::post && (path == "/v1/media" || path == "/v1/app/media");
 }
 
 void http_router::begin_upload(http_request head, const boost::asio::ip::address& remote,
                                boost::asio::any_io_executor ex, respond_fn respond, upload_ready_fn ready) {
+  std::string_view target(head.target().data(), head.target().size());
+  // An app uploads as its bot, with the messages:send scope.
+  bool app = target.substr(0, target.find('?')) == "/v1/app/media";
   api_call call{std::move(head),
-                "/v1/media",
+                app ? "/v1/app/media" : "/v1/media",
                 remote,
                 ex,
                 std::move(respond),
                 nullptr,
-                "POST /v1/media",
+                app ? "POST /v1/app/media" : "POST /v1/media",
                 std::chrono::steady_clock::now(),
-                ""};
+                app ? "messages:send" : ""};
   api_->begin_upload(std::move(call), std::move(ready));
 }
 

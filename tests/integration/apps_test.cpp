@@ -376,3 +376,39 @@ TEST_CASE("apps: messages to users, a department or a group, idempotent, all or 
   api_client reader{fx.port(), app_token(fx.port(), new_app(admin, {"contacts:read"}))};
   CHECK(reader.code("POST", "/v1/app/messages", text) == "forbidden");
 }
+
+TEST_CASE("apps: upload media as the bot and send it, with messages:send only") {
+  org_fixture fx;
+  api_client admin{fx.port(), fx.owner.token};
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto app = new_app(admin, {"messages:send"});
+  auto reader = new_app(admin, {"contacts:read"});
+  auto token = app_token(fx.port(), app);
+  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR-chart-bytes", 26);
+  auto up = [&](const std::string& path, const std::string& tok) {
+    return http_call(fx.port(), "POST", path + "?name=chart.png", png,
+                     {{"Authorization", "Bearer " + tok}, {"Content-Type", "image/png"}});
+  };
+  auto r = up("/v1/app/media", token);
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  auto media = str(json::parse(r.body).at("media_id"));
+  // The scope is checked, and the user route takes no app token (and the app route no user token).
+  CHECK(up("/v1/app/media", app_token(fx.port(), reader)).status == 403);
+  CHECK(up("/v1/media", token).status == 401);
+  CHECK(up("/v1/app/media", fx.owner.token).status == 401);
+  CHECK(http_call(fx.port(), "GET", "/v1/app/media", "", {{"Authorization", "Bearer " + token}}).status ==
+        405);
+
+  api_client bot{fx.port(), token};
+  auto sent = bot.ok("POST", "/v1/app/messages",
+                     json::object{{"to_users", json::array{bob.id}},
+                                  {"client_msg_id", "chart-1"},
+                                  {"type", "image"},
+                                  {"body", {{"media_id", media}, {"width", 800}, {"height", 600}}}});
+  CHECK(sent.at("results").as_array().size() == 1);
+  // Bob, a member of that conversation now, downloads the bytes.
+  auto d = http_call(fx.port(), "GET", "/v1/media/" + media, "", {{"Authorization", "Bearer " + bob.token}});
+  CHECK(d.status == 200);
+  CHECK(d.body == png);
+}
