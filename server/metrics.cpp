@@ -16,6 +16,12 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
+// An unlabelled counter: its header and its one line.
+void counter(std::string& out, std::string_view name, std::string_view help,
+             const std::atomic<std::uint64_t>& v) {
+  header(out, name, "counter", help);
+  line(out, name, "", v.load(std::memory_order_relaxed));
+}
 }  // namespace
 
 void histogram::observe(std::chrono::microseconds d) {
@@ -119,24 +125,17 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
            std::max<std::int64_t>(0, http_connections.load(std::memory_order_relaxed))));
   line(out, "switchboard_connections", "kind=\"websocket\"",
        static_cast<std::uint64_t>(std::max<std::int64_t>(0, ws_connections.load(std::memory_order_relaxed))));
-  header(out, "switchboard_connections_accepted_total", "counter", "TCP connections accepted.");
-  line(out, "switchboard_connections_accepted_total", "",
-       connections_accepted_total.load(std::memory_order_relaxed));
-  header(out, "switchboard_connections_rejected_total", "counter",
-         "TCP connections refused over server.max_connections.");
-  line(out, "switchboard_connections_rejected_total", "",
-       connections_rejected_total.load(std::memory_order_relaxed));
-  header(out, "switchboard_callbacks_delivered_total", "counter",
-         "Event callbacks to integration apps answered with 2xx.");
-  line(out, "switchboard_callbacks_delivered_total", "",
-       callbacks_delivered_total.load(std::memory_order_relaxed));
-  header(out, "switchboard_callbacks_failed_total", "counter",
-         "Event callback attempts that failed (non-2xx, timeout, refused address); each is retried.");
-  line(out, "switchboard_callbacks_failed_total", "", callbacks_failed_total.load(std::memory_order_relaxed));
-  header(out, "switchboard_callbacks_dropped_total", "counter",
-         "Events given up on, undelivered after callbacks.max_age_s.");
-  line(out, "switchboard_callbacks_dropped_total", "",
-       callbacks_dropped_total.load(std::memory_order_relaxed));
+  counter(out, "switchboard_connections_accepted_total", "TCP connections accepted.",
+          connections_accepted_total);
+  counter(out, "switchboard_connections_rejected_total",
+          "TCP connections refused over server.max_connections.", connections_rejected_total);
+  counter(out, "switchboard_callbacks_delivered_total",
+          "Event callbacks to integration apps answered with 2xx.", callbacks_delivered_total);
+  counter(out, "switchboard_callbacks_failed_total",
+          "Event callback attempts that failed (non-2xx, timeout, refused address); each is retried.",
+          callbacks_failed_total);
+  counter(out, "switchboard_callbacks_dropped_total",
+          "Events given up on, undelivered after callbacks.max_age_s.", callbacks_dropped_total);
   header(out, "switchboard_limit_hits_total", "counter",
          "Requests or connections refused by each abuse limit (docs/security.md).");
   for (std::size_t i = 0; i < limit_hits.size(); ++i)
