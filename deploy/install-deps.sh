@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Switchboard needs to build, test and run, from Debian 12 packages only.
 # Used by the quickstart, the test command, CI and new users. Safe to run again.
-# --bench adds what bench/run.sh needs besides: gnuplot (the plot) and python3 (the report).
+# --bench adds what bench/run.sh needs besides: gnuplot (the plot). python3 is in the base set: the
+# tests run the example integration in deploy/examples/ (a shell script that uses it for JSON, and
+# a Python receiver).
 set -euo pipefail
 
 packages=(
@@ -9,10 +11,10 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libssl-dev libpqxx-dev libpq-dev libspdlog-dev libsystemd-dev catch2
   postgresql-15 postgresql-client-15
-  systemd curl
+  systemd curl python3
   clang libclang-rt-14-dev
 )
-if [ "${1:-}" = "--bench" ]; then packages+=(gnuplot-nox python3); fi
+if [ "${1:-}" = "--bench" ]; then packages+=(gnuplot-nox); fi
 
 missing=()
 for p in "${packages[@]}"; do
