@@ -167,6 +167,8 @@ void set_app_callback(app_context& ctx, const call_ptr& c, std::int64_t id) {
   authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
     auto body = json_body(c);
     if (!body) return fail(ctx, c, body.err());
+    if (!body.value().contains("url"))
+      return fail(ctx, c, {error_code::bad_request, "url is required (\"\" or null removes the callback)"});
     protocol::fields f(body.value(), "");
     auto url = f.opt_str("url", 0, 2048).value_or("");
     if (!f.ok()) return fail(ctx, c, f.err());

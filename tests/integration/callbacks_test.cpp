@@ -227,6 +227,8 @@ TEST_CASE("callbacks: registration POSTs a signed challenge and keeps the URL on
   CHECK(put_callback(admin, app, "http://exa mple.com/x").status == 400);
   CHECK(admin.code("PUT", "/v1/admin/apps/" + str(app.at("app")) + "/callback", json::object{{"url", 5}}) ==
         "bad_request");
+  CHECK(admin.code("PUT", "/v1/admin/apps/" + str(app.at("app")) + "/callback", json::object{}) ==
+        "bad_request");
   // An app without the events scope cannot have one; another org's app is not found.
   auto mute_app = new_app(admin, {"messages:send"});
   CHECK(put_callback(admin, mute_app, rx.url()).status == 400);
