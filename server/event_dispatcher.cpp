@@ -132,8 +132,12 @@ void event_dispatcher::tick() {
           return;
         }
         for (auto& e : r.value()) {
-          // (Not ours already: an app's head stays leased while this node sends it.)
-          if (!busy_apps_.insert(e.app).second) continue;
+          // An app of ours whose chain just ended its claim empty-handed (this claim leased the
+          // head first): the chain takes this one up when it comes back.
+          if (!busy_apps_.insert(e.app).second) {
+            parked_[e.app] = std::move(e);
+            continue;
+          }
           send(std::move(e));
         }
         if (poked_) {
@@ -147,6 +151,7 @@ void event_dispatcher::send(storage::pending_event e) {
   if (stopped_) {
     busy_apps_.erase(e.app);  // leased: another node, or this one restarted, takes it up later
     connections_.erase(e.app);
+    parked_.erase(e.app);
     return;
   }
   // A message deleted since (retention): nothing left to send.
@@ -195,6 +200,7 @@ void event_dispatcher::finish(storage::pending_event e, std::optional<storage::e
           ctx_.log->warn("callbacks: cannot record a delivery for app {}: {}", app, r.err().message);
           busy_apps_.erase(app);
           connections_.erase(app);
+          parked_.erase(app);
           return;
         }
         if (r.value().dropped > 0) {
@@ -204,6 +210,11 @@ void event_dispatcher::finish(storage::pending_event e, std::optional<storage::e
                          r.value().dropped, ctx_.cfg.callbacks.max_age_s);
         }
         if (r.value().next) return send(std::move(*r.value().next));
+        if (auto p = parked_.find(app); p != parked_.end()) {
+          auto e = std::move(p->second);
+          parked_.erase(p);
+          return send(std::move(e));
+        }
         busy_apps_.erase(app);
         connections_.erase(app);
       });

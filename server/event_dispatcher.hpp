@@ -62,6 +62,7 @@ class event_dispatcher {
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::set<std::int64_t> busy_apps_;  // apps with an event in flight from this node
   std::map<std::int64_t, std::shared_ptr<http_connection>> connections_;  // of the busy apps
+  std::map<std::int64_t, storage::pending_event> parked_;                 // claimed by a tick for a busy app
   bool claiming_ = false, poked_ = false;
   std::atomic<bool> stopped_{false};
   std::thread listener_;
