@@ -65,29 +65,39 @@ std::optional<error> check_app_address(app_context& ctx, const call_ptr& c, cons
 // An app's call admitted: its scope (c->app_scope), its allowed addresses, its request budget.
 std::optional<error> admit_app(app_context& ctx, const call_ptr& c, const storage::app_token_info& a);
 
+// The bearer token's record: from `cache` when it has it, else through `resolve(conn, hash)` on a
+// storage thread (then cached); `then(info, hash)` runs on the call's executor. No token, or one
+// `resolve` does not know, is 401 with `unknown`.
+template <class Info, class Cache, class Resolve, class Then>
+void resolve_bearer(app_context& ctx, const call_ptr& c, Cache& cache, Resolve resolve, const char* unknown,
+                    Then then) {
+  auto token = bearer(c);
+  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
+  auto hash = token_hash(*token);
+  if (auto cached = cache.get(hash, now_ms())) return then(*cached, hash);
+  db_call<Info>(
+      ctx, c->ex,
+      [hash, &cache, resolve, unknown](pqxx::connection& conn) -> result<Info> {
+        auto info = resolve(conn, hash);
+        if (!info) return error{error_code::unauthorized, unknown};
+        cache.put(hash, *info);
+        return *info;
+      },
+      [&ctx, c, hash, then](result<Info> r) mutable {
+        if (!r) return fail(ctx, c, r.err());
+        then(r.value(), hash);
+      });
+}
+
 // On a /v1/app/* route: resolves an app's access token (cache first), admits the call, then runs
 // `then(app_token_info, hash)` on the call's executor. A user's token here is 401.
 template <class Then>
 void authenticate_app(app_context& ctx, const call_ptr& c, Then then) {
-  auto token = bearer(c);
-  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
-  auto hash = token_hash(*token);
-  auto admit = [&ctx, c, hash, then](const storage::app_token_info& a) mutable {
-    if (auto e = admit_app(ctx, c, a)) return fail(ctx, c, *e);
-    then(a, hash);
-  };
-  if (auto cached = ctx.app_tokens.get(hash, now_ms())) return admit(*cached);
-  db_call<storage::app_token_info>(
-      ctx, c->ex,
-      [hash, &ctx](pqxx::connection& conn) -> result<storage::app_token_info> {
-        auto info = storage::app_store::resolve_token(conn, hash);
-        if (!info) return error{error_code::unauthorized, "unknown or expired app access token"};
-        ctx.app_tokens.put(hash, *info);
-        return *info;
-      },
-      [&ctx, c, admit](result<storage::app_token_info> r) mutable {
-        if (!r) return fail(ctx, c, r.err());
-        admit(r.value());
+  resolve_bearer<storage::app_token_info>(
+      ctx, c, ctx.app_tokens, &storage::app_store::resolve_token, "unknown or expired app access token",
+      [&ctx, c, then](const storage::app_token_info& a, const std::string& hash) mutable {
+        if (auto e = admit_app(ctx, c, a)) return fail(ctx, c, *e);
+        then(a, hash);
       });
 }
 
@@ -100,22 +110,8 @@ void authenticate(app_context& ctx, const call_ptr& c, Then then) {
         ctx, c, [then](const storage::app_token_info& a, const std::string& hash) mutable {
           then(storage::token_info{a.org, a.bot_user, a.expires_at_ms, "admin", "active"}, hash);
         });
-  auto token = bearer(c);
-  if (!token) return fail(ctx, c, {error_code::unauthorized, "missing or malformed bearer token"});
-  auto hash = token_hash(*token);
-  if (auto cached = ctx.tokens.get(hash, now_ms())) return then(*cached, hash);
-  db_call<storage::token_info>(
-      ctx, c->ex,
-      [hash, &ctx](pqxx::connection& conn) -> result<storage::token_info> {
-        auto info = storage::user_store::resolve_token(conn, hash);
-        if (!info) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-        ctx.tokens.put(hash, *info);
-        return *info;
-      },
-      [&ctx, c, hash, then](result<storage::token_info> r) mutable {
-        if (!r) return fail(ctx, c, r.err());
-        then(r.value(), hash);
-      });
+  resolve_bearer<storage::token_info>(ctx, c, ctx.tokens, &storage::user_store::resolve_token,
+                                      "unknown, expired or revoked token", std::move(then));
 }
 
 template <class Then>

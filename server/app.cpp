@@ -150,6 +150,7 @@ struct app::impl {
             app_minute_limiter,
             app_day_limiter,
             secrets,
+            make_client_tls(),
             parse_trusted(cfg.server.trusted_proxies)},
         router(ctx),
         ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {

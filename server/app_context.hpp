@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
@@ -53,6 +54,8 @@ struct app_context {
   keyed_rate_limiter& app_minute;     // per app: apps.requests_per_minute
   keyed_rate_limiter& app_day;        // per app: apps.requests_per_day
   const secret_box& secrets;          // apps.secret_key: apps' secrets sealed for signing callbacks
+  // The client TLS context of callbacks (made once at start: loading the CA store reads files).
+  std::shared_ptr<boost::asio::ssl::context> callback_tls;
   std::vector<cidr> trusted_proxies;  // server.trusted_proxies, parsed
   std::atomic<bool> draining{false};
 };

@@ -204,7 +204,7 @@ void set_app_callback(app_context& ctx, const call_ptr& c, std::int64_t id) {
           auto challenge = new_token();
           auto body = json::serialize(json::object{{"type", "url_verification"}, {"challenge", challenge}});
           http_post(
-              c->ex, make_client_tls(), callback_request(ctx.cfg, url, body, "", secret.value()),
+              c->ex, ctx.callback_tls, callback_request(ctx.cfg, url, body, "", secret.value()),
               [&ctx, c, url, store, challenge](outbound_result r) {
                 std::string why;
                 if (r.status == 0)

@@ -81,7 +81,7 @@ outbound_request callback_request(const config::settings& cfg, const std::string
 }
 
 event_dispatcher::event_dispatcher(asio::io_context& ioc, app_context& ctx)
-    : strand_(asio::make_strand(ioc)), timer_(strand_), ctx_(ctx), tls_(make_client_tls()) {}
+    : strand_(asio::make_strand(ioc)), timer_(strand_), ctx_(ctx) {}
 
 event_dispatcher::~event_dispatcher() {
   stop();
@@ -168,7 +168,7 @@ void event_dispatcher::send(storage::pending_event e) {
   auto req = callback_request(ctx_.cfg, e.url, e.body, e.delivery_id, *secret);
   // One kept-alive connection per app while its events flow, closed when it has none left.
   auto& conn = connections_[e.app];
-  if (!conn) conn = std::make_shared<http_connection>(strand_, tls_);
+  if (!conn) conn = std::make_shared<http_connection>(strand_, ctx_.callback_tls);
   conn->post(std::move(req), [this, e = std::move(e)](outbound_result r) mutable {
     if (r.status >= 200 && r.status < 300) return finish(std::move(e), std::nullopt);
     auto why = r.status ? "HTTP " + std::to_string(r.status) : r.error;

@@ -59,7 +59,6 @@ class event_dispatcher {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;
   app_context& ctx_;
-  std::shared_ptr<boost::asio::ssl::context> tls_;
   std::set<std::int64_t> busy_apps_;  // apps with an event in flight from this node
   std::map<std::int64_t, std::shared_ptr<http_connection>> connections_;  // of the busy apps
   std::map<std::int64_t, storage::pending_event> parked_;                 // claimed by a tick for a busy app

@@ -514,3 +514,41 @@ TEST_CASE("callbacks: two nodes on one database deliver each event once, in orde
     CHECK(ids.size() == 20);
   }
 }
+
+TEST_CASE("callbacks: a secret sealed under no key or another key must be rotated, and deliveries say why") {
+  org_fixture fx{
+      {{"SWITCHBOARD_CALLBACKS_ALLOW_PRIVATE", "true"}, {"SWITCHBOARD_CALLBACKS_ALLOW_HTTP", "true"}}};
+  api_client admin{fx.port(), fx.owner.token};
+  receiver rx;
+  // Made while the server had no apps.secret_key: nothing sealed.
+  auto app = new_app(admin, {"events", "contacts:read"});
+  fx.srv = std::make_unique<server>(fx.db.url(), callback_env());
+  api_client keyed{fx.srv->port(), fx.owner.token};
+  auto refused = put_callback(keyed, app, rx.url());
+  CHECK(refused.status == 409);
+  CHECK(refused.body.find("rotate") != std::string::npos);
+  CHECK(rx.got().empty());
+  auto rotated = keyed.ok("POST", "/v1/admin/apps/" + str(app.at("app")) + "/rotate");
+  REQUIRE(put_callback(keyed, app, rx.url()).status == 200);
+  check_signed(rx.got().at(0), str(rotated.at("secret")));
+
+  // The server's key changes: the sealed secret no longer opens, and the backlog says why.
+  auto other_key = callback_env({{"SWITCHBOARD_APPS_SECRET_KEY", std::string(64, 'e')},
+                                 {"SWITCHBOARD_CALLBACKS_RETRY_MAX_MS", "1000"}});
+  fx.srv = std::make_unique<server>(fx.db.url(), other_key);
+  api_client rekeyed{fx.srv->port(), fx.owner.token};
+  rekeyed.ok("POST", "/v1/admin/departments", json::object{{"name", "Held"}}, 201);
+  json::object listed;
+  REQUIRE(eventually(
+      [&] {
+        listed = app_listing(rekeyed, app);
+        return !listed.at("events").at("last_error").is_null();
+      },
+      20s));
+  CHECK(str(listed.at("events").at("last_error")).find("apps.secret_key") != std::string::npos);
+  CHECK(rx.delivered().empty());
+  // Rotating under the new key lets the held event go.
+  auto again = rekeyed.ok("POST", "/v1/admin/apps/" + str(app.at("app")) + "/rotate");
+  REQUIRE(eventually([&] { return rx.delivered().size() == 1; }, 20s));
+  check_signed(rx.delivered()[0], str(again.at("secret")));
+}
