@@ -6,15 +6,15 @@
 #include <set>
 #include <string_view>
 
+#include "protocol/user_import.hpp"
 #include "protocol/validate.hpp"
-#include "server/user_import.hpp"
 
 using namespace switchboard;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  auto r = (data[0] & 1) ? server::parse_import_json(body, 1000) : server::parse_import_csv(body, 1000);
+  auto r = (data[0] & 1) ? protocol::parse_import_json(body, 1000) : protocol::parse_import_csv(body, 1000);
   if (!r) {
     if (r.err().message.empty()) __builtin_trap();
     return 0;

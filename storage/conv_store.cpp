@@ -8,6 +8,7 @@
 #include <chrono>
 #include <pqxx/pqxx>
 
+#include "protocol/clock.hpp"
 #include "storage/sql_util.hpp"
 
 namespace switchboard::storage {
@@ -52,11 +53,7 @@ protocol::message read_message(const pqxx::row& r) {
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using protocol::now_ms;
 
 std::string system_client_msg_id() {
   unsigned char raw[12];
@@ -526,6 +523,12 @@ protocol::result<message_page> conv_store::history(pqxx::connection& c, std::int
   }
   std::reverse(page.messages.begin(), page.messages.end());
   return page;
+}
+
+boost::json::object to_json(const message_page& p) {
+  boost::json::array arr;
+  for (const auto& m : p.messages) arr.emplace_back(protocol::to_json(m));
+  return {{"messages", std::move(arr)}, {"has_more", p.has_more}};
 }
 
 std::vector<std::int64_t> conv_store::members(pqxx::connection& c, std::int64_t org, std::int64_t conv) {

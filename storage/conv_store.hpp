@@ -1,6 +1,7 @@
 // Conversations, membership, read cursors, message reads and recall. Every query is scoped by org_id.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,6 +32,9 @@ struct message_page {
   std::vector<protocol::message> messages;
   bool has_more = false;
 };
+
+// {"messages": [...], "has_more"}: the page as sync, history and the app API answer it.
+boost::json::object to_json(const message_page& p);
 
 struct read_outcome {
   std::int64_t read_seq = 0;

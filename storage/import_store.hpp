@@ -11,17 +11,12 @@
 #include <pqxx/connection>
 
 #include "protocol/errors.hpp"
+#include "protocol/user_import.hpp"
 #include "storage/audit_store.hpp"
 
 namespace switchboard::storage {
 
-struct import_row {
-  int row = 0;  // data rows count from 1
-  std::string name, mobile, title, email, role = "member";
-  std::vector<std::string> department_path;              // CSV `department`, split on '/'
-  std::optional<std::vector<std::int64_t>> departments;  // JSON `departments`
-  std::optional<protocol::error> error;                  // set: the row is reported, not stored
-};
+using protocol::import_row;
 
 struct import_outcome {
   int row = 0;

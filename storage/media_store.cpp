@@ -151,11 +151,10 @@ std::optional<media_row> media_store::readable(pqxx::connection& c, std::int64_t
   return read_media(r[0]);
 }
 
-protocol::result<media_row> media_store::attach(pqxx::connection& c, std::int64_t org, std::int64_t id,
-                                                std::int64_t conv, std::int64_t user,
-                                                protocol::media_kind kind) {
+protocol::result<media_row> media_store::attach_in(pqxx::work& w, std::int64_t org, std::int64_t id,
+                                                   std::int64_t conv, std::int64_t user,
+                                                   protocol::media_kind kind) {
   error missing{error_code::not_found, "media " + protocol::id_string(id) + " not found"};
-  pqxx::work w(c);
   auto r = w.exec_prepared("media_lock_for_send", org, id);
   if (r.empty()) return missing;
   auto m = read_media(r[0]);
@@ -172,7 +171,6 @@ protocol::result<media_row> media_store::attach(pqxx::connection& c, std::int64_
   }
   w.exec_prepared("media_reference", org, id, conv);
   if (!sent) w.exec_prepared("media_mark_sent", org, id);
-  w.commit();
   return m;
 }
 

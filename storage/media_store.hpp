@@ -11,6 +11,7 @@
 
 #include <boost/json/object.hpp>
 #include <pqxx/connection>
+#include <pqxx/transaction>
 
 #include "protocol/errors.hpp"
 #include "protocol/media_types.hpp"
@@ -70,9 +71,12 @@ class media_store {
   // Before a message that carries the media is written: the media must be readable by `user` (else
   // not_found), fit the message type (else bad_request), and `user` must be a member of `conv`
   // (not_found without the conversation, forbidden without membership). Then records that the
-  // media was sent to `conv`, which lets its members read it and keeps it from collection.
-  static protocol::result<media_row> attach(pqxx::connection& c, std::int64_t org, std::int64_t id,
-                                            std::int64_t conv, std::int64_t user, protocol::media_kind kind);
+  // media was sent to `conv`, which lets its members read it and keeps it from collection. Runs in
+  // `w`, the transaction that writes the message (the ordered writer's batch), so the reference
+  // commits exactly when the message does.
+  static protocol::result<media_row> attach_in(pqxx::work& w, std::int64_t org, std::int64_t id,
+                                               std::int64_t conv, std::int64_t user,
+                                               protocol::media_kind kind);
 
   // One round of garbage collection: deletes up to `limit` uploads never sent and older than
   // `grace_s`, then each stored object no upload uses any more (through `remove_object`, called

@@ -5,8 +5,9 @@
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
-#include <set>
-#include <tuple>
+#include <unordered_map>
+
+#include "storage/media_store.hpp"
 
 namespace switchboard::storage {
 
@@ -104,6 +105,10 @@ bool message_writer::ensure_connected() {
     c->prepare("writer_end_backend",
                "SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity "
                "WHERE pid = $1 AND backend_start::text = $2");
+    c->prepare(
+        "writer_members",
+        "SELECT m.conv_id, m.user_id FROM jsonb_to_recordset($1::jsonb) AS k(org bigint, conv bigint) "
+        "JOIN conv_members m ON m.org_id = k.org AND m.conv_id = k.conv ORDER BY m.conv_id, m.user_id");
     c->prepare("writer_find_sent",
                "SELECT k.ord, m.id, m.seq, m.ts FROM jsonb_to_recordset($1::jsonb) "
                "AS k(ord int, org bigint, conv bigint, sender bigint, cmid text, ts bigint) "
@@ -128,22 +133,19 @@ bool message_writer::ensure_connected() {
 }
 
 void message_writer::fail_all(std::vector<send_request>& batch, const db_failure& f) {
-  for (auto& r : batch) {
-    try {
-      r.fail(f);
-    } catch (const std::exception& e) {
-      log_->error("message writer: fail callback threw: {}", e.what());
-    }
-  }
+  fail_batch(batch, f, *log_);
 }
 
 namespace {
 // The batch as append_messages and writer_find_sent read it: {ord, org, conv, sender, cmid, ts},
 // plus type and body when `with_content`.
-std::string batch_json(const std::vector<send_request>& batch, bool with_content) {
+// `skip[i]` leaves batch[i] out (its media was refused).
+std::string batch_json(const std::vector<send_request>& batch, bool with_content,
+                       const std::vector<bool>* skip = nullptr) {
   boost::json::array rows;
   rows.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (skip && (*skip)[i]) continue;
     const auto& r = batch[i];
     boost::json::object row{
         {"ord", i},  {"org", r.org}, {"conv", r.conv}, {"sender", r.sender}, {"cmid", r.client_msg_id},
@@ -158,15 +160,58 @@ std::string batch_json(const std::vector<send_request>& batch, bool with_content
 }
 }  // namespace
 
+template <class Transaction>
+void message_writer::attach_members(Transaction& t, const std::vector<send_request>& batch,
+                                    std::vector<send_outcome>& outcomes) {
+  struct known_members {
+    member_list list;
+    bool read = false;  // from the database, not the cache
+  };
+  std::unordered_map<std::int64_t, known_members> known;
+  boost::json::array wanted;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& o = outcomes[i];
+    if (o.st != send_outcome::status::ok || o.duplicate || known.count(batch[i].conv)) continue;
+    member_list cached = opt_.cached_members ? opt_.cached_members(batch[i].conv) : nullptr;
+    known.emplace(batch[i].conv, known_members{cached, !cached});
+    if (!cached) wanted.emplace_back(boost::json::object{{"org", batch[i].org}, {"conv", batch[i].conv}});
+  }
+  if (!wanted.empty()) {
+    std::unordered_map<std::int64_t, std::vector<std::int64_t>> read;
+    for (const auto& row : t.exec_prepared("writer_members", boost::json::serialize(wanted)))
+      read[row[0].template as<std::int64_t>()].push_back(row[1].template as<std::int64_t>());
+    for (auto& [conv, k] : known)
+      if (k.read) k.list = std::make_shared<const std::vector<std::int64_t>>(std::move(read[conv]));
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& o = outcomes[i];
+    if (o.st != send_outcome::status::ok || o.duplicate) continue;
+    const auto& k = known[batch[i].conv];
+    o.members = k.list;
+    o.members_read = k.read;
+  }
+}
+
 // One round trip and one commit for the whole batch. Returns false with `failure` set when nothing
 // may be acked; a failed transaction rolls back, so no seq it took is left behind.
 bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<db_failure>& failure) {
-  auto rows = batch_json(batch, true);
   std::vector<send_outcome> outcomes(batch.size());
   failure = run_classified(
       *conn_,
       [&] {
         pqxx::work w(*conn_);
+        // Media first: a message whose media does not pass is refused alone and never written.
+        std::vector<bool> refused(batch.size(), false);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          const auto& r = batch[i];
+          if (!r.media) continue;
+          auto checked = media_store::attach_in(w, r.org, r.media->id, r.conv, r.sender, r.media->kind);
+          if (checked) continue;
+          refused[i] = true;
+          outcomes[i].st = send_outcome::status::refused;
+          outcomes[i].refusal = checked.err();
+        }
+        auto rows = batch_json(batch, true, &refused);
         auto res = w.exec_prepared("append_messages", rows);
         for (const auto& row : res) {
           auto ord = row[0].as<std::size_t>();
@@ -182,6 +227,7 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
             o.st = status == "forbidden" ? send_outcome::status::forbidden : send_outcome::status::not_found;
           }
         }
+        attach_members(w, batch, outcomes);
         w.commit();
       },
       opt_.deadline);
@@ -196,13 +242,7 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
 void message_writer::complete(std::vector<send_request>& batch, const std::vector<send_outcome>& outcomes) {
   batches_.fetch_add(1, std::memory_order_relaxed);
   messages_.fetch_add(batch.size(), std::memory_order_relaxed);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    try {
-      batch[i].done(outcomes[i], *conn_);
-    } catch (const std::exception& e) {
-      log_->error("message writer: completion threw: {}", e.what());
-    }
-  }
+  complete_batch(batch, outcomes, *log_);
 }
 
 // The connection broke during COMMIT: the batch may or may not be stored. Rather than answer
@@ -233,6 +273,13 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
           o.ts = row[3].as<std::int64_t>();
           found.at(row[0].as<std::size_t>()) = o;
         }
+        // The members of the conversations that got messages, as after a normal commit.
+        std::vector<send_outcome> with_members(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i)
+          if (!found[i]) with_members[i].st = send_outcome::status::not_found;
+        attach_members(n, batch, with_members);
+        for (std::size_t i = 0; i < batch.size(); ++i)
+          if (found[i]) found[i]->members = with_members[i].members;
       },
       opt_.deadline);
   if (failure) {
@@ -242,34 +289,12 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
     return false;
   }
   if (!ended) return false;
-  // A key sent twice in the batch was stored once, by its first occurrence.
-  std::vector<send_request> stored, absent;
-  std::vector<send_outcome> outcomes;
-  std::set<std::tuple<std::int64_t, std::int64_t, std::string>> seen;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (!found[i]) {
-      absent.push_back(std::move(batch[i]));
-      continue;
-    }
-    auto o = *found[i];
-    o.duplicate = !seen.emplace(batch[i].conv, batch[i].sender, batch[i].client_msg_id).second;
-    outcomes.push_back(o);
-    stored.push_back(std::move(batch[i]));
-  }
-  log_->info("message writer: a batch left in doubt is settled: {} stored, {} not", stored.size(),
-             absent.size());
+  auto settled = settle_in_doubt(batch, found);
+  log_->info("message writer: a batch left in doubt is settled: {} stored, {} not", settled.stored.size(),
+             settled.absent.size());
   // Completions in seq order, as after a normal commit (fan-out leaves in seq order).
-  std::vector<std::size_t> order(stored.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return outcomes[a].seq < outcomes[b].seq; });
-  std::vector<send_request> sorted_stored;
-  std::vector<send_outcome> sorted_outcomes;
-  for (auto i : order) {
-    sorted_stored.push_back(std::move(stored[i]));
-    sorted_outcomes.push_back(outcomes[i]);
-  }
-  complete(sorted_stored, sorted_outcomes);
-  fail_all(absent, {db_failure::kind::unavailable, "not stored (settled after a lost COMMIT)"});
+  complete(settled.stored, settled.outcomes);
+  fail_all(settled.absent, {db_failure::kind::unavailable, "not stored (settled after a lost COMMIT)"});
   return true;
 }
 
@@ -328,21 +353,11 @@ void message_writer::run() {
       } else {
         // Gather sends: what is queued now, then up to batch_max_delay for more.
         auto until = std::chrono::steady_clock::now() + opt_.batch_max_delay;
+        auto max = static_cast<std::size_t>(std::max(1, opt_.batch_max_messages));
         for (;;) {
-          while (!queue_.empty() && std::holds_alternative<send_request>(queue_.front()) &&
-                 static_cast<int>(batch.size()) < opt_.batch_max_messages) {
-            batch.push_back(std::move(std::get<send_request>(queue_.front())));
-            queue_.pop_front();
-          }
-          bool full = static_cast<int>(batch.size()) >= opt_.batch_max_messages;
-          bool job_next = !queue_.empty();  // a job is next in line: do not hold it up
-          if (full || job_next || stopping_ || opt_.batch_max_delay.count() == 0) break;
+          if (gather_sends(queue_, batch, max) || stopping_ || opt_.batch_max_delay.count() == 0) break;
           if (cv_.wait_until(lk, until) == std::cv_status::timeout) {
-            while (!queue_.empty() && std::holds_alternative<send_request>(queue_.front()) &&
-                   static_cast<int>(batch.size()) < opt_.batch_max_messages) {
-              batch.push_back(std::move(std::get<send_request>(queue_.front())));
-              queue_.pop_front();
-            }
+            gather_sends(queue_, batch, max);
             break;
           }
         }

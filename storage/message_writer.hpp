@@ -1,6 +1,7 @@
 // The ordered writer: group-commits sends (many messages, one round trip, one commit) and runs
-// other seq-assigning work in the same order, on one thread with its own connection. Completion
-// callbacks run on that thread in commit order, so fan-out leaves in seq order.
+// other seq-assigning work in the same order, on one thread with its own connection. Completions
+// run on that thread in commit order, so fan-out leaves in seq order; they get values (the outcome
+// and the members read in the batch's transaction), never the connection.
 #pragma once
 
 #include <atomic>
@@ -19,34 +20,13 @@
 #include <pqxx/connection>
 
 #include "storage/db_pool.hpp"
+#include "storage/send_batch.hpp"
 
 namespace spdlog {
 class logger;
 }
 
 namespace switchboard::storage {
-
-struct send_outcome {
-  enum class status { ok, forbidden, not_found };
-  status st = status::ok;
-  std::int64_t msg_id = 0;
-  std::int64_t seq = 0;
-  std::int64_t ts = 0;
-  bool duplicate = false;
-};
-
-struct send_request {
-  std::int64_t org = 0;
-  std::int64_t conv = 0;
-  std::int64_t sender = 0;
-  std::string client_msg_id;
-  std::string type;
-  std::string body_json;
-  std::int64_t ts = 0;
-  // Called on the writer thread after COMMIT, in commit order; the connection is usable.
-  std::function<void(const send_outcome&, pqxx::connection&)> done;
-  std::function<void(const db_failure&)> fail;
-};
 
 struct writer_stats {
   std::uint64_t batches = 0;
@@ -63,6 +43,9 @@ class message_writer {
     std::chrono::microseconds batch_max_delay{100};
     std::size_t max_queue = 100000;
     query_deadline deadline;  // each batch's and job's round trips
+    // The members of a conversation the caller already knows (may be null, or answer null): a
+    // batch reads only the others' members, in its own transaction.
+    std::function<member_list(std::int64_t conv)> cached_members;
   };
   message_writer(options opt, std::shared_ptr<spdlog::logger> log);
   ~message_writer();
@@ -75,11 +58,8 @@ class message_writer {
   writer_stats stats() const;
 
  private:
-  struct job {
-    db_pool::work_fn work;
-    db_pool::fail_fn fail;
-  };
-  using item = std::variant<send_request, job>;
+  using job = writer_job;
+  using item = writer_item;
   void run();
   bool ensure_connected();
   void write_batch(std::vector<send_request>& batch);
@@ -88,6 +68,10 @@ class message_writer {
   void fail_all(std::vector<send_request>& batch, const db_failure& f);
   bool resolve_in_doubt(std::vector<send_request>& batch);
   void complete(std::vector<send_request>& batch, const std::vector<send_outcome>& outcomes);
+  // Fills the members of every ok, first-time outcome: the cached list, or read on `t`.
+  template <class Transaction>
+  void attach_members(Transaction& t, const std::vector<send_request>& batch,
+                      std::vector<send_outcome>& outcomes);
 
   options opt_;
   std::shared_ptr<spdlog::logger> log_;

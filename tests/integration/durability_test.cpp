@@ -18,6 +18,14 @@ std::string str(const json::value& v) {
 json::object text_send(const std::string& conv, const std::string& cmid, const std::string& text) {
   return {{"conv", conv}, {"client_msg_id", cmid}, {"type", "text"}, {"body", json::object{{"text", text}}}};
 }
+// A small outbound queue, and no rate limit in the way of a flood.
+env slow_consumer_env() {
+  return env{{"SWITCHBOARD_LIMITS_OUTBOUND_QUEUE_BYTES", "65536"},
+             {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
+             {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"},
+             {"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100000"},
+             {"SWITCHBOARD_LIMITS_SEND_BURST", "100000"}};
+}
 }  // namespace
 
 TEST_CASE("a message acked before PostgreSQL restarts is there afterwards", "[disruptive]") {
@@ -94,11 +102,7 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
 }
 
 TEST_CASE("a session that stops reading is closed 4429 as a slow consumer, the server carries on") {
-  org_fixture fx(env{{"SWITCHBOARD_LIMITS_OUTBOUND_QUEUE_BYTES", "65536"},
-                     {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
-                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"},
-                     {"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100000"},
-                     {"SWITCHBOARD_LIMITS_SEND_BURST", "100000"}});
+  org_fixture fx(slow_consumer_env());
   auto bob = fx.add_user(fx.owner, "Bob");
   ws_client a(fx.port());
   REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
@@ -124,8 +128,51 @@ TEST_CASE("a session that stops reading is closed 4429 as a slow consumer, the s
         return http_get(fx.port(), "/metrics").body.find("switchboard_connections{kind=\"websocket\"} 1\n") !=
                std::string::npos;
       },
-      20s));
+      30s));
   CHECK(fx.srv->proc().output().find("slow consumer") != std::string::npos);
+  CHECK(limit_hits(fx.port(), "slow_consumer") == 1);
+}
+
+TEST_CASE(
+    "a slow consumer is offline from the moment its close starts, and gets the 4429 frame on resuming") {
+  org_fixture fx(slow_consumer_env());
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto carol = fx.add_user(fx.owner, "Carol");
+  ws_client a(fx.port());
+  REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
+  ws_client watcher(fx.port());
+  REQUIRE(watcher.hello(carol.token).at("ok").as_bool());
+  REQUIRE(watcher.call("presence_sub", {{"users", json::array{bob.id}}}).at("ok").as_bool());
+  ws_client phone(fx.port(), {}, 4096);
+  REQUIRE(phone.hello(bob.token).at("ok").as_bool());
+  REQUIRE(watcher.wait_event("presence", 10s));  // Bob came online
+  auto online = [&] {
+    auto r = a.call("presence", {{"users", json::array{bob.id}}});
+    return r.at("data").at("presence").at(bob.id).at("online").as_bool();
+  };
+  REQUIRE(online());
+  auto conv = str(a.call("open_direct", {{"user", bob.id}}).at("data").at("conv").at("conv"));
+
+  phone.pause_reading();  // the app goes to the background
+  std::string big(8000, 'z');
+  std::optional<json::object> offline;
+  for (int i = 0; i < 3000 && !offline; ++i) {
+    a.send_text(json::serialize(json::object{{"id", "f" + std::to_string(i)},
+                                             {"op", "send"},
+                                             {"data", text_send(conv, "pause-" + std::to_string(i), big)}}));
+    if (i % 50 == 49) offline = watcher.wait_event("presence", 1ms);
+  }
+  if (!offline) offline = watcher.wait_event("presence", 30s);  // the server may still be catching up
+  // The close started: Bob is offline now, while the connection still waits for its close frame
+  // to get through.
+  REQUIRE(offline);
+  CHECK(str(offline->at("data").at("user")) == bob.id);
+  CHECK_FALSE(offline->at("data").at("online").as_bool());
+  CHECK_FALSE(online());
+  CHECK(phone.wait_closed(2s) == std::nullopt);  // not cut off yet
+
+  phone.resume_reading();  // back in the foreground within 10 s: it learns why it was dropped
+  CHECK(phone.wait_closed(30s) == 4429);
   CHECK(limit_hits(fx.port(), "slow_consumer") == 1);
 }
 

@@ -27,12 +27,17 @@ struct ws_client::impl {
   bool closed = false;
   int close_code = 0;
   std::atomic<bool> paused{false};
+  bool reading = false;  // a read is in flight (io thread only)
+  // Keeps the io thread running while no read is in flight (paused).
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
 
   void read_loop() {
+    reading = !paused;
     if (paused) return;
     ws.async_read(buf, [this](beast::error_code ec, std::size_t) {
       std::lock_guard lk(mu);
       if (ec) {
+        reading = false;
         closed = true;
         close_code = ws.reason().code;
         cv.notify_all();
@@ -82,6 +87,7 @@ ws_client::~ws_client() {
     beast::error_code ec;
     beast::get_lowest_layer(i.ws).socket().close(ec);
   });
+  i.work.reset();
   i.thread.join();
 }
 
@@ -175,6 +181,14 @@ std::optional<int> ws_client::wait_closed(std::chrono::milliseconds timeout) {
 
 void ws_client::pause_reading() {
   impl_->paused = true;
+}
+
+void ws_client::resume_reading() {
+  auto& i = *impl_;
+  i.paused = false;
+  asio::post(i.ioc, [&i] {
+    if (!i.reading) i.read_loop();
+  });
 }
 
 void ws_client::drop() {

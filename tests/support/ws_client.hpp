@@ -45,6 +45,8 @@ class ws_client {
   // Stops reading (and so answering pings) once the read in progress completes with a frame:
   // a client that hangs or cannot keep up.
   void pause_reading();
+  // Reads again after pause_reading() (a phone app back from the background).
+  void resume_reading();
   // Drops the connection without a close handshake (a device losing its network).
   void drop();
   std::size_t pending_events() const;

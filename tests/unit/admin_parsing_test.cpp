@@ -1,13 +1,13 @@
 // Import bodies and client versions: the parsing every admin path relies on.
 #include <catch2/catch.hpp>
 
+#include "protocol/user_import.hpp"
 #include "protocol/validate.hpp"
-#include "server/user_import.hpp"
 
 using namespace switchboard;
 
 TEST_CASE("CSV import: quoting, line endings, BOM, header order and per-row errors") {
-  auto r = server::parse_import_csv(
+  auto r = protocol::parse_import_csv(
       "\xEF\xBB\xBFmobile,Name,title,department\r\n"
       "+8613700000001,\"Wong, Mia\",\"say \"\"hi\"\"\",Sales/East\r\n"
       "+8613700000002,Ben,,\n"
@@ -34,12 +34,12 @@ TEST_CASE("CSV import: quoting, line endings, BOM, header order and per-row erro
 }
 
 TEST_CASE("CSV import: whole-body errors") {
-  CHECK_FALSE(server::parse_import_csv("", 10));
-  CHECK_FALSE(server::parse_import_csv("name\n", 10));                     // no mobile column
-  CHECK_FALSE(server::parse_import_csv("name,mobile,name\n", 10));         // twice
-  CHECK_FALSE(server::parse_import_csv("name,mobile\n\"open\n", 10));      // quote left open
-  CHECK_FALSE(server::parse_import_csv("name,mobile\n\xc3\x28,1\n", 10));  // not UTF-8
-  auto many = server::parse_import_csv("name,mobile\na,+8613700000001\nb,+8613700000002\n", 1);
+  CHECK_FALSE(protocol::parse_import_csv("", 10));
+  CHECK_FALSE(protocol::parse_import_csv("name\n", 10));                     // no mobile column
+  CHECK_FALSE(protocol::parse_import_csv("name,mobile,name\n", 10));         // twice
+  CHECK_FALSE(protocol::parse_import_csv("name,mobile\n\"open\n", 10));      // quote left open
+  CHECK_FALSE(protocol::parse_import_csv("name,mobile\n\xc3\x28,1\n", 10));  // not UTF-8
+  auto many = protocol::parse_import_csv("name,mobile\na,+8613700000001\nb,+8613700000002\n", 1);
   REQUIRE_FALSE(many);
   CHECK(many.err().code == protocol::error_code::too_large);
 }

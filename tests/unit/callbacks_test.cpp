@@ -5,9 +5,9 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "config/settings.hpp"
-#include "server/event_dispatcher.hpp"
-#include "server/http_client.hpp"
-#include "server/secret_box.hpp"
+#include "server/base/secret_box.hpp"
+#include "server/core/callbacks.hpp"
+#include "server/net/http_client.hpp"
 
 using namespace switchboard;
 

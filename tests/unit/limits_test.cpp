@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/settings.hpp"
-#include "server/limits.hpp"
+#include "server/base/limits.hpp"
 
 #include <thread>
 
@@ -92,4 +92,25 @@ TEST_CASE("trusted_proxies and the send limits are validated as configuration") 
       load({{"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100"}, {"SWITCHBOARD_LIMITS_SEND_BURST", "10"}});
   REQUIRE(std::holds_alternative<config_error>(burst));
   CHECK_THAT(std::get<config_error>(burst).to_string(), Catch::Contains("limits.send_burst"));
+}
+
+TEST_CASE("one token bucket: its burst, a retry time when empty, refill at its rate, never past the burst") {
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  token_bucket b(10.0, 3.0, t0);  // 10 a second, 3 at once
+  std::int64_t retry = 0;
+  CHECK(b.take(t0, retry));
+  CHECK(b.take(t0, retry));
+  CHECK(b.take(t0, retry, false));  // looking does not take
+  CHECK(b.take(t0, retry));
+  CHECK_FALSE(b.take(t0, retry));
+  CHECK(retry == 100);  // one token at 10/s
+  CHECK_FALSE(b.take(t0 + std::chrono::milliseconds(50), retry));
+  CHECK(retry == 50);
+  CHECK(b.take(t0 + std::chrono::milliseconds(100), retry));
+  CHECK_FALSE(b.full_at(t0 + std::chrono::milliseconds(100)));
+  CHECK(b.full_at(t0 + std::chrono::seconds(10)));
+  auto later = t0 + std::chrono::seconds(10);  // a long idle time refills to the burst, no more
+  for (int i = 0; i < 3; ++i) CHECK(b.take(later, retry));
+  CHECK_FALSE(b.take(later, retry));
 }

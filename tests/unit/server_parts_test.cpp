@@ -1,10 +1,10 @@
 // Password hashing, metrics rendering and the token cache.
 #include <catch2/catch.hpp>
 
-#include "server/client_session.hpp"
-#include "server/metrics.hpp"
-#include "server/password_hasher.hpp"
-#include "server/token_cache.hpp"
+#include "server/base/password_hasher.hpp"
+#include "server/core/client_session.hpp"
+#include "server/core/token_cache.hpp"
+#include "server/ops/metrics.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/message_writer.hpp"
 

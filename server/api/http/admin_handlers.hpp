@@ -1,0 +1,22 @@
+// /v1 routes for running an organization (admin_handlers.cpp); api_handlers routes to them.
+#pragma once
+
+#include <cstdint>
+
+#include "server/api/http/api_common.hpp"
+
+namespace switchboard::server::api {
+
+void update_user(services& ctx, const call_ptr& c, std::int64_t id);  // PATCH /v1/admin/users/{id}
+void delete_user(services& ctx, const call_ptr& c, std::int64_t id);  // DELETE /v1/admin/users/{id}
+void suspend_user(services& ctx, const call_ptr& c, std::int64_t id);
+void restore_user(services& ctx, const call_ptr& c, std::int64_t id);
+void restrict_user(services& ctx, const call_ptr& c, std::int64_t id);
+void import_users(services& ctx, const call_ptr& c);  // POST /v1/admin/users/import
+void patch_me(services& ctx, const call_ptr& c);
+void get_policy(services& ctx, const call_ptr& c);
+void put_policy(services& ctx, const call_ptr& c);
+void create_notice(services& ctx, const call_ptr& c);  // POST /v1/admin/notices
+void list_notices(services& ctx, const call_ptr& c);   // GET /v1/notices
+
+}  // namespace switchboard::server::api

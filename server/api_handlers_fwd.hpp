@@ -1,6 +1,0 @@
-// Forward declaration, so the router header stays light.
-#pragma once
-
-namespace switchboard::server {
-class api_handlers;
-}

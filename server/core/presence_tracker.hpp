@@ -1,0 +1,45 @@
+// Presence on this node: who is online, when they were last seen, and who subscribed to whom.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "server/core/client_session.hpp"
+#include "server/core/session_registry.hpp"
+
+namespace switchboard::server {
+
+class presence_tracker {
+ public:
+  explicit presence_tracker(session_registry& registry) : registry_(registry) {}
+
+  struct state {
+    bool online = false;
+    std::optional<std::int64_t> last_seen_ms;
+  };
+  state get(std::int64_t user) const;
+
+  // Replaces the set of users `subscriber` watches.
+  void subscribe(const std::shared_ptr<client_session>& subscriber, const std::vector<std::int64_t>& users);
+  void unsubscribe_all(const client_session* subscriber);
+
+  // Called when a user's first session opens / last session closes: notifies subscribers.
+  void came_online(std::int64_t user);
+  void went_offline(std::int64_t user, std::int64_t now_ms);
+
+ private:
+  void notify(std::int64_t user, bool online, std::optional<std::int64_t> last_seen);
+
+  session_registry& registry_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::int64_t, std::int64_t> last_seen_;
+  std::unordered_map<std::int64_t, std::unordered_map<const client_session*, std::weak_ptr<client_session>>>
+      watchers_;  // watched user -> subscribers
+  std::unordered_map<const client_session*, std::vector<std::int64_t>> watching_;
+};
+
+}  // namespace switchboard::server
