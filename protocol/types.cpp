@@ -11,6 +11,42 @@ std::string id_string(std::int64_t id) {
   return std::to_string(id);
 }
 
+std::string_view to_string(role r) {
+  switch (r) {
+    case role::member:
+      return "member";
+    case role::admin:
+      return "admin";
+    case role::owner:
+      return "owner";
+  }
+  return "member";
+}
+
+std::string_view to_string(account_status s) {
+  switch (s) {
+    case account_status::active:
+      return "active";
+    case account_status::suspended:
+      return "suspended";
+    case account_status::removed:
+      return "removed";
+  }
+  return "active";
+}
+
+std::optional<role> parse_role(std::string_view s) {
+  for (auto r : {role::member, role::admin, role::owner})
+    if (to_string(r) == s) return r;
+  return std::nullopt;
+}
+
+std::optional<account_status> parse_account_status(std::string_view s) {
+  for (auto a : {account_status::active, account_status::suspended, account_status::removed})
+    if (to_string(a) == s) return a;
+  return std::nullopt;
+}
+
 bool user::is_restricted(std::string_view feature) const {
   return std::find(restricted.begin(), restricted.end(), feature) != restricted.end();
 }
@@ -32,14 +68,14 @@ boost::json::object to_json(const user& u) {
                         {"email", u.email},
                         {"avatar", u.avatar},
                         {"departments", deps},
-                        {"role", u.role},
-                        {"status", u.status},
+                        {"role", to_string(u.role)},
+                        {"status", to_string(u.status)},
                         {"created_at", u.created_at_ms}};
   if (u.bot) {
     o["mobile"] = nullptr;
     o["bot"] = true;
   }
-  if (u.status == "suspended")
+  if (u.status == account_status::suspended)
     o["suspension"] =
         boost::json::object{{"reason", u.suspend_reason}, {"until", opt_ms(u.suspended_until_ms)}};
   if (!u.restricted.empty()) {

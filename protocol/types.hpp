@@ -10,12 +10,25 @@
 
 namespace switchboard::protocol {
 
+// An account's role in its organization and its status: enums inside, the spec's strings on the
+// wire and in the database.
+enum class role { member, admin, owner };
+enum class account_status { active, suspended, removed };
+std::string_view to_string(role r);
+std::string_view to_string(account_status s);
+std::optional<role> parse_role(std::string_view s);
+std::optional<account_status> parse_account_status(std::string_view s);
+// Admins and the owner manage the organization.
+inline bool is_admin(role r) {
+  return r == role::admin || r == role::owner;
+}
+
 struct user {
   std::int64_t id = 0;
   std::int64_t org_id = 0;
   std::string name, mobile, title, email;
-  std::string role = "member";    // member | admin | owner
-  std::string status = "active";  // active | suspended | removed
+  protocol::role role = protocol::role::member;
+  account_status status = account_status::active;
   std::vector<std::int64_t> departments;
   std::int64_t created_at_ms = 0;
   std::string avatar;

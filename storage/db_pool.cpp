@@ -6,20 +6,15 @@
 #include <optional>
 #include <pqxx/except>
 
-namespace switchboard::storage {
+#include "storage/db_link.hpp"
 
-namespace {
-// Reconnect attempts back off from 100 ms to 5 s so a down database is not hammered.
-constexpr auto min_backoff = std::chrono::milliseconds(100);
-constexpr auto max_backoff = std::chrono::milliseconds(5000);
-}  // namespace
+namespace switchboard::storage {
 
 struct db_pool::worker_state {
   int index = 0;
-  std::unique_ptr<pqxx::connection> conn;
-  std::chrono::steady_clock::time_point next_attempt{};
-  std::chrono::milliseconds backoff{min_backoff};
-  bool ever_connected = false;
+  std::unique_ptr<db_link> link;
+  bool counted = false;            // counted in connected_
+  std::uint64_t reopens_seen = 0;  // link->reopened() already counted in reconnects_
 };
 
 query_watchdog::guard arm(pqxx::connection& c, const query_deadline& deadline) {
@@ -73,6 +68,8 @@ void db_pool::start() {
   for (int i = 0; i < opt_.size; ++i) {
     auto w = std::make_unique<worker_state>();
     w->index = i;
+    w->link = std::make_unique<db_link>(opt_.url, hooks_, opt_.deadline, log_,
+                                        "storage thread " + std::to_string(i));
     workers_.push_back(std::move(w));
   }
   for (auto& w : workers_) threads_.emplace_back([this, ws = w.get()] { run_worker(*ws); });
@@ -130,36 +127,22 @@ pool_stats db_pool::stats() const {
   return s;
 }
 
-bool db_pool::ensure_connected(worker_state& w) {
-  if (w.conn && w.conn->is_open()) return true;
-  if (w.conn) {
-    w.conn.reset();
-    connected_.fetch_sub(1, std::memory_order_relaxed);
+pqxx::connection* db_pool::connection(worker_state& w) {
+  auto* c = w.link->get();
+  if (c && !w.counted) connected_.fetch_add(1, std::memory_order_relaxed);
+  if (!c && w.counted) connected_.fetch_sub(1, std::memory_order_relaxed);
+  w.counted = c != nullptr;
+  if (auto n = w.link->reopened(); n != w.reopens_seen) {
+    reconnects_.fetch_add(n - w.reopens_seen, std::memory_order_relaxed);
+    w.reopens_seen = n;
   }
-  auto now = std::chrono::steady_clock::now();
-  if (now < w.next_attempt) return false;
-  try {
-    auto c = std::make_unique<pqxx::connection>(opt_.url);
-    {
-      auto armed = arm(*c, opt_.deadline);
-      for (auto& h : hooks_) h(*c);
-    }
-    w.conn = std::move(c);
-    connected_.fetch_add(1, std::memory_order_relaxed);
-    if (w.ever_connected) {
-      reconnects_.fetch_add(1, std::memory_order_relaxed);
-      log_->info("storage thread {} reconnected to PostgreSQL", w.index);
-    }
-    w.ever_connected = true;
-    w.backoff = min_backoff;
-    return true;
-  } catch (const std::exception& e) {
-    w.next_attempt = now + w.backoff;
-    log_->warn("storage thread {} cannot connect to PostgreSQL (retry in {} ms): {}", w.index,
-               w.backoff.count(), e.what());
-    w.backoff = std::min(w.backoff * 2, max_backoff);
-    return false;
-  }
+  return c;
+}
+
+void db_pool::drop(worker_state& w) {
+  w.link->drop();
+  if (w.counted) connected_.fetch_sub(1, std::memory_order_relaxed);
+  w.counted = false;
 }
 
 void db_pool::run_job(worker_state& w, job& j) {
@@ -167,22 +150,21 @@ void db_pool::run_job(worker_state& w, job& j) {
   // A connection that died while idle (PostgreSQL restarted, a proxy reset it) shows it only when
   // used: its job failed without committing anything, so it runs once more on a new connection.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = w.conn && w.conn->is_open();
-    if (!ensure_connected(w)) {
+    bool reused = w.link->open();
+    auto* conn = connection(w);
+    if (!conn) {
       failed_unavailable_.fetch_add(1, std::memory_order_relaxed);
       j.fail(db_failure{db_failure::kind::unavailable, "no database connection"});
       return;
     }
     busy_.fetch_add(1, std::memory_order_relaxed);
     failure = run_classified(
-        *w.conn, [&] { j.work(*w.conn); }, opt_.deadline);
+        *conn, [&] { j.work(*conn); }, opt_.deadline);
     busy_.fetch_sub(1, std::memory_order_relaxed);
     if (!failure) break;
     if (failure->what != db_failure::kind::internal) {
       // Drop the connection: the next try reconnects (with backoff if the database is still down).
-      w.conn.reset();
-      connected_.fetch_sub(1, std::memory_order_relaxed);
-      w.next_attempt = {};
+      drop(w);
     }
     if (!reused || !failure->retry_on_new_connection()) break;
   }
@@ -194,7 +176,7 @@ void db_pool::run_job(worker_state& w, job& j) {
 }
 
 void db_pool::run_worker(worker_state& w) {
-  ensure_connected(w);  // connect eagerly so the first request does not pay for it
+  connection(w);  // connect eagerly so the first request does not pay for it
   for (;;) {
     job j;
     {
@@ -211,10 +193,7 @@ void db_pool::run_worker(worker_state& w) {
       log_->error("storage thread {}: callback threw: {}", w.index, e.what());
     }
   }
-  if (w.conn) {
-    w.conn.reset();
-    connected_.fetch_sub(1, std::memory_order_relaxed);
-  }
+  drop(w);
 }
 
 }  // namespace switchboard::storage

@@ -108,7 +108,9 @@ class db_pool {
   };
   struct worker_state;
   void run_worker(worker_state& w);
-  bool ensure_connected(worker_state& w);
+  // The worker's connection (opened if need be, counted in the stats), or null.
+  pqxx::connection* connection(worker_state& w);
+  void drop(worker_state& w);
   void run_job(worker_state& w, job& j);
 
   options opt_;

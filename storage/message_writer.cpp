@@ -11,11 +11,6 @@
 
 namespace switchboard::storage {
 
-namespace {
-constexpr auto min_backoff = std::chrono::milliseconds(100);
-constexpr auto max_backoff = std::chrono::milliseconds(5000);
-}  // namespace
-
 message_writer::message_writer(options opt, std::shared_ptr<spdlog::logger> log)
     : opt_(std::move(opt)), log_(std::move(log)) {
   opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
@@ -30,6 +25,8 @@ void message_writer::add_connect_hook(db_pool::connect_hook hook) {
 }
 
 void message_writer::start() {
+  hooks_.push_back([this](pqxx::connection& c) { setup(c); });
+  link_ = std::make_unique<db_link>(opt_.url, hooks_, opt_.deadline, log_, "message writer");
   thread_ = std::thread([this] { run(); });
 }
 
@@ -90,45 +87,37 @@ writer_stats message_writer::stats() const {
 }
 
 bool message_writer::ensure_connected() {
-  if (conn_ && conn_->is_open()) return true;
-  conn_.reset();
-  auto now = std::chrono::steady_clock::now();
-  if (now < next_attempt_) return false;
-  try {
-    auto c = std::make_unique<pqxx::connection>(opt_.url);
-    auto armed = arm(*c, opt_.deadline);
-    for (auto& h : hooks_) h(*c);
-    c->prepare("append_messages",
-               "SELECT ord, status, msg_id, seq, ts, duplicate FROM append_messages($1::jsonb)");
-    c->prepare("writer_backend",
-               "SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()");
-    c->prepare("writer_end_backend",
-               "SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity "
-               "WHERE pid = $1 AND backend_start::text = $2");
-    c->prepare(
-        "writer_members",
-        "SELECT m.conv_id, m.user_id FROM jsonb_to_recordset($1::jsonb) AS k(org bigint, conv bigint) "
-        "JOIN conv_members m ON m.org_id = k.org AND m.conv_id = k.conv ORDER BY m.conv_id, m.user_id");
-    c->prepare("writer_find_sent",
-               "SELECT k.ord, m.id, m.seq, m.ts FROM jsonb_to_recordset($1::jsonb) "
-               "AS k(ord int, org bigint, conv bigint, sender bigint, cmid text, ts bigint) "
-               "JOIN messages m ON m.org_id = k.org AND m.sender_id = k.sender "
-               "AND m.client_msg_id = k.cmid AND m.conv_id = k.conv AND m.ts = k.ts");
-    {
-      pqxx::nontransaction n(*c);
-      auto r = n.exec_prepared1("writer_backend");
-      backend_pid_ = r[0].as<int>();
-      backend_start_ = r[1].as<std::string>();
-    }
-    conn_ = std::move(c);
-    backoff_ = min_backoff;
-    return true;
-  } catch (const std::exception& e) {
-    next_attempt_ = now + backoff_;
-    log_->warn("message writer cannot connect to PostgreSQL (retry in {} ms): {}", backoff_.count(),
-               e.what());
-    backoff_ = std::min(backoff_ * 2, max_backoff);
-    return false;
+  conn_ = link_->get();
+  return conn_ != nullptr;
+}
+
+void message_writer::drop_connection() {
+  link_->drop();
+  conn_ = nullptr;
+}
+
+// The writer's own statements, and the server process behind the connection, on each new one.
+void message_writer::setup(pqxx::connection& c) {
+  c.prepare("append_messages",
+            "SELECT ord, status, msg_id, seq, ts, duplicate FROM append_messages($1::jsonb)");
+  c.prepare("writer_backend",
+            "SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+  c.prepare("writer_end_backend",
+            "SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity "
+            "WHERE pid = $1 AND backend_start::text = $2");
+  c.prepare("writer_members",
+            "SELECT m.conv_id, m.user_id FROM jsonb_to_recordset($1::jsonb) AS k(org bigint, conv bigint) "
+            "JOIN conv_members m ON m.org_id = k.org AND m.conv_id = k.conv ORDER BY m.conv_id, m.user_id");
+  c.prepare("writer_find_sent",
+            "SELECT k.ord, m.id, m.seq, m.ts FROM jsonb_to_recordset($1::jsonb) "
+            "AS k(ord int, org bigint, conv bigint, sender bigint, cmid text, ts bigint) "
+            "JOIN messages m ON m.org_id = k.org AND m.sender_id = k.sender "
+            "AND m.client_msg_id = k.cmid AND m.conv_id = k.conv AND m.ts = k.ts");
+  {
+    pqxx::nontransaction n(c);
+    auto r = n.exec_prepared1("writer_backend");
+    backend_pid_ = r[0].as<int>();
+    backend_start_ = r[1].as<std::string>();
   }
 }
 
@@ -232,7 +221,7 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
       },
       opt_.deadline);
   if (failure) {
-    if (failure->what != db_failure::kind::internal) conn_.reset();
+    if (failure->what != db_failure::kind::internal) drop_connection();
     return false;
   }
   complete(batch, outcomes);
@@ -253,7 +242,6 @@ void message_writer::complete(std::vector<send_request>& batch, const std::vecto
 bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
   int old_pid = backend_pid_;
   std::string old_start = backend_start_;
-  next_attempt_ = {};
   if (!ensure_connected()) return false;
   auto keys = batch_json(batch, false);
   std::vector<std::optional<send_outcome>> found(batch.size());
@@ -283,7 +271,7 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
       },
       opt_.deadline);
   if (failure) {
-    if (failure->what != db_failure::kind::internal) conn_.reset();
+    if (failure->what != db_failure::kind::internal) drop_connection();
     log_->warn("message writer: a batch of {} is in doubt and could not be settled: {}", batch.size(),
                failure->detail);
     return false;
@@ -299,14 +287,13 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
 }
 
 void message_writer::write_batch(std::vector<send_request>& batch) {
-  bool reused = conn_ && conn_->is_open();
+  bool reused = link_->open();
   if (!ensure_connected()) return fail_all(batch, {db_failure::kind::unavailable, "no database connection"});
   std::optional<db_failure> failure;
   if (try_batch(batch, failure)) return;
   if (reused && failure->retry_on_new_connection()) {
     // The connection had died while idle (a database restart): the batch rolled back with it,
     // so it goes once more on a new connection rather than failing sends that can succeed now.
-    next_attempt_ = {};
     if (!ensure_connected())
       return fail_all(batch, {db_failure::kind::unavailable, "no database connection"});
     failure.reset();
@@ -333,7 +320,7 @@ void message_writer::run_job(job& j) {
   auto failure = run_classified(
       *conn_, [&] { j.work(*conn_); }, opt_.deadline);
   if (!failure) return;
-  if (failure->what != db_failure::kind::internal) conn_.reset();
+  if (failure->what != db_failure::kind::internal) drop_connection();
   j.fail(*failure);
 }
 
@@ -370,7 +357,7 @@ void message_writer::run() {
       batch.clear();
     }
   }
-  conn_.reset();
+  if (link_) drop_connection();
 }
 
 }  // namespace switchboard::storage

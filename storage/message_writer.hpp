@@ -19,6 +19,7 @@
 
 #include <pqxx/connection>
 
+#include "storage/db_link.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/send_batch.hpp"
 
@@ -61,7 +62,9 @@ class message_writer {
   using job = writer_job;
   using item = writer_item;
   void run();
-  bool ensure_connected();
+  bool ensure_connected();  // conn_ is the link's open connection, or false
+  void drop_connection();
+  void setup(pqxx::connection& c);
   void write_batch(std::vector<send_request>& batch);
   bool try_batch(std::vector<send_request>& batch, std::optional<db_failure>& failure);
   void run_job(job& j);
@@ -76,12 +79,11 @@ class message_writer {
   options opt_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<db_pool::connect_hook> hooks_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<db_link> link_;     // made in start(), when the hooks are all known
+  pqxx::connection* conn_ = nullptr;  // link_'s, while open
   // The server process behind conn_, so that a COMMIT left in doubt can be settled (see there).
   int backend_pid_ = 0;
   std::string backend_start_;
-  std::chrono::steady_clock::time_point next_attempt_{};
-  std::chrono::milliseconds backoff_{100};
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

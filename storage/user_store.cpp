@@ -53,12 +53,13 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at) {
   u.mobile = r[at + 3].as<std::string>();
   u.title = r[at + 4].as<std::string>();
   u.email = r[at + 5].as<std::string>();
-  u.role = r[at + 6].as<std::string>();
-  u.status = r[at + 7].as<std::string>();
+  u.role = protocol::parse_role(r[at + 6].as<std::string>()).value_or(protocol::role::member);
+  u.status =
+      protocol::parse_account_status(r[at + 7].as<std::string>()).value_or(protocol::account_status::removed);
   u.created_at_ms = r[at + 8].as<std::int64_t>();
   u.departments = split_ids(r[at + 9].as<std::string>());
   u.avatar = r[at + 10].as<std::string>();
-  if (u.status == "suspended") {
+  if (u.status == protocol::account_status::suspended) {
     u.suspend_reason = r[at + 11].as<std::string>();
     u.suspended_until_ms = opt_ms(r[at + 12]);
   }
@@ -70,8 +71,10 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at) {
 
 namespace {
 token_info read_token_info(const pqxx::row& r) {
-  return token_info{r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(),
-                    r[3].as<std::string>(), r[4].as<std::string>()};
+  return token_info{
+      r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(),
+      protocol::parse_role(r[3].as<std::string>()).value_or(protocol::role::member),
+      protocol::parse_account_status(r[4].as<std::string>()).value_or(protocol::account_status::removed)};
 }
 }  // namespace
 
@@ -200,7 +203,7 @@ protocol::result<protocol::user> lock_target(pqxx::work& w, std::int64_t org, st
   auto r = w.exec_prepared("user_get_locked", org, id);
   if (r.empty()) return user_not_found(id);
   auto u = read_user(r[0]);
-  if (u.status == "removed")
+  if (u.status == protocol::account_status::removed)
     return error{error_code::forbidden, "user " + protocol::id_string(id) + " was removed"};
   if (u.bot)
     return error{error_code::forbidden,
@@ -217,7 +220,8 @@ std::string target_of(std::int64_t id) {
 protocol::result<protocol::user> user_store::create_in(pqxx::work& w, std::int64_t org, const new_user& u) {
   std::int64_t id = 0;
   auto taken = unique_or(w, mobile_taken(u.mobile), [&](pqxx::subtransaction& s) {
-    auto r = s.exec_prepared("user_insert", org, u.name, u.mobile, u.title, u.email, u.role, u.password_hash);
+    auto r = s.exec_prepared("user_insert", org, u.name, u.mobile, u.title, u.email,
+                             std::string(protocol::to_string(u.role)), u.password_hash);
     if (!r.empty()) id = r[0][0].as<std::int64_t>();
   });
   if (taken || id == 0) return mobile_taken(u.mobile);
@@ -242,12 +246,15 @@ protocol::result<user_change> user_store::update(pqxx::connection& c, const acto
   auto before = lock_target(w, a.org, id);
   if (!before) return before.err();
   const auto& b = before.value();
-  if (p.role && b.role == "owner" && *p.role != "owner")
+  using protocol::role;
+  if (p.role && b.role == role::owner && *p.role != role::owner)
     return error{error_code::forbidden, "the organization's owner keeps the owner role"};
   auto taken = unique_or(w, mobile_taken(p.mobile.value_or(b.mobile)), [&](pqxx::subtransaction& s) {
-    s.exec_prepared("user_update", a.org, id, p.name.value_or(b.name), p.mobile.value_or(b.mobile),
-                    p.title.value_or(b.title), p.email.value_or(b.email), p.avatar.value_or(b.avatar),
-                    b.role == "owner" ? b.role : p.role.value_or(b.role), p.password_hash.value_or(""));
+    s.exec_prepared(
+        "user_update", a.org, id, p.name.value_or(b.name), p.mobile.value_or(b.mobile),
+        p.title.value_or(b.title), p.email.value_or(b.email), p.avatar.value_or(b.avatar),
+        std::string(protocol::to_string(b.role == role::owner ? b.role : p.role.value_or(b.role))),
+        p.password_hash.value_or(""));
   });
   if (taken) return *taken;
   if (p.departments)
@@ -266,7 +273,7 @@ protocol::result<user_change> user_store::update(pqxx::connection& c, const acto
 namespace {
 // Suspend, restore, restrict and remove: never the owner, never oneself.
 std::optional<error> may_act_on(const actor& a, const protocol::user& u, const char* verb) {
-  if (u.role == "owner")
+  if (u.role == protocol::role::owner)
     return error{error_code::forbidden, std::string("the organization's owner cannot be ") + verb};
   if (u.id == a.user)
     return error{error_code::forbidden, std::string("admins cannot be ") + verb + " by themselves"};

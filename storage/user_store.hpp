@@ -27,8 +27,8 @@ struct token_info {
   std::int64_t org_id = 0;
   std::int64_t user_id = 0;
   std::int64_t expires_at_ms = 0;
-  std::string role;
-  std::string status;
+  protocol::role role = protocol::role::member;
+  protocol::account_status status = protocol::account_status::active;
 };
 
 // The user columns of a SELECT, for the table aliased `alias` ("" or "u."), user_column_count of
@@ -41,14 +41,16 @@ protocol::user read_user(const pqxx::row& r, pqxx::row::size_type at = 0);
 std::string status_sql(const std::string& alias);
 
 struct new_user {
-  std::string name, mobile, title, email, role;
+  std::string name, mobile, title, email;
+  protocol::role role = protocol::role::member;
   std::string password_hash;              // may be empty
   std::vector<std::int64_t> departments;  // distinct ids
 };
 
 // A change to a user; unset fields stay as they are.
 struct user_patch {
-  std::optional<std::string> name, mobile, title, email, avatar, role, password_hash;
+  std::optional<std::string> name, mobile, title, email, avatar, password_hash;
+  std::optional<protocol::role> role;
   std::optional<std::vector<std::int64_t>> departments;  // replaces the set
 };
 

@@ -273,7 +273,7 @@ protocol::result<accepted_invitation> invitation_store::accept(
   u.name = inv.name;
   u.mobile = inv.mobile;
   u.title = inv.title;
-  u.role = inv.role;
+  u.role = protocol::parse_role(inv.role).value_or(protocol::role::member);
   // Departments deleted since the invitation are left out.
   auto existing = w.exec_prepared1("invitation_departments_existing", inv.org, bigint_array(inv.departments));
   for (const auto& d : split_ids(existing[0].as<std::string>())) u.departments.push_back(d);

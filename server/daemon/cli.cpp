@@ -28,6 +28,7 @@
 #include "storage/db_pool.hpp"
 #include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
+#include "storage/statements.hpp"
 #include "storage/user_store.hpp"
 #include "switchboard_version.hpp"
 
@@ -198,8 +199,7 @@ int cmd_org_create(const std::map<std::string, std::string>& opts) {
   try {
     pqxx::connection conn(storage::with_connect_timeout(cfg->database.url, cfg->database.connect_timeout_s));
     if (!schema_is_current(conn)) return 1;
-    storage::org_store::prepare(conn);
-    storage::user_store::prepare(conn);
+    storage::prepare_all(conn);
     auto created = storage::org_store::create_with_owner(
         conn, name,
         storage::new_owner{admin_name, mobile, password_hasher::hash(password, cfg->auth.scrypt_log2_n)});
@@ -273,7 +273,7 @@ int cmd_org_seed(const std::map<std::string, std::string>& opts) {
       std::fclose(out);
       return 1;
     }
-    storage::org_store::prepare(conn);
+    storage::prepare_all(conn);
     if (!storage::org_store::exists(conn, *org)) {
       std::fclose(out);
       std::cerr << "switchboard: no organization " << *org << "\n";

@@ -31,6 +31,7 @@
 #include "storage/notice_store.hpp"
 #include "storage/org_store.hpp"
 #include "storage/policy_store.hpp"
+#include "storage/statements.hpp"
 #include "storage/user_store.hpp"
 #include "storage/verification_store.hpp"
 #include "storage/writer_pool.hpp"
@@ -326,15 +327,8 @@ int node::serve() {
     s.log->critical("cannot use media.dir: {}", e.what());
     return 1;
   }
-  for (auto hook :
-       {&storage::org_store::prepare, &storage::user_store::prepare, &storage::conv_store::prepare,
-        &storage::dept_store::prepare, &storage::audit_store::prepare, &storage::policy_store::prepare,
-        &storage::notice_store::prepare, &storage::code_store::prepare, &storage::invitation_store::prepare,
-        &storage::import_store::prepare, &storage::directory_store::prepare, &storage::media_store::prepare,
-        &storage::app_store::prepare, &storage::event_store::prepare}) {
-    s.db.add_connect_hook(hook);
-    s.writer.add_connect_hook(hook);
-  }
+  s.db.add_connect_hook(&storage::prepare_all);
+  s.writer.add_connect_hook(&storage::prepare_all);
   s.db.start();
   s.writer.start();
   s.health.probe_now();

@@ -104,8 +104,8 @@ TEST_CASE("token cache: erase_user drops every token of that user and no other")
     t.org_id = 1;
     t.user_id = user;
     t.expires_at_ms = INT64_MAX / 2;
-    t.role = "member";
-    t.status = "active";
+    t.role = protocol::role::member;
+    t.status = protocol::account_status::active;
     return t;
   };
   cache.put("a1", info(1));

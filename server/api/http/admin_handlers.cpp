@@ -61,9 +61,11 @@ result<storage::user_patch> read_user_patch(const json::object& body, bool self,
     f.fail(error_code::bad_request, "email must be an address (name@example.com) or empty");
   if (!self) {
     p.mobile = f.opt_mobile("mobile");
-    p.role = f.opt_str("role", 1, 16);
-    if (f.ok() && p.role && *p.role != "member" && *p.role != "admin")
-      f.fail(error_code::bad_request, "role must be member or admin");
+    if (auto role = f.opt_str("role", 1, 16)) {
+      p.role = protocol::parse_role(*role);
+      if (f.ok() && (!p.role || *p.role == protocol::role::owner))
+        f.fail(error_code::bad_request, "role must be member or admin");
+    }
     password = f.opt_str("password", min_password_bytes, max_password_bytes);
     if (f.ok() && body.contains("departments")) p.departments = f.id_set("departments", max_user_departments);
   }
@@ -256,7 +258,7 @@ void import_users(services& ctx, const call_ptr& c) {
 
 void patch_me(services& ctx, const call_ptr& c) {
   authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
-    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    if (auto e = inactive_account(t)) return fail(ctx, c, *e);
     auto body = json_body(c);
     if (!body) return fail(ctx, c, body.err());
     std::optional<std::string> ignored;
@@ -327,7 +329,7 @@ void create_notice(services& ctx, const call_ptr& c) {
 
 void list_notices(services& ctx, const call_ptr& c) {
   authenticate(ctx, c, [&ctx, c](const storage::token_info& t, const std::string&) {
-    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    if (auto e = inactive_account(t)) return fail(ctx, c, *e);
     answer_page<storage::notice>(
         ctx, c, 20, 100,
         [org = t.org_id](pqxx::connection& conn, std::int64_t before, int n) {

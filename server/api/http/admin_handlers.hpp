@@ -1,4 +1,4 @@
-// /v1 routes for running an organization (admin_handlers.cpp); api_handlers routes to them.
+// /v1 routes for running an organization (admin_handlers.cpp); the route table (route_table.cpp) runs them.
 #pragma once
 
 #include <cstdint>

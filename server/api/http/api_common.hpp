@@ -36,6 +36,12 @@ constexpr std::size_t max_password_bytes = 256;
 
 using protocol::now_ms;
 
+// forbidden ("account suspended") unless the token's account is active.
+inline std::optional<error> inactive_account(const storage::token_info& t) {
+  if (t.status == protocol::account_status::active) return std::nullopt;
+  return error{error_code::forbidden, "account " + std::string(protocol::to_string(t.status))};
+}
+
 // Records the call's latency and outcome (by HTTP status) under the route's name.
 void record(services& ctx, const call_ptr& c, unsigned status);
 // Answers the call and records it.
@@ -109,7 +115,9 @@ void authenticate(services& ctx, const call_ptr& c, Then then) {
   if (!c->app_scope.empty())
     return authenticate_app(
         ctx, c, [then](const storage::app_token_info& a, const std::string& hash) mutable {
-          then(storage::token_info{a.org, a.bot_user, a.expires_at_ms, "admin", "active"}, hash);
+          then(storage::token_info{a.org, a.bot_user, a.expires_at_ms, protocol::role::admin,
+                                   protocol::account_status::active},
+               hash);
         });
   resolve_bearer<storage::token_info>(ctx, c, ctx.tokens, &storage::user_store::resolve_token,
                                       "unknown, expired or revoked token", std::move(then));
@@ -118,8 +126,8 @@ void authenticate(services& ctx, const call_ptr& c, Then then) {
 template <class Then>
 void authenticate_admin(services& ctx, const call_ptr& c, Then then) {
   authenticate(ctx, c, [&ctx, c, then](const storage::token_info& t, const std::string& hash) mutable {
-    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
-    if (t.role != "admin" && t.role != "owner") return fail(ctx, c, {error_code::forbidden, "admins only"});
+    if (auto e = inactive_account(t)) return fail(ctx, c, *e);
+    if (!protocol::is_admin(t.role)) return fail(ctx, c, {error_code::forbidden, "admins only"});
     then(t, hash);
   });
 }

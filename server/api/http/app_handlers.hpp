@@ -1,6 +1,6 @@
 // /v1 routes for integration apps (app_handlers.cpp): admins manage apps, apps get access tokens.
 // The /v1/app/* calls on users and departments are the admin routes' own handlers, run with the
-// call's app_scope set (api_handlers.cpp).
+// call's app_scope set (route_table.cpp).
 #pragma once
 
 #include <cstdint>

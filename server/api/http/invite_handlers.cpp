@@ -48,7 +48,7 @@ void create_invitation(services& ctx, const call_ptr& c) {
     n.name = f.str("name", 1, max_name_bytes);
     n.title = f.opt_str("title", 0, max_name_bytes).value_or("");
     n.role = f.opt_str("role", 1, 16).value_or("member");
-    if (f.ok() && n.role != "member" && n.role != "admin")
+    if (f.ok() && protocol::parse_role(n.role).value_or(protocol::role::owner) == protocol::role::owner)
       f.fail(error_code::bad_request, "role must be member or admin");
     if (f.ok() && body.value().contains("departments")) n.departments = f.id_set("departments", 100);
     if (!f.ok()) return fail(ctx, c, f.err());

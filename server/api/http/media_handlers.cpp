@@ -179,7 +179,7 @@ void begin_upload(services& ctx, const call_ptr& c, upload_ready_fn ready) {
   }
   if (length && *length == 0) return fail(ctx, c, {error_code::bad_request, "the upload is empty"});
   authenticate(ctx, c, [&ctx, c, p, length, ready](const storage::token_info& t, const std::string&) mutable {
-    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    if (auto e = inactive_account(t)) return fail(ctx, c, *e);
     p.org = t.org_id;
     p.user = t.user_id;
     db_call<storage::storage_usage>(
@@ -217,7 +217,7 @@ void begin_upload(services& ctx, const call_ptr& c, upload_ready_fn ready) {
 
 void download_media(services& ctx, const call_ptr& c, std::int64_t id) {
   authenticate(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
-    if (t.status != "active") return fail(ctx, c, {error_code::forbidden, "account " + t.status});
+    if (auto e = inactive_account(t)) return fail(ctx, c, *e);
     db_call<storage::media_row>(
         ctx, c->ex,
         [org = t.org_id, user = t.user_id,

@@ -90,9 +90,10 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
           return s->close_with(close_code::going_away, "try again");  // database unavailable
         }
         const auto& h = r.value();
-        if (h.user.status != "active") {
-          s->reply(req, error{error_code::forbidden, "account " + h.user.status});
-          return s->close_with(close_code::suspended, "account " + h.user.status);
+        if (h.user.status != protocol::account_status::active) {
+          auto why = "account " + std::string(protocol::to_string(h.user.status));
+          s->reply(req, error{error_code::forbidden, why});
+          return s->close_with(close_code::suspended, why);
         }
         if (h.policy && h.policy->min_client_version &&
             protocol::version_below(version, *h.policy->min_client_version)) {

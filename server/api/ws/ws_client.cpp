@@ -149,7 +149,8 @@ void ws_client::kick(const std::string& reason, std::uint16_t code) {
 void ws_client::account_changed(const protocol::user& u) {
   asio::post(ex_, [self = shared_from_this(), u] {
     if (!self->authed_) return;
-    if (u.status != "active") return self->kick(u.status, close_code::suspended);
+    if (u.status != protocol::account_status::active)
+      return self->kick(std::string(protocol::to_string(u.status)), close_code::suspended);
     self->role_ = u.role;
     self->restricted_ = u.restricted;
     self->restricted_until_ms_ = u.restricted_until_ms;

@@ -54,8 +54,8 @@ class ws_client : public client_session,
   // For ws_ops, on the strand.
   services& ctx() { return ctx_; }
   boost::asio::any_io_executor executor() { return ex_; }
-  const std::string& role() const { return role_; }
-  bool is_admin() const { return role_ == "admin" || role_ == "owner"; }
+  protocol::role role() const { return role_; }
+  bool is_admin() const { return protocol::is_admin(role_); }
   // `forbidden` when an admin restricted this feature (send, call, create_group) for the user.
   std::optional<protocol::error> restricted(std::string_view feature) const;
   const std::string& session_id() const { return session_id_; }
@@ -82,7 +82,7 @@ class ws_client : public client_session,
   bool closed_ = false;  // the connection is closing: never registered again
   std::int64_t org_ = 0;
   std::int64_t user_ = 0;
-  std::string role_;
+  protocol::role role_ = protocol::role::member;
   std::vector<std::string> restricted_;
   std::optional<std::int64_t> restricted_until_ms_;
   std::string client_version_;
