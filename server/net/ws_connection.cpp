@@ -77,7 +77,7 @@ void ws_connection::start_heartbeat() {
 }
 
 void ws_connection::on_heartbeat(beast::error_code ec) {
-  if (ec || closing_ || dead_) return;
+  if (ec || close_.frame_was_sent() || close_.has_read_ended()) return;
   if (unanswered_pings_ >= 2) {
     net_.log->debug("websocket connection: two pings unanswered, closing");
     return teardown();
@@ -110,13 +110,13 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // Beast has already answered 1009 (too big) and 1007 (invalid UTF-8) with a close frame.
     if (ec == websocket::error::message_too_big) net_.stats.hit(limit::ws_frame_size);
-    dead_ = true;
+    close_.read_ended();
     return teardown();
   }
   unanswered_pings_ = 0;
   if (!std::visit([](auto& ws) { return ws.got_text(); }, ws_)) {
     buffer_.consume(buffer_.size());
-    dead_ = true;
+    close_.read_ended();
     return close_with(close_code::unsupported_data, "binary frames are not accepted");
   }
   auto data = buffer_.data();
@@ -125,7 +125,7 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
   // the connection only reads on to see the peer's close.
   if (!closing()) handler_->on_text(text);
   buffer_.consume(buffer_.size());
-  if (!closing_) do_read();
+  if (!close_.frame_was_sent()) do_read();
 }
 
 void ws_connection::close_for_shutdown() {
@@ -151,7 +151,7 @@ void ws_connection::send(frame_ptr frame) {
 
 void ws_connection::do_write() {
   if (outq_.empty()) {
-    if (pending_close_) do_close();
+    if (close_.frame_due(writing_, true)) do_close();
     return;
   }
   writing_ = true;
@@ -175,9 +175,8 @@ void ws_connection::on_write(beast::error_code ec, std::size_t) {
 }
 
 void ws_connection::close_with(std::uint16_t code, const std::string& reason) {
-  if (closing()) return;
+  if (!close_.decide(code, reason)) return;
   if (code == close_code::slow_or_flood) net_.log->info("websocket connection: closing 4429: {}", reason);
-  pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
   // The peer is gone as far as everyone else can tell: offline now, not when the socket ends.
   closing_started();
   close_timer_.expires_after(close_deadline);
@@ -188,21 +187,20 @@ void ws_connection::close_with(std::uint16_t code, const std::string& reason) {
 }
 
 void ws_connection::do_close() {
-  if (closing_) return;
-  closing_ = true;
+  close_.frame_sent();
+  websocket::close_reason why(static_cast<websocket::close_code>(close_.code()), close_.reason());
   std::visit(
       [&](auto& ws) {
-        ws.async_close(*pending_close_, [self = shared_from_this()](beast::error_code) {
+        ws.async_close(why, [self = shared_from_this()](beast::error_code) {
           // The read loop sees the peer's close (or our teardown) and ends the connection.
-          if (self->dead_) self->teardown();
+          if (self->close_.teardown_after_frame()) self->teardown();
         });
       },
       ws_);
 }
 
 void ws_connection::closing_started() {
-  if (told_closing_ || !handler_) return;
-  told_closing_ = true;
+  if (!handler_ || !close_.tell_handler()) return;
   try {
     handler_->on_closing();
   } catch (const std::exception& e) {
@@ -212,6 +210,7 @@ void ws_connection::closing_started() {
 
 void ws_connection::teardown() {
   closing_started();
+  if (!close_.tear_down()) return;
   heartbeat_timer_.cancel();
   close_timer_.cancel();
   beast::error_code ec;

@@ -18,6 +18,7 @@
 #include "server/net/frame_queue.hpp"
 #include "server/net/tls.hpp"
 #include "server/net/transport.hpp"
+#include "server/net/ws_close_state.hpp"
 
 namespace switchboard::server {
 
@@ -54,7 +55,7 @@ class ws_connection : public closable, public std::enable_shared_from_this<ws_co
   // On the strand. Closes with `code` after the frames already queued.
   void close_with(std::uint16_t code, const std::string& reason);
   // On the strand: a close is decided (nothing more may be queued).
-  bool closing() const { return pending_close_.has_value() || closing_; }
+  bool closing() const { return close_.closing(); }
 
   // closable (any thread)
   void close_for_shutdown() override;
@@ -83,10 +84,7 @@ class ws_connection : public closable, public std::enable_shared_from_this<ws_co
   frame_queue outq_;
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
-  std::optional<boost::beast::websocket::close_reason> pending_close_;
-  bool closing_ = false;       // close sent or being sent: nothing more goes out
-  bool dead_ = false;          // read loop ended
-  bool told_closing_ = false;  // handler_->on_closing() ran
+  ws_close_state close_;
   int unanswered_pings_ = 0;
   bool ping_in_flight_ = false;
   std::shared_ptr<void> conn_slot_;
