@@ -26,9 +26,9 @@ bool db_link::open() const {
   return conn_ && conn_->is_open();
 }
 
-void db_link::drop(bool retry_now) {
+void db_link::drop() {
   conn_.reset();
-  if (retry_now) next_attempt_ = {};
+  next_attempt_ = {};
 }
 
 pqxx::connection* db_link::get() {

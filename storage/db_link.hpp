@@ -34,8 +34,9 @@ class db_link {
   pqxx::connection* get();
   // True when the link holds a connection that looks open (it may still turn out broken in use).
   bool open() const;
-  // The connection broke (or its outcome is unknown): forget it. `retry_now` skips the backoff.
-  void drop(bool retry_now = true);
+  // The connection broke (or its outcome is unknown): forget it; the next get() opens a new one at
+  // once (the backoff is for failed opens).
+  void drop();
   // How many times a connection was opened after the first (reconnects).
   std::uint64_t reopened() const { return reopened_; }
 

@@ -200,8 +200,9 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
           outcomes[i].st = send_outcome::status::refused;
           outcomes[i].refusal = checked.err();
         }
-        auto rows = batch_json(batch, true, &refused);
-        auto res = w.exec_prepared("append_messages", rows);
+        pqxx::result res;
+        if (std::find(refused.begin(), refused.end(), false) != refused.end())
+          res = w.exec_prepared("append_messages", batch_json(batch, true, &refused));
         for (const auto& row : res) {
           auto ord = row[0].as<std::size_t>();
           auto status = row[1].as<std::string>();
@@ -267,7 +268,10 @@ bool message_writer::resolve_in_doubt(std::vector<send_request>& batch) {
           if (!found[i]) with_members[i].st = send_outcome::status::not_found;
         attach_members(n, batch, with_members);
         for (std::size_t i = 0; i < batch.size(); ++i)
-          if (found[i]) found[i]->members = with_members[i].members;
+          if (found[i]) {
+            found[i]->members = with_members[i].members;
+            found[i]->members_read = with_members[i].members_read;
+          }
       },
       opt_.deadline);
   if (failure) {

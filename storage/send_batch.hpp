@@ -1,6 +1,6 @@
 // What the ordered writer sends and gets back, and the parts of its work that touch no database:
 // gathering a batch from its queue, settling a batch whose COMMIT was lost, and completing a batch
-// in commit order. Unit-tested by feeding them values (tests/unit/send_batch_test.cpp).
+// in commit order. Unit-tested by feeding them values (tests/unit/writer_parts_test.cpp).
 #pragma once
 
 #include <cstdint>

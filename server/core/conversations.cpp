@@ -99,17 +99,13 @@ void conversations::change_membership(std::int64_t conv, std::string reason,
                                       executor ex, answer_fn<conv_change> done) {
   auto& ctx = ctx_;
   ordered_call<conv_change>(
-      ctx, conv, ex,
-      [&ctx, conv, reason = std::move(reason),
-       change = std::move(change)](pqxx::connection& c) -> result<conv_change> {
-        auto r = change(c);
-        if (r && r.value().changed) {
-          // Those removed (or leaving) learn of it too.
-          std::vector<std::int64_t> extra;
-          if (reason == "members_removed" || reason == "left") extra = r.value().affected;
-          publish_change(ctx, conv, r.value(), reason, extra);
-        }
-        return r;
+      ctx, conv, ex, std::move(change),
+      [&ctx, conv, reason = std::move(reason)](const conv_change& ch) {
+        if (!ch.changed) return;
+        // Those removed (or leaving) learn of it too.
+        std::vector<std::int64_t> extra;
+        if (reason == "members_removed" || reason == "left") extra = ch.affected;
+        publish_change(ctx, conv, ch, reason, extra);
       },
       std::move(done));
 }

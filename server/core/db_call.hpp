@@ -46,13 +46,26 @@ void db_call(services& ctx, boost::asio::any_io_executor ex, Work work, Done don
 }
 
 // The same through the conversation's ordered writer, for work that assigns seqs (membership
-// changes). `work` runs on that writer's thread after the conversation's earlier sends committed,
-// so fan-out it does there keeps seq order.
-template <class T, class Work, class Done>
-void ordered_call(services& ctx, std::int64_t conv, boost::asio::any_io_executor ex, Work work, Done done) {
+// changes). `work` runs on that writer's thread after the conversation's earlier sends committed;
+// when it succeeds, `publish(const T&)` runs there too, so its fan-out keeps seq order. What
+// publish throws is logged: it never turns a committed change into a failure for the caller.
+template <class T, class Work, class Publish, class Done>
+void ordered_call(services& ctx, std::int64_t conv, boost::asio::any_io_executor ex, Work work,
+                  Publish publish, Done done) {
+  auto then_publish = [conv, work = std::move(work), publish = std::move(publish),
+                       log = ctx.log](pqxx::connection& c) mutable -> protocol::result<T> {
+    protocol::result<T> r = work(c);
+    if (!r) return r;
+    try {
+      publish(r.value());
+    } catch (const std::exception& e) {
+      log->error("the fan-out of conversation {}'s committed change failed: {}", conv, e.what());
+    }
+    return r;
+  };
   detail::call_and_post_back<T>(
       [&](auto w, auto f) { ctx.writer.submit_job(conv, std::move(w), std::move(f)); }, ctx.log, ex,
-      std::move(work), std::move(done));
+      std::move(then_publish), std::move(done));
 }
 
 }  // namespace switchboard::server

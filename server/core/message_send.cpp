@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include "protocol/clock.hpp"
 #include "protocol/types.hpp"
 #include "server/core/db_call.hpp"
 
@@ -12,10 +13,17 @@ namespace switchboard::server {
 using protocol::error;
 using protocol::error_code;
 
-void submit_message(services& ctx, storage::send_request sr, std::optional<std::int64_t> media,
-                    protocol::media_kind kind, std::shared_ptr<client_session> except,
+void submit_message(services& ctx, new_message m, std::shared_ptr<client_session> except,
                     boost::asio::any_io_executor ex, std::function<void(protocol::result<send_ack>)> done) {
-  if (media) sr.media = storage::media_attach{*media, kind};
+  storage::send_request sr;
+  sr.org = m.org;
+  sr.conv = m.conv;
+  sr.sender = m.sender;
+  sr.client_msg_id = std::move(m.client_msg_id);
+  sr.type = std::move(m.type);
+  sr.body_json = std::move(m.body.json);
+  sr.ts = protocol::now_ms();
+  if (m.body.media) sr.media = storage::media_attach{*m.body.media, m.body.kind};
   auto msg = protocol::message{sr.conv, 0, 0, sr.sender, sr.client_msg_id, sr.type, sr.body_json, 0, false};
   // On the writer thread in commit order: the fan-out, then (always) the outcome to the sender.
   sr.publish = [&ctx, except, msg](const storage::send_outcome& o) mutable {

@@ -10,6 +10,7 @@
 
 #include "protocol/errors.hpp"
 #include "protocol/media_types.hpp"
+#include "protocol/message_body.hpp"
 #include "server/core/services.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/message_writer.hpp"
@@ -21,11 +22,18 @@ struct send_ack {
   bool duplicate = false;
 };
 
-// `sr` without done/fail; `except` (may be null) is the sending session, kept out of the fan-out.
-// For an image, voice or file message, `media` is the media its body names: it is checked (the
-// org's, readable by the sender, fitting `kind`) and recorded as sent to the conversation first.
-void submit_message(services& ctx, storage::send_request sr, std::optional<std::int64_t> media,
-                    protocol::media_kind kind, std::shared_ptr<client_session> except,
+// One message to send, its body already checked (protocol::check_message_body).
+struct new_message {
+  std::int64_t org = 0, conv = 0, sender = 0;
+  std::string client_msg_id, type;
+  protocol::message_body body;
+};
+
+// Stamps the message and queues it on its conversation's writer. `except` (may be null) is the
+// sending session, kept out of the fan-out. For an image, voice or file message, the media its
+// body names is checked (the org's, readable by the sender, fitting the type) and recorded as
+// sent to the conversation in the message's own transaction.
+void submit_message(services& ctx, new_message m, std::shared_ptr<client_session> except,
                     boost::asio::any_io_executor ex, std::function<void(protocol::result<send_ack>)> done);
 
 // A conversation just created (open_direct, create_group): its members' live sessions learn of it

@@ -57,11 +57,13 @@ http_response make_error_response(const http_request& req, const protocol::error
 class http_handler {
  public:
   virtual ~http_handler() = default;
-  // Whether the request, its header just read, is an upload whose body is streamed to an
-  // upload_sink (begin_upload) instead of read whole.
-  virtual bool is_upload(const http_request& head, bool metrics_only) const = 0;
-  // The largest body the request's route takes (limits.max_body_bytes unless the route says).
-  virtual std::uint64_t body_limit(const http_request& head) const = 0;
+  // How to read the body of a request whose header was just read: streamed to an upload_sink
+  // (begin_upload), or whole up to `limit` (limits.max_body_bytes unless the route says).
+  struct body_plan {
+    bool upload = false;
+    std::uint64_t limit = 0;
+  };
+  virtual body_plan plan_body(const http_request& head, bool metrics_only) const = 0;
   // Answers a whole request: exactly one of `respond` or `stream`, from any thread.
   // `metrics_only`: the separate metrics listener answers /metrics, /healthz and /readyz only.
   virtual void route(http_request req, const boost::asio::ip::address& remote, bool metrics_only,

@@ -123,8 +123,9 @@ void http_session::on_header(beast::error_code ec, std::size_t bytes) {
   auto declared = parser_->content_length();
   if (parser_->chunked() || (declared && *declared > large_body_bytes)) buffer_.reserve(read_buffer_bytes);
   // Uploads check their length against their type's limit (the upload_sink's).
-  if (handler_.is_upload(req, metrics_only_)) return start_upload();
-  auto limit = handler_.body_limit(req);
+  auto plan = handler_.plan_body(req, metrics_only_);
+  if (plan.upload) return start_upload();
+  auto limit = plan.limit;
   // A declared length is checked here, once (Beast checks it only as the header completes); a
   // chunked body is counted against the limit as it arrives.
   if (declared && *declared > limit) return on_read(http::error::body_limit, bytes);

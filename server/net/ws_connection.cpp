@@ -67,6 +67,7 @@ void ws_connection::run(beast::http::request<beast::http::string_body> req, std:
 
 void ws_connection::on_accept(beast::error_code ec) {
   if (ec) return teardown();
+  handler_->on_open();
   start_heartbeat();
   do_read();
 }

@@ -32,6 +32,8 @@ class ws_connection : public closable, public std::enable_shared_from_this<ws_co
   class handler {
    public:
     virtual ~handler() = default;
+    // The opening handshake is done: frames may come.
+    virtual void on_open() = 0;
     // One text frame, in arrival order; not called once a close is decided.
     virtual void on_text(std::string_view text) = 0;
     // The connection is closing (a close was decided on either side, or it broke): nothing more

@@ -324,15 +324,7 @@ void send_app_message(services& ctx, const call_ptr& c) {
           auto g = std::make_shared<gather>(
               gather{std::vector<result<send_ack>>(targets.size(), error{}), targets.size()});
           for (std::size_t i = 0; i < targets.size(); ++i) {
-            storage::send_request sr;
-            sr.org = org;
-            sr.conv = targets[i].second;
-            sr.sender = bot;
-            sr.client_msg_id = cmid;
-            sr.type = type;
-            sr.body_json = checked.json;
-            sr.ts = now_ms();
-            submit_message(ctx, std::move(sr), checked.media, checked.kind, nullptr, c->ex,
+            submit_message(ctx, {org, targets[i].second, bot, cmid, type, checked}, nullptr, c->ex,
                            [&ctx, c, g, i, targets](result<send_ack> out) {
                              g->outcomes[i] = std::move(out);
                              if (--g->left > 0) return;

@@ -48,15 +48,12 @@ const api::route* http_router::find(const http_request& req, bool metrics_only) 
   return api::find_route(api::route_table(), req.method(), path_of(req), served, &l).hit;
 }
 
-bool http_router::is_upload(const http_request& head, bool metrics_only) const {
+http_handler::body_plan http_router::plan_body(const http_request& head, bool metrics_only) const {
   auto r = find(head, metrics_only);
-  return r && r->body == body_kind::upload;
-}
-
-std::uint64_t http_router::body_limit(const http_request& head) const {
-  auto r = find(head, false);
-  if (r && r->body == body_kind::import) return static_cast<std::uint64_t>(ctx_.cfg.limits.max_import_bytes);
-  return static_cast<std::uint64_t>(ctx_.cfg.limits.max_body_bytes);
+  if (r && r->body == body_kind::upload) return {true, 0};
+  if (r && r->body == body_kind::import)
+    return {false, static_cast<std::uint64_t>(ctx_.cfg.limits.max_import_bytes)};
+  return {false, static_cast<std::uint64_t>(ctx_.cfg.limits.max_body_bytes)};
 }
 
 bool http_router::is_websocket_endpoint(const http_request& req, bool metrics_only) const {
@@ -66,7 +63,6 @@ bool http_router::is_websocket_endpoint(const http_request& req, bool metrics_on
 
 void http_router::upgrade(http_request req, std::shared_ptr<ws_connection> conn) {
   auto client = std::make_shared<ws_client>(ctx_, conn);
-  client->start();
   conn->run(std::move(req), std::move(client));
 }
 

@@ -24,8 +24,7 @@ class http_router final : public http_handler {
   // The names of every route and WebSocket op, for metrics.
   static std::vector<std::string> route_names();
 
-  bool is_upload(const http_request& head, bool metrics_only) const override;
-  std::uint64_t body_limit(const http_request& head) const override;
+  body_plan plan_body(const http_request& head, bool metrics_only) const override;
   void route(http_request req, const boost::asio::ip::address& remote, bool metrics_only,
              boost::asio::any_io_executor ex, respond_fn respond, stream_fn stream) override;
   void begin_upload(http_request head, const boost::asio::ip::address& remote,

@@ -1,12 +1,9 @@
 // WebSocket ops on messages: send, sync, history, read, typing, recall.
-#include "protocol/clock.hpp"
 #include "protocol/message_body.hpp"
 #include "server/api/ws/op_support.hpp"
 #include "server/core/message_send.hpp"
 
 namespace switchboard::server::ws_ops {
-
-using protocol::now_ms;
 
 void op_send(session_ptr s, ws_request req, const json::object& data) {
   protocol::fields f(data);
@@ -26,23 +23,16 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
     ctx.stats.hit(limit::send_rate);
     return s->reply(req, error{error_code::rate_limited, "over the send rate limit", retry_after});
   }
-  storage::send_request sr;
-  sr.org = s->org_id();
-  sr.conv = conv;
-  sr.sender = s->user_id();
-  sr.client_msg_id = cmid;
-  sr.type = type;
-  sr.body_json = std::move(checked.value().json);
-  sr.ts = now_ms();
   auto shared_req = std::make_shared<ws_request>(std::move(req));
-  submit_message(ctx, std::move(sr), checked.value().media, checked.value().kind, s, s->executor(),
-                 [s, shared_req](result<send_ack> r) {
-                   if (!r) return s->reply(*shared_req, r.err());
-                   const auto& a = r.value();
-                   json::object ack{{"msg_id", protocol::id_string(a.msg_id)}, {"seq", a.seq}, {"ts", a.ts}};
-                   if (a.duplicate) ack["duplicate"] = true;
-                   s->reply(*shared_req, std::move(ack));
-                 });
+  submit_message(
+      ctx, {s->org_id(), conv, s->user_id(), std::move(cmid), std::move(type), std::move(checked.value())}, s,
+      s->executor(), [s, shared_req](result<send_ack> r) {
+        if (!r) return s->reply(*shared_req, r.err());
+        const auto& a = r.value();
+        json::object ack{{"msg_id", protocol::id_string(a.msg_id)}, {"seq", a.seq}, {"ts", a.ts}};
+        if (a.duplicate) ack["duplicate"] = true;
+        s->reply(*shared_req, std::move(ack));
+      });
 }
 
 void op_sync(session_ptr s, ws_request req, const json::object& data) {

@@ -36,7 +36,7 @@ ws_client::~ws_client() {
   on_closing();
 }
 
-void ws_client::start() {
+void ws_client::on_open() {
   hello_timer_.expires_after(std::chrono::milliseconds(ctx_.cfg.server.hello_timeout_ms));
   hello_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
     if (e || self->authed_ || self->closed_) return;

@@ -34,10 +34,8 @@ class ws_client : public client_session,
  public:
   ws_client(services& ctx, const std::shared_ptr<ws_connection>& conn);
   ~ws_client() override;
-  // Starts the hello deadline; call once, before the connection runs.
-  void start();
-
-  // ws_connection::handler (on the strand)
+  // ws_connection::handler (on the strand). on_open starts the hello deadline.
+  void on_open() override;
   void on_text(std::string_view text) override;
   void on_closing() override;
 
@@ -54,7 +52,6 @@ class ws_client : public client_session,
   // For ws_ops, on the strand.
   services& ctx() { return ctx_; }
   boost::asio::any_io_executor executor() { return ex_; }
-  protocol::role role() const { return role_; }
   bool is_admin() const { return protocol::is_admin(role_); }
   // `forbidden` when an admin restricted this feature (send, call, create_group) for the user.
   std::optional<protocol::error> restricted(std::string_view feature) const;
@@ -64,7 +61,6 @@ class ws_client : public client_session,
   // connection is already closing).
   void on_authenticated(const protocol::user& user, std::string token_hash, std::string device_id,
                         std::string client_version);
-  bool authenticated() const { return authed_; }
   void close_with(std::uint16_t code, const std::string& reason);  // after queued frames
 
  private:
