@@ -4,6 +4,21 @@
 # $port and $server_pid are set, and everything started is stopped by PID on exit.
 # shellcheck shell=bash
 
+# The environment of every load run: durable PostgreSQL settings sized for a run (fsync and
+# synchronous_commit stay on; checkpoints spaced so none lands inside a short run), and limits
+# raised, since a load generator is one client per connection at far more than human rates.
+bench_load_env() {
+  export PG_EXTRA_OPTS="-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c wal_level=replica \
+-c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_buffers=64MB"
+  export SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND=100000
+  export SWITCHBOARD_LIMITS_REQUEST_BURST=100000
+  export SWITCHBOARD_LIMITS_SENDS_PER_SECOND=100000
+  export SWITCHBOARD_LIMITS_SEND_BURST=100000
+  export SWITCHBOARD_LIMITS_LOGINS_PER_MINUTE=100000
+  export SWITCHBOARD_SERVER_MAX_CONNECTIONS_PER_IP=100000
+  export SWITCHBOARD_LOGGING_LEVEL=warn
+}
+
 bench_start() {
   local name=$1
   cmake --preset release >/dev/null

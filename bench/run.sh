@@ -13,10 +13,9 @@ cmake --build --preset release --target switchboard switchboard-load >/dev/null
 bin=build/release/switchboard
 load=build/release/switchboard-load
 
-# PostgreSQL for the benchmark: durable (fsync and synchronous_commit stay on), memory sized for
-# the run, checkpoints spaced so that none lands inside a short run.
-export PG_EXTRA_OPTS="-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c wal_level=replica \
--c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_buffers=64MB"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_load_env
 
 work=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
 chmod 755 "$work"  # the postgres user must reach its data directory inside
@@ -32,14 +31,6 @@ tools/pg-test-cluster.sh start "$work/pg" >/dev/null
 source "$work/pg/env"
 export SWITCHBOARD_DATABASE_URL=$SB_TEST_DATABASE_URL
 export SWITCHBOARD_SERVER_LISTEN=127.0.0.1:0
-# A load generator is one client per connection at far more than human rates.
-export SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND=100000
-export SWITCHBOARD_LIMITS_REQUEST_BURST=100000
-export SWITCHBOARD_LIMITS_SENDS_PER_SECOND=100000
-export SWITCHBOARD_LIMITS_SEND_BURST=100000
-export SWITCHBOARD_LIMITS_LOGINS_PER_MINUTE=100000
-export SWITCHBOARD_SERVER_MAX_CONNECTIONS_PER_IP=100000
-export SWITCHBOARD_LOGGING_LEVEL=warn
 export SWITCHBOARD_MEDIA_DIR=$work/media
 "$bin" migrate >/dev/null
 

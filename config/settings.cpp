@@ -229,6 +229,32 @@ const std::vector<key_def>& schema() {
          s.apps.secret_key = v;
          return std::nullopt;
        }},
+      {"cluster", "nats_url",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         std::size_t at = 0;
+         while (at <= v.size() && !v.empty()) {
+           auto comma = v.find(',', at);
+           auto one = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+           if (one.rfind("nats://", 0) != 0 || one.size() <= 7)
+             return "must be nats://host:port (several: comma-separated), or empty for a single node";
+           if (comma == std::string::npos) break;
+           at = comma + 1;
+         }
+         s.cluster.nats_url = v;
+         return std::nullopt;
+       }},
+      {"cluster", "subject_prefix",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         bool ok = !v.empty() && v.size() <= 64 &&
+                   v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                       std::string::npos;
+         if (!ok) return "must be 1 to 64 letters, digits, '_' or '-' (one NATS subject token)";
+         s.cluster.subject_prefix = v;
+         return std::nullopt;
+       }},
+      {"cluster", "gap_wait_ms", int_key(&S::cluster, &S::cluster_section::gap_wait_ms, 1, 10000)},
+      {"cluster", "heartbeat_ms", int_key(&S::cluster, &S::cluster_section::heartbeat_ms, 100, 60000)},
+      {"cluster", "node_timeout_ms", int_key(&S::cluster, &S::cluster_section::node_timeout_ms, 500, 600000)},
       {"media", "dir", string_key(&S::media, &S::media_section::dir)},
       {"media", "max_image_bytes", int_key(&S::media, &S::media_section::max_image_bytes, 1, 2147483647)},
       {"media", "max_voice_bytes", int_key(&S::media, &S::media_section::max_voice_bytes, 1, 2147483647)},
@@ -270,6 +296,9 @@ std::optional<config_error> cross_check(const settings& s, const std::string& wh
     return config_error{"limits.request_burst", where, "must be at least limits.requests_per_second"};
   if (s.callbacks.retry_max_ms < s.callbacks.retry_base_ms)
     return config_error{"callbacks.retry_max_ms", where, "must be at least callbacks.retry_base_ms"};
+  if (s.cluster.node_timeout_ms < 3 * s.cluster.heartbeat_ms)
+    return config_error{"cluster.node_timeout_ms", where,
+                        "must be at least 3 times cluster.heartbeat_ms (one late heartbeat is not a death)"};
   if (s.metrics.listen && s.metrics.listen->host == s.server.listen.host &&
       s.metrics.listen->port == s.server.listen.port && s.server.listen.port != 0)
     return config_error{"metrics.listen", where, "must differ from server.listen (leave it empty to share)"};

@@ -58,7 +58,7 @@ struct settings {
     int request_burst = 200;
     int max_group_members = 2000;
     int outbound_queue_bytes = 1048576;
-    int sends_per_second = 50;  // per user, over all of the user's sessions on a node
+    int sends_per_second = 50;  // per user, over all of the user's sessions (on every node)
     int send_burst = 200;
     int logins_per_minute = 600;        // login attempts per client IP (behind trusted proxies: the client's)
     int failed_logins_per_minute = 10;  // failed login attempts per mobile number (in an org)
@@ -94,12 +94,25 @@ struct settings {
   } callbacks;
   struct apps_section {
     int token_ttl_s = 7200;         // an access token's life (POST /v1/app/token's expires_in)
-    int requests_per_minute = 600;  // per app, over its /v1/app/* calls on a node
+    int requests_per_minute = 600;  // per app, over its /v1/app/* calls (on every node)
     int requests_per_day = 200000;
     // 64 hex digits (32 bytes) that seal apps' secrets for signing callbacks; every node needs the
     // same one. Empty: apps work, but cannot register callbacks.
     std::string secret_key;
   } apps;
+  // Several nodes as one service (docs/cluster.md). An empty nats_url: a single node, no bus.
+  struct cluster_section {
+    std::string nats_url;                        // nats://host:port (several: comma-separated)
+    std::string subject_prefix = "switchboard";  // every subject this cluster uses starts with it
+    // How long a node holds a conversation's message whose predecessor has not arrived before it
+    // reads the missing ones from PostgreSQL: longer than the bus's usual reordering between two
+    // publishers (well under a millisecond on one network), short enough to stay unnoticed.
+    int gap_wait_ms = 100;
+    // A node writes its heartbeat this often; one silent for node_timeout_ms is dead: its sessions'
+    // presence goes down (any node sweeps it).
+    int heartbeat_ms = 1000;
+    int node_timeout_ms = 6000;
+  } cluster;
   struct media_section {
     std::string dir = "/var/lib/switchboard/media";
     // The largest upload by declared type: image/*, audio/* (voice notes), anything else.

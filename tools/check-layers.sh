@@ -2,8 +2,8 @@
 # Fails when a source file includes a project header from a layer it may not depend on. The
 # layers, lowest first (docs/architecture.md says what each is for):
 #   protocol, config  <-  storage  <-  server/base <- server/ops <- server/net <- server/core
-#   <- server/api, server/jobs  <-  server/daemon
-# A layer may include itself and anything below it; api and jobs may not include each other.
+#   <- server/api, server/jobs, server/cluster  <-  server/daemon
+# A layer may include itself and anything below it; api, jobs and cluster may not include each other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +18,8 @@ allowed() {  # the layers a file of layer $1 may include
     core) echo "core net ops base protocol config storage" ;;
     api) echo "api core net ops base protocol config storage" ;;
     jobs) echo "jobs core net ops base protocol config storage" ;;
-    daemon) echo "daemon api jobs core net ops base protocol config storage" ;;
+    cluster) echo "cluster core net ops base protocol config storage" ;;
+    daemon) echo "daemon api jobs cluster core net ops base protocol config storage" ;;
   esac
 }
 layer_of() {  # a path (file or include) -> its layer, or nothing when it is not layered
@@ -32,6 +33,7 @@ layer_of() {  # a path (file or include) -> its layer, or nothing when it is not
     server/core/*) echo core ;;
     server/api/*) echo api ;;
     server/jobs/*) echo jobs ;;
+    server/cluster/*) echo cluster ;;
     server/daemon/*) echo daemon ;;
     server/pch.hpp) echo base ;;
     server/*) echo unplaced ;;

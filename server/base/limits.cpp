@@ -59,6 +59,15 @@ bool keyed_rate_limiter::check(const std::string& key, std::int64_t& retry_after
   return it->second.take(now, retry_after_ms, consume);
 }
 
+void keyed_rate_limiter::debit(const std::string& key, double n) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lk(mu_);
+  sweep(now);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) it = buckets_.emplace(key, token_bucket(rate_, burst_, now)).first;
+  it->second.debit(now, n);
+}
+
 void keyed_rate_limiter::sweep(std::chrono::steady_clock::time_point now) {
   // Once a minute at most: drop buckets that have refilled completely.
   if (now - last_sweep_ < std::chrono::minutes(1)) return;
@@ -85,6 +94,11 @@ bool token_bucket::take(clock::time_point now, std::int64_t& retry_after_ms, boo
   }
   retry_after_ms = static_cast<std::int64_t>(std::ceil((1.0 - tokens_) / rate_ * 1000.0));
   return false;
+}
+
+void token_bucket::debit(clock::time_point now, double n) {
+  refill(now);
+  tokens_ = std::max(-burst_, tokens_ - n);
 }
 
 bool token_bucket::full_at(clock::time_point now) const {

@@ -56,6 +56,10 @@ class token_bucket {
   bool take(clock::time_point now, std::int64_t& retry_after_ms, bool consume = true);
   // Whether it would be full at `now` (a full bucket is the same as none).
   bool full_at(clock::time_point now) const;
+  // Tokens taken elsewhere (another node of the cluster, for the same key): they are gone here too.
+  // The bucket may go below zero, down to -burst: what others over-took is paid back before a take
+  // succeeds here, so the cluster as a whole keeps to the rate.
+  void debit(clock::time_point now, double n);
 
  private:
   void refill(clock::time_point now);
@@ -73,6 +77,8 @@ class keyed_rate_limiter {
   bool take(const std::string& key, std::int64_t& retry_after_ms);
   // The same test without taking: for limits that charge only failures.
   bool available(const std::string& key, std::int64_t& retry_after_ms);
+  // `n` tokens of `key` taken on another node (token_bucket::debit).
+  void debit(const std::string& key, double n);
 
  private:
   bool check(const std::string& key, std::int64_t& retry_after_ms, bool consume);

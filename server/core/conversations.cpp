@@ -20,19 +20,20 @@ namespace {
 // Runs on the writer thread after the change committed, so these events keep seq order. The
 // message is serialized once; conv_update carries each recipient's own read_seq and unread, so
 // it is serialized per recipient (membership changes are rare next to messages).
-void publish_change(services& ctx, std::int64_t conv, const conv_change& ch, std::string_view reason,
-                    const std::vector<std::int64_t>& also_notify) {
+void publish_change(services& ctx, std::int64_t org, std::int64_t conv, const conv_change& ch,
+                    std::string_view reason, const std::vector<std::int64_t>& also_notify) {
   ctx.members.put(conv, ch.members);
   if (ch.system_message)
-    ctx.sessions.to_users(ch.members, event_frame("message", protocol::to_json(*ch.system_message)));
+    ctx.fan.message_to_users(org, ch.members, conv, ch.system_message->seq,
+                             event_frame("message", protocol::to_json(*ch.system_message)));
   std::vector<std::int64_t> targets = ch.members;
   targets.insert(targets.end(), also_notify.begin(), also_notify.end());
   for (auto user : targets) {
     auto view = ch.conv;
     auto it = ch.read_seqs.find(user);
     view.read_seq = it == ch.read_seqs.end() ? 0 : it->second;
-    ctx.sessions.to_users(
-        {user}, event_frame("conv_update", {{"conv", protocol::to_json(view)}, {"reason", reason}}));
+    ctx.fan.to_users({user},
+                     event_frame("conv_update", {{"conv", protocol::to_json(view)}, {"reason", reason}}));
   }
 }
 
@@ -94,18 +95,18 @@ void conversations::get_info(const actor& a, std::int64_t conv, executor ex, ans
       std::move(done));
 }
 
-void conversations::change_membership(std::int64_t conv, std::string reason,
+void conversations::change_membership(std::int64_t org, std::int64_t conv, std::string reason,
                                       std::function<result<conv_change>(pqxx::connection&)> change,
                                       executor ex, answer_fn<conv_change> done) {
   auto& ctx = ctx_;
   ordered_call<conv_change>(
       ctx, conv, ex, std::move(change),
-      [&ctx, conv, reason = std::move(reason)](const conv_change& ch) {
+      [&ctx, org, conv, reason = std::move(reason)](const conv_change& ch) {
         if (!ch.changed) return;
         // Those removed (or leaving) learn of it too.
         std::vector<std::int64_t> extra;
         if (reason == "members_removed" || reason == "left") extra = ch.affected;
-        publish_change(ctx, conv, ch, reason, extra);
+        publish_change(ctx, org, conv, ch, reason, extra);
       },
       std::move(done));
 }
@@ -114,7 +115,7 @@ void conversations::add_members(const actor& a, std::int64_t conv, std::vector<s
                                 executor ex, answer_fn<conv_change> done) {
   int max = ctx_.cfg.limits.max_group_members;
   change_membership(
-      conv, "members_added",
+      a.org, conv, "members_added",
       [a, conv, users = std::move(users), max](pqxx::connection& c) {
         return conv_store::add_members(c, a.org, conv, a.user, users, max);
       },
@@ -124,7 +125,7 @@ void conversations::add_members(const actor& a, std::int64_t conv, std::vector<s
 void conversations::remove_members(const actor& a, std::int64_t conv, std::vector<std::int64_t> users,
                                    executor ex, answer_fn<conv_change> done) {
   change_membership(
-      conv, "members_removed",
+      a.org, conv, "members_removed",
       [a, conv, users = std::move(users)](pqxx::connection& c) {
         return conv_store::remove_members(c, a.org, conv, a.user, a.admin, users);
       },
@@ -133,14 +134,15 @@ void conversations::remove_members(const actor& a, std::int64_t conv, std::vecto
 
 void conversations::leave(const actor& a, std::int64_t conv, executor ex, answer_fn<conv_change> done) {
   change_membership(
-      conv, "left", [a, conv](pqxx::connection& c) { return conv_store::leave(c, a.org, conv, a.user); }, ex,
+      a.org, conv, "left",
+      [a, conv](pqxx::connection& c) { return conv_store::leave(c, a.org, conv, a.user); }, ex,
       std::move(done));
 }
 
 void conversations::rename(const actor& a, std::int64_t conv, std::string name, executor ex,
                            answer_fn<conv_change> done) {
   change_membership(
-      conv, "renamed",
+      a.org, conv, "renamed",
       [a, conv, name = std::move(name)](pqxx::connection& c) {
         return conv_store::rename(c, a.org, conv, a.user, name);
       },
@@ -179,8 +181,8 @@ void conversations::mark_read(const actor& a, std::int64_t conv, std::int64_t se
           auto ev = event_frame("read", {{"conv", protocol::id_string(conv)},
                                          {"user", protocol::id_string(a.user)},
                                          {"seq", r.value().read_seq}});
-          ctx.sessions.to_users({a.user}, ev, session);                   // the reader's other sessions
-          ctx.sessions.to_users(without(r.value().members, a.user), ev);  // a direct conversation's other
+          ctx.fan.to_users({a.user}, ev, session);                   // the reader's other sessions
+          ctx.fan.to_users(without(r.value().members, a.user), ev);  // a direct conversation's other
         }
         done(true);
       });
@@ -189,9 +191,8 @@ void conversations::mark_read(const actor& a, std::int64_t conv, std::int64_t se
 void conversations::typing(const actor& a, std::int64_t conv, executor ex, answer_fn<bool> done) {
   auto& ctx = ctx_;
   auto publish = [&ctx, conv, user = a.user](const std::vector<std::int64_t>& members) {
-    ctx.sessions.to_users(
-        without(members, user),
-        event_frame("typing", {{"conv", protocol::id_string(conv)}, {"user", protocol::id_string(user)}}));
+    ctx.fan.to_users(without(members, user), event_frame("typing", {{"conv", protocol::id_string(conv)},
+                                                                    {"user", protocol::id_string(user)}}));
   };
   // Typing is frequent: a cached member list that includes the caller answers without a query.
   if (auto cached = ctx.members.get(conv);
@@ -221,9 +222,9 @@ void conversations::recall(const actor& a, std::int64_t conv, std::int64_t seq, 
       },
       [&ctx, a, conv, seq, done = std::move(done)](result<std::vector<std::int64_t>> r) {
         if (!r) return done(r.err());
-        ctx.sessions.to_users(r.value(), event_frame("recalled", {{"conv", protocol::id_string(conv)},
-                                                                  {"seq", seq},
-                                                                  {"by", protocol::id_string(a.user)}}));
+        ctx.fan.to_users(r.value(), event_frame("recalled", {{"conv", protocol::id_string(conv)},
+                                                             {"seq", seq},
+                                                             {"by", protocol::id_string(a.user)}}));
         done(true);
       });
 }

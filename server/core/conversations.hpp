@@ -75,7 +75,7 @@ class conversations {
   void recall(const actor& a, std::int64_t conv, std::int64_t seq, executor ex, answer_fn<bool> done);
 
  private:
-  void change_membership(std::int64_t conv, std::string reason,
+  void change_membership(std::int64_t org, std::int64_t conv, std::string reason,
                          std::function<protocol::result<storage::conv_change>(pqxx::connection&)> change,
                          executor ex, answer_fn<storage::conv_change> done);
   services& ctx_;

@@ -26,13 +26,14 @@ void submit_message(services& ctx, new_message m, std::shared_ptr<client_session
   if (m.body.media) sr.media = storage::media_attach{*m.body.media, m.body.kind};
   auto msg = protocol::message{sr.conv, 0, 0, sr.sender, sr.client_msg_id, sr.type, sr.body_json, 0, false};
   // On the writer thread in commit order: the fan-out, then (always) the outcome to the sender.
-  sr.publish = [&ctx, except, msg](const storage::send_outcome& o) mutable {
+  sr.publish = [&ctx, except, msg, org = sr.org](const storage::send_outcome& o) mutable {
     if (o.st != storage::send_outcome::status::ok || o.duplicate || !o.members) return;
     if (o.members_read) ctx.members.put(msg.conv, o.members);
     msg.seq = o.seq;
     msg.msg_id = o.msg_id;
     msg.ts = o.ts;
-    ctx.sessions.to_users(*o.members, event_frame("message", protocol::to_json(msg)), except.get());
+    ctx.fan.message_to_users(org, *o.members, msg.conv, msg.seq,
+                             event_frame("message", protocol::to_json(msg)), except);
   };
   sr.done = [ex, done, conv = sr.conv](const storage::send_outcome& o) {
     using status = storage::send_outcome::status;
@@ -56,8 +57,8 @@ void announce_created(services& ctx, const storage::conv_change& change) {
   auto fresh = change.conv;
   fresh.read_seq = 0;  // a new conversation: every member's cursor is 0, so one frame fits all
   ctx.members.put(change.conv.id, change.members);
-  ctx.sessions.to_users(change.members, event_frame("conv_update", {{"conv", protocol::to_json(fresh)},
-                                                                    {"reason", "created"}}));
+  ctx.fan.to_users(change.members,
+                   event_frame("conv_update", {{"conv", protocol::to_json(fresh)}, {"reason", "created"}}));
 }
 
 }  // namespace switchboard::server

@@ -11,6 +11,7 @@
 #include "server/base/limits.hpp"
 #include "server/base/secret_box.hpp"
 #include "server/core/app_token_cache.hpp"
+#include "server/core/cluster_link.hpp"
 #include "server/core/member_cache.hpp"
 #include "server/core/policy_cache.hpp"
 #include "server/core/presence_tracker.hpp"
@@ -50,6 +51,10 @@ struct services : transport {
   const secret_box& secrets;          // apps.secret_key: apps' secrets sealed for signing callbacks
   // The client TLS context of callbacks (made once at start: loading the CA store reads files).
   std::shared_ptr<boost::asio::ssl::context> callback_tls;
+  // Events to users wherever they are live: the registry on a single node, the cluster otherwise.
+  // Every event goes through it; `sessions` is this node's own sessions only.
+  fanout& fan;
+  cluster_link& cluster;  // presence, admin changes and shared limits (local_link on a single node)
 };
 
 }  // namespace switchboard::server

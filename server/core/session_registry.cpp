@@ -91,6 +91,34 @@ std::vector<std::shared_ptr<client_session>> session_registry::sessions_in_org(s
   return out;
 }
 
+void session_registry::message_to_users(std::int64_t, const std::vector<std::int64_t>& users, std::int64_t,
+                                        std::int64_t, const frame_ptr& frame,
+                                        std::shared_ptr<client_session> except) {
+  to_users(users, frame, except.get());
+}
+
+void session_registry::kick(std::int64_t user, const session_match& m, const std::string& reason,
+                            std::uint16_t code) {
+  for (auto& s : sessions_of(user))
+    if (m.matches(*s)) s->kick(reason, code);
+}
+
+std::vector<std::shared_ptr<client_session>> session_registry::all() const {
+  std::vector<std::shared_ptr<client_session>> out;
+  for (const auto& sh : shards_) {
+    std::lock_guard lk(sh.mu);
+    for (const auto& [user, list] : sh.users)
+      for (const auto& w : list)
+        if (auto p = w.lock()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void session_registry::to_session(std::int64_t user, const std::string& session_id, const frame_ptr& frame) {
+  for (auto& s : sessions_of(user))
+    if (s->session_id() == session_id) s->deliver(frame);
+}
+
 void session_registry::to_org(std::int64_t org, const frame_ptr& frame) {
   for (auto& t : sessions_in_org(org)) t->deliver(frame);
 }

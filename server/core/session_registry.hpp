@@ -1,4 +1,6 @@
-// user -> live sessions on this node, in 64 shards so fan-out never takes one global lock.
+// user -> live sessions on this node, in 64 shards so fan-out never takes one global lock. As the
+// fan-out of a single node, it delivers messages as they come: one node's writer publishes each
+// conversation's messages in seq order.
 #pragma once
 
 #include <array>
@@ -22,11 +24,19 @@ class session_registry final : public fanout {
   // Every live session of the organization on this node.
   std::vector<std::shared_ptr<client_session>> sessions_in_org(std::int64_t org) const;
   bool online(std::int64_t user) const;
+  // Every live session on this node (a snapshot).
+  std::vector<std::shared_ptr<client_session>> all() const;
   std::size_t size() const;
 
   void to_users(const std::vector<std::int64_t>& users, const frame_ptr& frame,
                 const client_session* except = nullptr) override;
+  void message_to_users(std::int64_t org, const std::vector<std::int64_t>& users, std::int64_t conv,
+                        std::int64_t seq, const frame_ptr& frame,
+                        std::shared_ptr<client_session> except) override;
   void to_org(std::int64_t org, const frame_ptr& frame) override;
+  void kick(std::int64_t user, const session_match& m, const std::string& reason,
+            std::uint16_t code) override;
+  void to_session(std::int64_t user, const std::string& session_id, const frame_ptr& frame) override;
 
  private:
   struct shard {

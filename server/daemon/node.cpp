@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server/api/http/http_router.hpp"
+#include "server/cluster/cluster_node.hpp"
 #include "server/core/services.hpp"
 #include "server/jobs/change_watch.hpp"
 #include "server/jobs/event_dispatcher.hpp"
@@ -64,6 +65,7 @@ std::vector<cidr> parse_trusted(const std::vector<std::string>& entries) {
 struct node::impl {
   config::settings cfg;
   std::shared_ptr<spdlog::logger> log;
+  asio::io_context ioc;
   server::metrics stats{all_op_names()};
   storage::query_watchdog query_watch;  // outlives every connection it watches
   storage::query_deadline deadline(const char* what) {
@@ -96,9 +98,12 @@ struct node::impl {
                                         static_cast<double>(cfg.apps.requests_per_minute)};
   keyed_rate_limiter app_day_limiter{cfg.apps.requests_per_day / 86400.0,
                                      static_cast<double>(cfg.apps.requests_per_day)};
+  local_link single{presence};
+  // cluster.nats_url set: this node is one of several (docs/cluster.md). Built before `ctx`, which it
+  // only keeps a reference to.
+  std::unique_ptr<cluster::cluster_node> clustered = make_cluster();
   services ctx;
   http_router router;
-  asio::io_context ioc;
   asio::signal_set stop_signals{ioc, SIGTERM, SIGINT};
   asio::signal_set hup_signal{ioc, SIGHUP};
   asio::steady_timer watchdog_timer{ioc};
@@ -114,6 +119,7 @@ struct node::impl {
   impl(config::settings c, std::shared_ptr<spdlog::logger> l)
       : cfg(std::move(c)),
         log(std::move(l)),
+        ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())),
         query_watch(log),
         db(storage::db_pool::options{cfg.database.url, cfg.database.pool_size, cfg.database.connect_timeout_s,
                                      static_cast<std::size_t>(cfg.database.max_queue),
@@ -149,11 +155,22 @@ struct node::impl {
             app_minute_limiter,
             app_day_limiter,
             secrets,
-            make_client_tls()},
-        router(ctx),
-        ioc(cfg.server.threads > 0 ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {
+            make_client_tls(),
+            clustered ? static_cast<fanout&>(*clustered) : static_cast<fanout&>(sessions),
+            clustered ? static_cast<cluster_link&>(*clustered) : static_cast<cluster_link&>(single)},
+        router(ctx) {
+    if (clustered) presence.on_watch_change([this](std::int64_t u, bool on) { clustered->watching(u, on); });
   }
 
+  std::unique_ptr<cluster::cluster_node> make_cluster() {
+    if (cfg.cluster.nats_url.empty()) return nullptr;
+    cluster::shared_limiters limits;
+    limits.by_limit[static_cast<std::size_t>(shared_limit::sends)] = &send_limiter;
+    limits.by_limit[static_cast<std::size_t>(shared_limit::failed_logins)] = &failed_login_limiter;
+    limits.by_limit[static_cast<std::size_t>(shared_limit::app_minute)] = &app_minute_limiter;
+    limits.by_limit[static_cast<std::size_t>(shared_limit::app_day)] = &app_day_limiter;
+    return std::make_unique<cluster::cluster_node>(ioc, ctx, cfg, log, stats, limits);
+  }
   bool prepare_database();
   bool open_listeners();
   void start_signals();
@@ -286,6 +303,7 @@ void node::impl::begin_shutdown(const char* why) {
   for (auto& l : listeners) l->stop();
   watchdog_timer.cancel();
   changes.stop();
+  if (clustered) clustered->stop();
   gc.stop();
   events.stop();
   hup_signal.cancel();
@@ -339,6 +357,13 @@ int node::serve() {
     s.db.drain(clock::now());
     return 1;
   }
+  if (s.clustered && !s.clustered->start([&s] { s.changes.run_soon(); })) {
+    for (auto& l : s.listeners) l->stop();
+    s.health.stop();
+    s.writer.drain(clock::now());
+    s.db.drain(clock::now());
+    return 2;
+  }
   s.start_signals();
   s.changes.start();
   s.gc.start();
@@ -355,6 +380,7 @@ int node::serve() {
   s.ioc.run();
   for (auto& t : pool) t.join();
 
+  if (s.clustered) s.clustered->leave();  // its rows go, its users' presence with them; the bus closes
   s.writer.drain(s.drain_deadline);
   s.db.drain(s.drain_deadline);
   s.cpu.join();

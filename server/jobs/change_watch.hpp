@@ -32,6 +32,8 @@ class change_watch {
                                             [this](periodic_job::done_fn d) { tick(std::move(d)); })),
         ctx_(ctx) {}
   void start() { job_->start(interval); }
+  // Thread-safe: read now (another node announced a change over the cluster bus).
+  void run_soon() { job_->run_soon(); }
   // Thread-safe.
   void stop() { job_->stop(); }
 

@@ -136,6 +136,24 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
           callbacks_failed_total);
   counter(out, "switchboard_callbacks_dropped_total",
           "Events given up on, undelivered after callbacks.max_age_s.", callbacks_dropped_total);
+  header(out, "switchboard_bus_connected", "gauge",
+         "The cluster bus: 1 connected, 0 disconnected, -1 none configured (a single node).");
+  out += "switchboard_bus_connected " + std::to_string(bus_state.load(std::memory_order_relaxed)) + "\n";
+  counter(out, "switchboard_bus_published_total", "Events published on the cluster bus.",
+          bus_published_total);
+  counter(out, "switchboard_bus_publish_failed_total",
+          "Events the cluster bus would not take (disconnected with its buffer full).",
+          bus_publish_failed_total);
+  counter(out, "switchboard_bus_received_total", "Events received from the cluster bus.", bus_received_total);
+  counter(out, "switchboard_bus_dropped_total",
+          "Events the bus client dropped because this node read too slowly (slow consumer).",
+          bus_dropped_total);
+  counter(out, "switchboard_bus_malformed_total", "Bus events that could not be read.", bus_malformed_total);
+  counter(out, "switchboard_bus_resyncs_total",
+          "Times this node told its sessions to resync after it may have missed events.", bus_resyncs_total);
+  counter(out, "switchboard_cluster_gap_fills_total",
+          "Messages read from PostgreSQL because they had not arrived over the bus in time.",
+          cluster_gap_fills_total);
   header(out, "switchboard_limit_hits_total", "counter",
          "Requests or connections refused by each abuse limit (docs/security.md).");
   for (std::size_t i = 0; i < limit_hits.size(); ++i)

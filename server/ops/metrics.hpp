@@ -81,6 +81,16 @@ class metrics {
   std::atomic<std::uint64_t> callbacks_delivered_total{0};
   std::atomic<std::uint64_t> callbacks_failed_total{0};
   std::atomic<std::uint64_t> callbacks_dropped_total{0};
+  // The cluster bus (cluster.nats_url; all zero on a single node). bus_state: -1 no bus configured,
+  // 0 disconnected, 1 connected.
+  std::atomic<int> bus_state{-1};
+  std::atomic<std::uint64_t> bus_published_total{0};
+  std::atomic<std::uint64_t> bus_publish_failed_total{0};  // not handed to the bus (buffer full)
+  std::atomic<std::uint64_t> bus_received_total{0};
+  std::atomic<std::uint64_t> bus_dropped_total{0};        // dropped by the bus as a slow consumer
+  std::atomic<std::uint64_t> bus_malformed_total{0};      // received but not understood
+  std::atomic<std::uint64_t> bus_resyncs_total{0};        // times this node sent `resync` to its sessions
+  std::atomic<std::uint64_t> cluster_gap_fills_total{0};  // messages read from PostgreSQL to fill a gap
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(limit::count)> limit_hits{};
   void hit(limit l) { limit_hits[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -9,32 +9,10 @@
 #include "fixture.hpp"
 #include "http_client.hpp"
 #include "ws_client.hpp"
+#include "ws_replies.hpp"
 
 using namespace sbtest;
 namespace json = boost::json;
-
-namespace {
-std::string str(const json::value& v) {
-  return std::string(v.as_string());
-}
-
-json::object ok_data(const json::object& reply) {
-  INFO(json::serialize(reply));
-  REQUIRE(reply.at("ok").as_bool());
-  return reply.at("data").as_object();
-}
-
-std::string error_code_of(const json::object& reply) {
-  INFO(json::serialize(reply));
-  REQUIRE_FALSE(reply.at("ok").as_bool());
-  CHECK_FALSE(reply.contains("data"));
-  return str(reply.at("error").at("code"));
-}
-
-json::object text_send(const std::string& conv, const std::string& cmid, const std::string& text) {
-  return {{"conv", conv}, {"client_msg_id", cmid}, {"type", "text"}, {"body", json::object{{"text", text}}}};
-}
-}  // namespace
 
 TEST_CASE("hello authenticates and returns the user, session and heartbeat") {
   org_fixture fx;

@@ -44,6 +44,8 @@ Scenarios:
 
 Common options:
   --host H (127.0.0.1) --port P         the server
+  --ports P1,P2,...                     several nodes of a cluster: client i connects to the
+                                        (i mod n)th, so a direct pair's two users are on two nodes
   --tokens FILE                         users from `switchboard org seed` (lines: id mobile token)
   --first-user K                        skip the first K users of FILE (runs on distinct users)
   --org ID --admin-mobile M --admin-password PW
@@ -168,13 +170,36 @@ void print_verify(const delivery_verifier::report& rep) {
   for (const auto& pr : rep.problems) std::printf("  %s\n", pr.c_str());
 }
 
+// "8081,8082" -> ports (empty: none).
+std::vector<int> split_ports(const std::string& s) {
+  std::vector<int> out;
+  std::size_t at = 0;
+  while (at < s.size()) {
+    auto comma = s.find(',', at);
+    auto one = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    int p = 0;
+    try {
+      p = std::stoi(one);
+    } catch (const std::exception&) {
+    }
+    if (p < 1 || p > 65535) throw usage_error("--ports: '" + one + "' is not a port");
+    out.push_back(p);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
 // The whole run: options, users, worker threads, clients, results.
 class harness {
  public:
   harness(args& a, const std::string& scenario) : scenario_(scenario) {
     host_ = a.str("host", "127.0.0.1");
     port_ = static_cast<int>(a.integer("port", 0, 1, 65535));
-    if (!port_) throw usage_error("--port is required");
+    for (const auto& p : split_ports(a.str("ports"))) ports_.push_back(p);
+    if (!port_ && !ports_.empty()) port_ = ports_.front();
+    if (!port_) throw usage_error("--port (or --ports) is required");
+    if (ports_.empty()) ports_.push_back(port_);
     tokens_file_ = a.str("tokens");
     first_user_ = static_cast<std::size_t>(a.integer("first-user", 0, 0, 10000000));
     org_ = a.str("org");
@@ -232,8 +257,9 @@ class harness {
       throw usage_error(std::to_string(users_.size()) + " connections need about " + std::to_string(need) +
                         " file descriptors; this process may open " + std::to_string(limit) +
                         " (RLIMIT_NOFILE hard limit)");
-    server_ = tcp::endpoint(asio::ip::make_address(host_), static_cast<unsigned short>(port_));
-    if (server_.address().is_loopback()) {
+    for (auto p : ports_)
+      servers_.emplace_back(asio::ip::make_address(host_), static_cast<unsigned short>(p));
+    if (servers_.front().address().is_loopback()) {
       // The kernel's search for a free ephemeral port slows down as a (source, destination) pair
       // fills its range (profiled: 80% of a 19,000-connection storm in __inet_hash_connect with
       // one source), so keep each source lightly used: one per 1,000 connections.
@@ -312,16 +338,17 @@ class harness {
           auto i = (*w)[k];
           std::optional<asio::ip::address> src;
           if (!source_addrs_.empty()) src = source_addrs_[i % source_addrs_.size()];
-          clients_[i]->open(server_, src, [this, done](bool ok, const std::string& why) {
-            if (ok) {
-              st_.opened.fetch_add(1);
-            } else {
-              st_.open_failed.fetch_add(1);
-              std::lock_guard lk(mu_);
-              if (first_open_error_.empty()) first_open_error_ = why;
-            }
-            done();
-          });
+          clients_[i]->open(servers_[i % servers_.size()], src,
+                            [this, done](bool ok, const std::string& why) {
+                              if (ok) {
+                                st_.opened.fetch_add(1);
+                              } else {
+                                st_.open_failed.fetch_add(1);
+                                std::lock_guard lk(mu_);
+                                if (first_open_error_.empty()) first_open_error_ = why;
+                              }
+                              done();
+                            });
         });
     return static_cast<double>(now_ns() - t0) / 1e9;
   }
@@ -495,7 +522,8 @@ class harness {
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::shared_ptr<client>> clients_;
   std::vector<asio::ip::address> source_addrs_;
-  tcp::endpoint server_;
+  std::vector<int> ports_;
+  std::vector<tcp::endpoint> servers_;
   run_state st_;
   std::mutex mu_;
   std::string first_open_error_;

@@ -8,6 +8,10 @@
 // acked, and checks every conversation against the database: every acked message there exactly
 // once at its acked seq, seqs gapless, nothing stored that no one sent, and every user's view
 // (what it was told during the run, and a full sync at the end) equal to the database.
+// With --nodes N > 1 it runs a cluster instead: a nats-server and N nodes on the same database, each
+// node reaching the bus through a fault proxy of its own; users land on any node and move to the
+// next one when their connection is lost; the faults add node kills (of any node), bus restarts
+// and one node cut off from the bus.
 // Exit status: 0 clean, 1 a violation, 2 usage or setup failure. Run with no arguments for usage.
 #include <signal.h>
 
@@ -52,7 +56,10 @@ chats under faults for the given time; then checks every conversation against th
   --window W (4)       sends in flight per user
   --fault-every S (6)  seconds between faults (each fault then lasts 1-8 s)
   --faults LIST        comma-separated, default all: pg_restart,db_reset,db_stall,db_latency,
-                       server_kill,server_term,client_drop
+                       server_kill,server_term,client_drop (and with --nodes: bus_restart,
+                       bus_partition). server_kill and server_term hit a random node.
+  --nodes N (1)        nodes; more than one runs a cluster over NATS
+  --nats-server BIN    the nats-server binary (default: nats-server on PATH, else /usr/sbin)
   --seed N             random seed (default: from the clock; printed)
   --workdir DIR        logs and the tokens file (default: a new /tmp/switchboard-soak.XXXXXX)
   --results FILE       append the summary JSON line to FILE
@@ -80,7 +87,12 @@ struct options {
                                   "server_kill", "server_term", "client_drop"};
   unsigned seed = static_cast<unsigned>(clock_type::now().time_since_epoch().count());
   std::string workdir, results;
+  int nodes = 1;
+  std::string nats_server;
+  bool faults_given = false;
 };
+
+const std::set<std::string> cluster_faults{"bus_restart", "bus_partition"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -125,10 +137,16 @@ options parse(int argc, char** argv) {
       o.workdir = v;
     else if (k == "--results")
       o.results = v;
+    else if (k == "--nodes")
+      o.nodes = static_cast<int>(num(1, 8));
+    else if (k == "--nats-server")
+      o.nats_server = v;
     else if (k == "--faults") {
-      static const std::set<std::string> known{"pg_restart",  "db_reset",    "db_stall",   "db_latency",
-                                               "server_kill", "server_term", "client_drop"};
+      static const std::set<std::string> known{"pg_restart",  "db_reset",    "db_stall",
+                                               "db_latency",  "server_kill", "server_term",
+                                               "client_drop", "bus_restart", "bus_partition"};
       o.faults.clear();
+      o.faults_given = true;
       std::stringstream ss(v);
       std::string f;
       while (std::getline(ss, f, ','))
@@ -141,6 +159,13 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.database_url.empty()) throw usage_error("--database-url (or SB_TEST_DATABASE_URL) is required");
+  if (o.nodes > 1 && !o.faults_given)
+    o.faults.insert(o.faults.end(), cluster_faults.begin(), cluster_faults.end());
+  for (const auto& f : o.faults)
+    if (o.nodes == 1 && cluster_faults.count(f)) throw usage_error(f + " needs --nodes 2 or more");
+  if (o.nodes > 1 && o.nats_server.empty())
+    o.nats_server =
+        std::filesystem::exists("/usr/bin/nats-server") ? "/usr/bin/nats-server" : "/usr/sbin/nats-server";
   bool wants_pg = std::find(o.faults.begin(), o.faults.end(), "pg_restart") != o.faults.end();
   if (wants_pg && (o.pg_crash.empty() || o.pg_start.empty()))
     throw usage_error(
@@ -198,6 +223,7 @@ class soak_run {
  private:
   void provision();
   void start_services();
+  env_map node_env(unsigned short port) const;
   void open_conversations();
   void inject(const std::string& fault);
   void restore();
@@ -214,7 +240,19 @@ class soak_run {
   asio::io_context proxy_ioc_;
   std::thread proxy_thread_;
   std::unique_ptr<fault_proxy> proxy_;
-  std::unique_ptr<server_process> server_;
+  std::vector<std::unique_ptr<server_process>> servers_;   // the nodes
+  std::unique_ptr<server_process> nats_;                   // --nodes > 1
+  std::vector<std::unique_ptr<fault_proxy>> bus_proxies_;  // node i -> NATS
+  bool bus_down_ = false;
+  int starts() const {
+    int n = 0;
+    for (const auto& s : servers_) n += s->starts();
+    return n;
+  }
+  server_process& any_node() {
+    std::uniform_int_distribution<std::size_t> pick(0, servers_.size() - 1);
+    return *servers_[pick(rng_)];
+  }
   load::worker worker_;
   load::run_state rs_;
   soak_stats st_;
@@ -260,11 +298,34 @@ void soak_run::start_services() {
   proxy_ = std::make_unique<fault_proxy>(proxy_ioc_, upstream.endpoint());
   proxy_thread_ = std::thread([this] { proxy_ioc_.run(); });
   server_url_ = admin.with("127.0.0.1", std::to_string(proxy_->port()), dbname_);
-  auto port = free_port();
-  settings_.server = tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
   settings_.rate_per_user = o_.rate;
   settings_.window = o_.window;
-  env_map env{
+  if (o_.nodes > 1) {
+    auto nats_port = free_port();
+    nats_ = std::make_unique<server_process>(
+        o_.nats_server, env_map{}, nats_port, o_.workdir + "/nats.log",
+        std::vector<std::string>{"-a", "127.0.0.1", "-p", std::to_string(nats_port)});
+    nats_->start();
+    auto bus = tcp::endpoint(asio::ip::make_address("127.0.0.1"), nats_port);
+    for (int i = 0; i < o_.nodes; ++i) bus_proxies_.push_back(std::make_unique<fault_proxy>(proxy_ioc_, bus));
+  }
+  for (int i = 0; i < o_.nodes; ++i) {
+    auto port = free_port();
+    settings_.servers.emplace_back(asio::ip::make_address("127.0.0.1"), port);
+    auto env = node_env(port);
+    if (o_.nodes > 1) {
+      env["SWITCHBOARD_CLUSTER_NATS_URL"] = "nats://127.0.0.1:" + std::to_string(bus_proxies_[i]->port());
+      env["SWITCHBOARD_CLUSTER_HEARTBEAT_MS"] = "500";
+      env["SWITCHBOARD_CLUSTER_NODE_TIMEOUT_MS"] = "3000";
+    }
+    servers_.push_back(std::make_unique<server_process>(o_.server, env, port,
+                                                        o_.workdir + "/server" + std::to_string(i) + ".log"));
+    servers_.back()->start();
+  }
+}
+
+env_map soak_run::node_env(unsigned short port) const {
+  return env_map{
       {"SWITCHBOARD_DATABASE_URL", server_url_},
       {"SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:" + std::to_string(port)},
       {"SWITCHBOARD_SERVER_SHUTDOWN_GRACE_MS", "5000"},
@@ -275,8 +336,6 @@ void soak_run::start_services() {
       {"SWITCHBOARD_DATABASE_MIGRATE_ON_START", "false"},
       {"SWITCHBOARD_MEDIA_DIR", o_.workdir + "/media"},
   };
-  server_ = std::make_unique<server_process>(o_.server, env, port, o_.workdir + "/server.log");
-  server_->start();
 }
 
 void soak_run::open_conversations() {
@@ -355,13 +414,27 @@ void soak_run::inject(const std::string& fault) {
     std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms(rng_)));
     proxy_->set_latency(0ms);
   } else if (fault == "server_kill") {
-    server_->kill9();
-    server_->start();
+    auto& node = any_node();
+    node.kill9();
+    node.start();
   } else if (fault == "server_term") {
-    int status = server_->terminate(20s);
+    auto& node = any_node();
+    int status = node.terminate(20s);
     if (status != 0)
       st_.violation("the server did not exit 0 on SIGTERM (status " + std::to_string(status) + ")");
-    server_->start();
+    node.start();
+  } else if (fault == "bus_restart") {
+    nats_->kill9();
+    bus_down_ = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms(rng_) / 2));
+    nats_->start();
+    bus_down_ = false;
+  } else if (fault == "bus_partition") {
+    std::uniform_int_distribution<std::size_t> pick(0, bus_proxies_.size() - 1);
+    auto& p = *bus_proxies_[pick(rng_)];
+    p.set_stalled(true);  // that node's bus traffic goes nowhere; its database and clients are fine
+    std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms(rng_)));
+    p.set_stalled(false);
   } else if (fault == "client_drop") {
     on_worker(worker_, [&] {
       std::bernoulli_distribution pick(0.25);
@@ -377,7 +450,11 @@ void soak_run::restore() {
   proxy_->set_latency(0ms);
   if (pg_down_ && run_shell(o_.pg_start, pg_log_) != 0) throw std::runtime_error("PostgreSQL did not start");
   pg_down_ = false;
-  if (!server_->running()) server_->start();
+  for (auto& p : bus_proxies_) p->set_stalled(false);
+  if (bus_down_) nats_->start();
+  bus_down_ = false;
+  for (auto& s : servers_)
+    if (!s->running()) s->start();
 }
 
 // Stops new messages and waits until every one created is acked (resends keep going).
@@ -511,8 +588,9 @@ int soak_run::run() {
     made_workdir_ = true;
   }
   pg_log_ = o_.workdir + "/pg-control.log";
-  std::fprintf(stderr, "soak: seed %u, work dir %s, %d users, %.1f min of faults every %.1f s\n", o_.seed,
-               o_.workdir.c_str(), o_.users, o_.minutes, o_.fault_every);
+  std::fprintf(stderr,
+               "soak: seed %u, work dir %s, %d users on %d node(s), %.1f min of faults every %.1f s\n",
+               o_.seed, o_.workdir.c_str(), o_.users, o_.nodes, o_.minutes, o_.fault_every);
   provision();
   start_services();
   worker_.start();
@@ -556,10 +634,14 @@ int soak_run::run() {
     for (auto& u : users_) u->stop();
     return 0;
   });
-  int term = server_->terminate(30s);
-  if (term != 0)
-    st_.violation("the server did not exit 0 on the final SIGTERM (status " + std::to_string(term) + ")");
+  for (auto& s : servers_) {
+    int term = s->terminate(30s);
+    if (term != 0)
+      st_.violation("a node did not exit 0 on the final SIGTERM (status " + std::to_string(term) + ")");
+  }
+  if (nats_) nats_->terminate(10s);
   worker_.stop();
+  for (auto& p : bus_proxies_) p->close();
   proxy_->close();
   proxy_ioc_.stop();
   proxy_thread_.join();
@@ -586,7 +668,9 @@ int soak_run::run() {
                    {"gap_syncs", st_.gap_fills.load()},
                    {"tail_unseen", tail_unseen_},
                    {"reconnects", st_.connects.load()},
-                   {"server_starts", server_->starts()},
+                   {"nodes", o_.nodes},
+                   {"resyncs", st_.resyncs.load()},
+                   {"server_starts", starts()},
                    {"faults", total_faults},
                    {"faults_by_kind", faults},
                    {"messages_in_database", checked_messages_},

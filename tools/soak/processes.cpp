@@ -90,8 +90,13 @@ int run_shell(const std::string& command, const std::string& log_path) {
   return exit_status(status);
 }
 
-server_process::server_process(std::string binary, env_map env, unsigned short port, std::string log_path)
-    : binary_(std::move(binary)), env_(std::move(env)), port_(port), log_path_(std::move(log_path)) {}
+server_process::server_process(std::string binary, env_map env, unsigned short port, std::string log_path,
+                               std::vector<std::string> args)
+    : binary_(std::move(binary)),
+      env_(std::move(env)),
+      port_(port),
+      log_path_(std::move(log_path)),
+      args_(std::move(args)) {}
 
 server_process::~server_process() {
   if (pid_ > 0) kill9();
@@ -100,7 +105,9 @@ server_process::~server_process() {
 void server_process::start() {
   int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot open " + log_path_);
-  pid_ = spawn({binary_, "serve"}, env_, fd, fd);
+  std::vector<std::string> argv{binary_};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  pid_ = spawn(argv, env_, fd, fd);
   close(fd);
   ++starts_;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);

@@ -29,10 +29,12 @@ command_output run_command(const std::vector<std::string>& argv, const env_map& 
 // Runs a shell command line (the PostgreSQL scripts); its output goes to `log_path`, appended.
 int run_shell(const std::string& command, const std::string& log_path);
 
-// `switchboard serve` on a fixed port, its stderr appended to a log file.
+// `switchboard serve` (or another server, given its arguments) on a fixed port, its output appended
+// to a log file.
 class server_process {
  public:
-  server_process(std::string binary, env_map env, unsigned short port, std::string log_path);
+  server_process(std::string binary, env_map env, unsigned short port, std::string log_path,
+                 std::vector<std::string> args = {"serve"});
   ~server_process();  // SIGKILLs a server still running
   void start();       // returns once the port accepts connections (throws after 120 s)
   void kill9();       // SIGKILL and reap
@@ -47,6 +49,7 @@ class server_process {
   env_map env_;
   unsigned short port_;
   std::string log_path_;
+  std::vector<std::string> args_;
   pid_t pid_ = -1;
   int starts_ = 0;
 };

@@ -75,6 +75,12 @@ void soak_user::connect() {
     auto self = weak.lock();
     if (!self || gen != self->generation_) return;
     self->st_.events.fetch_add(1, std::memory_order_relaxed);
+    if (ev == "resync") {  // as the spec says: convs, then sync each conversation (ours are known)
+      self->st_.resyncs.fetch_add(1, std::memory_order_relaxed);
+      for (auto conv : self->convs_)
+        if (!self->catching_up_.count(conv)) self->catch_up(conv, self->contiguous_top(conv));
+      return;
+    }
     if (ev != "message") return;
     auto conv = id_of(d.at("conv"));
     auto seq = d.at("seq").as_int64();
@@ -94,7 +100,8 @@ void soak_user::connect() {
     self->state_ = state::idle;
     self->schedule_reconnect();
   };
-  c_->open(cfg_.server, std::nullopt, [weak, gen](bool ok, const std::string&) {
+  const auto& node = cfg_.servers[(static_cast<std::size_t>(id_) + attempts_++) % cfg_.servers.size()];
+  c_->open(node, std::nullopt, [weak, gen](bool ok, const std::string&) {
     auto self = weak.lock();
     if (!self || gen != self->generation_) return;
     if (!ok) {

@@ -38,6 +38,7 @@ struct soak_stats {
   std::atomic<std::uint64_t> connects{0}, connect_failures{0}, losses{0};
   std::atomic<std::uint64_t> events{0}, syncs{0};
   std::atomic<std::uint64_t> gap_fills{0};  // syncs a user made because an event skipped a seq
+  std::atomic<std::uint64_t> resyncs{0};    // `resync` events received (a node lost the cluster bus)
   std::atomic<std::uint64_t> violations{0};
   std::mutex mu;
   std::vector<std::string> first_violations;  // the first 50, for the report
@@ -45,7 +46,9 @@ struct soak_stats {
 };
 
 struct soak_settings {
-  tcp::endpoint server;
+  // The nodes: a user connects to one, and to the next after each lost connection (as a client
+  // behind a load balancer lands on any node).
+  std::vector<tcp::endpoint> servers;
   double rate_per_user = 2.0;  // new messages a second
   int window = 4;              // sends in flight per user
   std::string nonce;           // makes this run's client_msg_ids unique
@@ -111,6 +114,7 @@ class soak_user : public std::enable_shared_from_this<soak_user> {
   std::shared_ptr<load::client> c_;
   state state_ = state::idle;
   int generation_ = 0;
+  std::size_t attempts_ = 0;  // connection attempts: which node the next one goes to
   std::chrono::milliseconds backoff_{100};
   asio::steady_timer tick_timer_, reconnect_timer_;
   bool producing_ = false, stopped_ = false;

@@ -62,6 +62,7 @@ void login(services& ctx, const call_ptr& c) {
   auto failed = [&ctx, c, number_key](const error& e) {
     std::int64_t ignored = 0;
     ctx.failed_logins.take(number_key, ignored);
+    ctx.cluster.took(shared_limit::failed_logins, number_key);
     fail(ctx, c, e);
   };
   const error wrong{error_code::unauthorized, "wrong mobile or password"};
@@ -127,8 +128,8 @@ void logout(services& ctx, const call_ptr& c) {
         [&ctx, c, hash, user = t.user_id](result<bool> r) {
           if (!r) return fail(ctx, c, r.err());
           ctx.tokens.erase(hash);
-          for (auto& s : ctx.sessions.sessions_of(user))
-            if (s->token_hash() == hash) s->kick("logout", protocol::close_code::unauthorized);
+          ctx.fan.kick(user, {session_match::field::token_hash, hash}, "logout",
+                       protocol::close_code::unauthorized);
           no_content(ctx, c);
         });
   });

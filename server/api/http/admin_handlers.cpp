@@ -300,6 +300,7 @@ void put_policy(services& ctx, const call_ptr& c) {
           if (after.min_client_version && after.min_client_version != r.value().before.min_client_version)
             for (auto& s : ctx.sessions.sessions_in_org(org))
               s->enforce_min_version(*after.min_client_version);
+          ctx.cluster.changes_committed();  // the other nodes' sessions too
           ok(ctx, c, http::status::ok, storage::to_json(after));
         });
   });
@@ -321,7 +322,7 @@ void create_notice(services& ctx, const call_ptr& c) {
         [&ctx, c, org = t.org_id](result<storage::notice> r) {
           if (!r) return fail(ctx, c, r.err());
           auto data = storage::to_json(r.value());
-          ctx.sessions.to_org(org, event_frame("notice", data));
+          ctx.fan.to_org(org, event_frame("notice", data));
           ok(ctx, c, http::status::created, data);
         });
   });

@@ -166,6 +166,8 @@ std::optional<error> admit_app(services& ctx, const call_ptr& c, const storage::
                  "over the app's request rate (apps.requests_per_minute, apps.requests_per_day)",
                  retry_after};
   }
+  ctx.cluster.took(shared_limit::app_minute, key);
+  ctx.cluster.took(shared_limit::app_day, key);
   return std::nullopt;
 }
 
@@ -180,6 +182,7 @@ bool take_login_attempt(services& ctx, const call_ptr& c) {
 void apply_account_change(services& ctx, const protocol::user& u) {
   ctx.tokens.erase_user(u.id);  // role and status are cached with each token
   for (auto& s : ctx.sessions.sessions_of(u.id)) s->account_changed(u);
+  ctx.cluster.changes_committed();  // the other nodes' sessions and token caches too
 }
 
 }  // namespace switchboard::server::api

@@ -17,12 +17,14 @@ void op_send(session_ptr s, ws_request req, const json::object& data) {
   if (auto e = s->restricted("send")) return s->reply(req, *e);
 
   auto& ctx = s->ctx();
-  // Per user over all of the user's sessions on this node (limits.sends_per_second).
+  // Per user over all of the user's sessions, on every node (limits.sends_per_second).
   std::int64_t retry_after = 0;
-  if (!ctx.sends.take(std::to_string(s->user_id()), retry_after)) {
+  auto key = std::to_string(s->user_id());
+  if (!ctx.sends.take(key, retry_after)) {
     ctx.stats.hit(limit::send_rate);
     return s->reply(req, error{error_code::rate_limited, "over the send rate limit", retry_after});
   }
+  ctx.cluster.took(shared_limit::sends, key);
   auto shared_req = std::make_shared<ws_request>(std::move(req));
   submit_message(
       ctx, {s->org_id(), conv, s->user_id(), std::move(cmid), std::move(type), std::move(checked.value())}, s,

@@ -18,16 +18,24 @@ void with_visible_users(session_ptr s, ws_request req, const json::object& data,
 }  // namespace
 
 void op_presence(session_ptr s, ws_request req, const json::object& data) {
-  with_visible_users(
-      s, std::move(req), data, [](const session_ptr& s, const std::vector<std::int64_t>& users) {
-        json::object out;
-        for (auto u : users) {
-          auto st = s->ctx().presence.get(u);
-          json::object p{{"online", st.online}};
-          p["last_seen"] = st.last_seen_ms ? json::value(*st.last_seen_ms) : json::value(nullptr);
-          out[protocol::id_string(u)] = std::move(p);
-        }
-        return json::object{{"presence", std::move(out)}};
+  protocol::fields f(data);
+  auto users = f.id_list("users", max_presence_users);
+  if (!check(s, req, f)) return;
+  auto shared_req = std::make_shared<ws_request>(std::move(req));
+  check_visible_users(
+      s->ctx(), actor_of(s), std::move(users), s->executor(),
+      [s, shared_req](result<std::vector<std::int64_t>> r) {
+        if (!r) return s->reply(*shared_req, r.err());
+        // Over every node of a cluster (the database), else this node's memory.
+        s->ctx().cluster.presence_of(r.value(), s->executor(), [s, shared_req](presence_map states) {
+          json::object out;
+          for (const auto& [u, st] : states) {
+            json::object p{{"online", st.online}};
+            p["last_seen"] = st.last_seen_ms ? json::value(*st.last_seen_ms) : json::value(nullptr);
+            out[protocol::id_string(u)] = std::move(p);
+          }
+          s->reply(*shared_req, json::object{{"presence", std::move(out)}});
+        });
       });
 }
 

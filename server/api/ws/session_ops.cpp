@@ -101,11 +101,12 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
                                                                 *h.policy->min_client_version + " or later"});
           return s->close_with(close_code::too_old, "client too old");
         }
-        s->on_authenticated(h.user, hash, device_id, version);
-        s->reply(req, json::object{{"user", protocol::to_json(h.user)},
-                                   {"session_id", s->session_id()},
-                                   {"heartbeat_s", s->ctx().cfg.server.heartbeat_s},
-                                   {"server_time", now_ms()}});
+        s->on_authenticated(h.user, hash, device_id, version, [s, req, user = h.user] {
+          s->reply(req, json::object{{"user", protocol::to_json(user)},
+                                     {"session_id", s->session_id()},
+                                     {"heartbeat_s", s->ctx().cfg.server.heartbeat_s},
+                                     {"server_time", now_ms()}});
+        });
       });
 }
 

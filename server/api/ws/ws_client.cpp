@@ -52,7 +52,7 @@ void ws_client::on_closing() {
   if (!registered_) return;
   registered_ = false;
   ctx_.presence.unsubscribe_all(this);
-  if (ctx_.sessions.remove(this, user_)) ctx_.presence.went_offline(user_, protocol::now_ms());
+  if (ctx_.sessions.remove(this, user_)) ctx_.cluster.user_left(org_, user_, protocol::now_ms());
 }
 
 void ws_client::on_text(std::string_view text) {
@@ -104,7 +104,7 @@ void ws_client::reply(const ws_request& req, protocol::result<boost::json::objec
 }
 
 void ws_client::on_authenticated(const protocol::user& user, std::string token_hash, std::string device_id,
-                                 std::string client_version) {
+                                 std::string client_version, std::function<void()> then) {
   authed_ = true;
   hello_pending_ = false;
   hello_timer_.cancel();
@@ -117,12 +117,14 @@ void ws_client::on_authenticated(const protocol::user& user, std::string token_h
   token_hash_ = std::move(token_hash);
   device_id_ = std::move(device_id);
   session_id_ = new_correlation_id();
-  if (closed_) return;  // the connection closed while hello waited on the database
-  // A new hello from the same device replaces the older session.
-  for (auto& other : ctx_.sessions.sessions_of(user_))
-    if (other->device_id() == device_id_) other->kick("replaced", close_code::normal);
+  if (closed_) return then();  // the connection closed while hello waited on the database
+  // A new hello from the same device replaces the older session, on whichever node it is (this one
+  // is not registered yet, so it is not among them).
+  ctx_.fan.kick(user_, {session_match::field::device_id, device_id_}, "replaced", close_code::normal);
   registered_ = true;
-  if (ctx_.sessions.add(shared_from_this())) ctx_.presence.came_online(user_);
+  if (!ctx_.sessions.add(shared_from_this())) return then();
+  ctx_.cluster.user_arrived(
+      org_, user_, [ex = ex_, then = std::move(then)]() mutable { asio::post(ex, std::move(then)); });
 }
 
 std::optional<protocol::error> ws_client::restricted(std::string_view feature) const {

@@ -55,12 +55,14 @@ class ws_client : public client_session,
   bool is_admin() const { return protocol::is_admin(role_); }
   // `forbidden` when an admin restricted this feature (send, call, create_group) for the user.
   std::optional<protocol::error> restricted(std::string_view feature) const;
-  const std::string& session_id() const { return session_id_; }
+  const std::string& session_id() const override { return session_id_; }
   void reply(const ws_request& req, protocol::result<boost::json::object> result);
   // Marks the session authenticated after a successful hello and registers it (unless its
   // connection is already closing).
+  // Registers the session; `then` runs on the session's strand once every node counts it (the
+  // hello reply goes then: a session that said hello is online everywhere).
   void on_authenticated(const protocol::user& user, std::string token_hash, std::string device_id,
-                        std::string client_version);
+                        std::string client_version, std::function<void()> then);
   void close_with(std::uint16_t code, const std::string& reason);  // after queued frames
 
  private:
