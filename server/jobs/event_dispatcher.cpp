@@ -1,6 +1,8 @@
 // Event callback delivery.
 #include "server/jobs/event_dispatcher.hpp"
 
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -185,6 +187,11 @@ void event_dispatcher::listen_loop() {
       if (warned) poke();  // events may have come while the listener was away
       warned = false;
       while (!stopped_) c.await_notification(0, 250000);
+      // Stopping. The UNLISTEN that w's destructor sends would wait forever on a connection whose
+      // peer vanished without a reset (a crashed PostgreSQL behind a proxy, a dead network): the
+      // shutdown hung there (found by the cluster soak). The connection goes with us anyway, so
+      // shut its socket first and let the UNLISTEN fail at once (libpqxx logs and swallows it).
+      ::shutdown(c.sock(), SHUT_RDWR);
     } catch (const std::exception& e) {
       if (!warned)
         ctx_.log->warn("callbacks: event listener lost the database, polling meanwhile: {}", e.what());
