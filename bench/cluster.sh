@@ -80,6 +80,7 @@ start_haproxy() {
     inside { next }
     /^    bind / { print "    bind 127.0.0.1:" lb; next }
     /^    log stdout/ { next }
+    /option httplog/ { next }
     { print }' deploy/cluster/haproxy.cfg >"$work/haproxy.cfg"
   "$haproxy_bin" -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
   pids+=($!)

@@ -168,6 +168,7 @@ void cluster_node::sync_subscriptions(std::int64_t org, std::int64_t user) {
 }
 
 void cluster_node::user_arrived(std::int64_t org, std::int64_t user, std::function<void()> recorded) {
+  ordered_.user_arrived(user);
   sync_subscriptions(org, user);
   presence_.changed(org, user, std::move(recorded));
 }

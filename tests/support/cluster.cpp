@@ -1,12 +1,16 @@
 // Test harness for clusters.
 #include "cluster.hpp"
 
+#include "http_client.hpp"
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 
 namespace sbtest {
@@ -67,6 +71,42 @@ void nats_server::stop() {
 void nats_server::restart() {
   stop();
   launch(port_);
+}
+
+haproxy_process::haproxy_process(const std::vector<int>& node_ports)
+    : dir_(make_temp_dir()), port_(free_port()) {
+  std::ifstream in(SWITCHBOARD_SOURCE_DIR "/deploy/cluster/haproxy.cfg");
+  if (!in) throw std::runtime_error("cannot read deploy/cluster/haproxy.cfg");
+  std::ostringstream cfg;
+  std::string line;
+  bool in_nodes = false;
+  while (std::getline(in, line)) {
+    if (line == "    # nodes") {  // the shipped node list, between two markers: ours instead
+      if (!in_nodes)
+        for (std::size_t i = 0; i < node_ports.size(); ++i)
+          cfg << "    server node" << i + 1 << " 127.0.0.1:" << node_ports[i] << " check\n";
+      in_nodes = !in_nodes;
+      continue;
+    }
+    if (in_nodes || line.rfind("    log stdout", 0) == 0 || line.find("option httplog") != std::string::npos)
+      continue;
+    if (line.rfind("    bind ", 0) == 0) line = "    bind 127.0.0.1:" + std::to_string(port_);
+    cfg << line << "\n";
+  }
+  std::ofstream(dir_ + "/haproxy.cfg") << cfg.str();
+  std::string bin = ::access("/usr/sbin/haproxy", X_OK) == 0 ? "/usr/sbin/haproxy" : "/usr/bin/haproxy";
+  proc_ = std::make_unique<child_process>(bin, std::vector<std::string>{"-f", dir_ + "/haproxy.cfg", "-db"},
+                                          std::map<std::string, std::string>{});
+  // Ready once a node passed its health check: /readyz through the balancer answers 200.
+  auto ready = [&] {
+    try {
+      return http_call(port_, "GET", "/readyz").status == 200;
+    } catch (const std::exception&) {
+      return false;  // not listening yet
+    }
+  };
+  if (!eventually(ready, 30s))
+    throw std::runtime_error("haproxy did not come up; output:\n" + proc_->output());
 }
 
 cluster_fixture::cluster_fixture(int nodes, env extra)

@@ -30,6 +30,19 @@ class nats_server {
 
 std::string nats_server_path();
 
+// haproxy in front of some nodes, with deploy/cluster/haproxy.cfg (the shipped configuration) on a
+// free port.
+class haproxy_process {
+ public:
+  explicit haproxy_process(const std::vector<int>& node_ports);
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<child_process> proc_;
+  int port_ = 0;
+};
+
 // A cluster of `nodes` nodes on one fresh database and one nats-server; the first node is the
 // org fixture's own server. node(i)'s port for clients; add_node() starts one more.
 class cluster_fixture {

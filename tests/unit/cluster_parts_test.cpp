@@ -145,47 +145,66 @@ TEST_CASE("sequencer: a gap that does not close is read from the database") {
   s.offer(1, 10, msg(5));
   auto st = s.expired(1, 10);
   REQUIRE(st.fill);
+  CHECK_FALSE(st.first_sight);
   CHECK(st.fill->first == 1);                   // after seq 1
   CHECK(st.fill->second == 4);                  // before seq 4
   CHECK(seqs(s.offer(1, 10, msg(6))).empty());  // held while the fill runs
   CHECK(seqs(s.offer(1, 10, msg(2))).empty());  // even the next in line: the fill delivers it
   std::vector<sequenced> read{msg(3), msg(2)};
-  CHECK(seqs(s.filled(1, 10, std::move(read))) == v{2, 3, 4, 5, 6});
+  CHECK(seqs(s.filled(1, 10, st.line, std::move(read))) == v{2, 3, 4, 5, 6});
   CHECK(seqs(s.offer(1, 10, msg(7))) == v{7});
   CHECK(seqs(s.offer(1, 10, msg(3))).empty());  // the late original of a filled one: a duplicate
+}
+
+TEST_CASE("sequencer: a fill settles only the seqs before its end, and a later gap waits again") {
+  conv_sequencer s;
+  s.offer(1, 10, msg(1));
+  s.offer(1, 10, msg(3));
+  auto st = s.expired(1, 10);
+  REQUIRE(st.fill);
+  CHECK(st.fill->second == 3);
+  CHECK(seqs(s.offer(1, 10, msg(5))).empty());  // arrives while the fill runs; 4 is still on its way
+  auto done = s.filled(1, 10, st.line, {msg(2)});
+  CHECK(seqs(done) == v{2, 3});  // not 5: 4 is in the database, just not read yet
+  CHECK(done.arm_timer);
+  CHECK(seqs(s.offer(1, 10, msg(4))) == v{4, 5});
 }
 
 TEST_CASE("sequencer: a fill missing a seq the database no longer has delivers the rest anyway") {
   conv_sequencer s;
   s.offer(1, 10, msg(1));
   s.offer(1, 10, msg(4));
-  REQUIRE(s.expired(1, 10).fill);
-  CHECK(seqs(s.filled(1, 10, {msg(3)})) == v{3, 4});
+  auto st = s.expired(1, 10);
+  REQUIRE(st.fill);
+  CHECK(seqs(s.filled(1, 10, st.line, {msg(3)})) == v{3, 4});
   CHECK(seqs(s.offer(1, 10, msg(5))) == v{5});
 }
 
-TEST_CASE("sequencer: the first message seen waits briefly for earlier ones from other nodes") {
+TEST_CASE("sequencer: the first message seen reads its predecessors from the database first") {
   conv_sequencer s;
   auto st = s.offer(1, 10, msg(6));
   CHECK(st.deliver.empty());
-  CHECK(st.arm_timer);
-  CHECK(seqs(s.offer(1, 10, msg(5))).empty());  // no baseline yet: still held
-  auto ex = s.expired(1, 10);
-  CHECK(seqs(ex) == v{5, 6});
-  CHECK_FALSE(ex.fill);
-  CHECK(seqs(s.offer(1, 10, msg(7))) == v{7});
-  CHECK(seqs(s.offer(1, 10, msg(4))).empty());  // older than the line's start
+  REQUIRE(st.fill);
+  CHECK(st.first_sight);
+  CHECK(st.fill->second == 6);                  // before seq 6 (how far back: the session's age)
+  CHECK(seqs(s.offer(1, 10, msg(5))).empty());  // a copy arriving meanwhile waits with it
+  CHECK(seqs(s.offer(1, 10, msg(7))).empty());
+  // The database had 4 and 5 from this session's time; 3 and before came before the session.
+  CHECK(seqs(s.filled(1, 10, st.line, {msg(4), msg(5)})) == v{4, 5, 6, 7});
+  CHECK(seqs(s.offer(1, 10, msg(8))) == v{8});
+  CHECK(seqs(s.offer(1, 10, msg(3))).empty());  // older than the line: the client has it from sync
 }
 
-TEST_CASE("sequencer: a first sight with a hole fills the hole after the wait") {
+TEST_CASE("sequencer: a fill for a line that was forgotten meanwhile is dropped") {
   conv_sequencer s;
-  s.offer(1, 10, msg(5));
-  s.offer(1, 10, msg(7));
-  auto ex = s.expired(1, 10);
-  CHECK(seqs(ex) == v{5});
-  REQUIRE(ex.fill);
-  CHECK(ex.fill->first == 5);
-  CHECK(ex.fill->second == 7);
+  auto st = s.offer(1, 10, msg(6));
+  REQUIRE(st.fill);
+  s.clear();  // a resync
+  auto again = s.offer(1, 10, msg(9));
+  REQUIRE(again.fill);
+  CHECK(again.line != st.line);
+  CHECK(s.filled(1, 10, st.line, {msg(5)}).deliver.empty());  // the old line's answer
+  CHECK(seqs(s.filled(1, 10, again.line, {msg(8)})) == v{8, 9});
 }
 
 TEST_CASE("sequencer: seq 1 needs no wait, and lines are per user and per conversation") {
@@ -196,7 +215,7 @@ TEST_CASE("sequencer: seq 1 needs no wait, and lines are per user and per conver
   CHECK(s.keys() == 3);
   s.forget_user(1);
   CHECK(s.keys() == 1);
-  CHECK(s.offer(1, 10, msg(2)).arm_timer);  // forgotten: a first sight again
+  CHECK(s.offer(1, 10, msg(2)).first_sight);  // forgotten: a first sight again
 }
 
 TEST_CASE("sequencer: too much held fills at once") {
