@@ -109,6 +109,10 @@ stop_pids
 ports=()
 start_node bus
 start_node bus
+# Warm-up of both user sets (not recorded): a session's first message in a conversation reads its
+# predecessors from PostgreSQL once (docs/cluster.md); the runs below measure the steady state.
+"$load" direct --pairs 100 --rate 1000 --duration 3 --port "${ports[0]}" --first-user 0 \
+  --tokens "$work/tokens.txt" >/dev/null
 "$load" direct --pairs 100 --rate 1000 --duration 3 --ports "${ports[0]},${ports[1]}" --first-user 200 \
   --tokens "$work/tokens.txt" >/dev/null
 for rate in 1000 3000; do

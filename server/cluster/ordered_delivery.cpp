@@ -16,11 +16,13 @@ namespace {
 // The most a fill reads (the sync page's maximum). A larger gap is not filled: the user's sessions
 // here are told to resync instead (they catch up with `sync` themselves).
 constexpr std::int64_t max_fill = 500;
-// A first sight delivers the messages committed since the user's session here began, less this:
-// a message's ts is taken before its commit (on its node's clock), and the client's own `sync`
-// after hello may have missed one committed a little late. A message delivered both ways is the
-// same seq twice, which clients already merge (an event can always overlap a sync).
-constexpr std::int64_t first_sight_margin_ms = 10000;
+// A first sight delivers the messages committed since the user's session here began: those the
+// client's own `sync` after hello may have missed. A message's ts is taken before its commit (on its
+// node's clock), so the read reaches back this much further: a commit that lagged its ts by more
+// (a stalled database, where such sends mostly fail anyway) leaves a gap the client syncs when it
+// sees it. Messages from just before the session may come both by sync and as events: the same
+// seq twice, which clients merge (an event can always overlap a sync).
+constexpr std::int64_t first_sight_margin_ms = 2000;
 }  // namespace
 
 void ordered_delivery::offer(std::int64_t org, std::int64_t user, std::int64_t conv, sequenced m) {
