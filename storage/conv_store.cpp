@@ -231,6 +231,10 @@ void conv_store::prepare(pqxx::connection& c) {
   c.prepare("messages_after", std::string("SELECT ") + message_columns +
                                   " FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq > $3 "
                                   "ORDER BY seq LIMIT $4");
+  c.prepare("messages_between_since",
+            std::string("SELECT ") + message_columns +
+                " FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq > $3 AND seq < $4 AND ts >= $5 "
+                "ORDER BY seq");
   c.prepare("messages_before", std::string("SELECT ") + message_columns +
                                    " FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq < $3 "
                                    "ORDER BY seq DESC LIMIT $4");
@@ -490,6 +494,20 @@ protocol::result<std::vector<std::int64_t>> conv_store::recall(pqxx::connection&
   auto members = member_ids(w, org, conv);
   w.commit();
   return members;
+}
+
+protocol::result<std::vector<protocol::message>> conv_store::between(pqxx::connection& c, std::int64_t org,
+                                                                     std::int64_t conv, std::int64_t user,
+                                                                     std::int64_t after_seq,
+                                                                     std::int64_t before_seq,
+                                                                     std::int64_t since_ms) {
+  pqxx::read_transaction t(c);
+  auto cv = conv_for(t, org, conv, user);
+  if (!cv) return cv.err();
+  std::vector<protocol::message> out;
+  for (const auto& r : t.exec_prepared("messages_between_since", org, conv, after_seq, before_seq, since_ms))
+    out.push_back(read_message(r));
+  return out;
 }
 
 protocol::result<message_page> conv_store::sync(pqxx::connection& c, std::int64_t org, std::int64_t conv,

@@ -85,6 +85,14 @@ class conv_store {
                                                             std::int64_t window_ms);
   static protocol::result<message_page> sync(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                              std::int64_t user, std::int64_t after_seq, int limit);
+  // A cluster node filling a gap in what reached a user's session (docs/cluster.md): the messages
+  // after `after_seq` and before `before_seq` with a ts of at least `since_ms`, ascending; the
+  // user must be a member (as for sync).
+  static protocol::result<std::vector<protocol::message>> between(pqxx::connection& c, std::int64_t org,
+                                                                  std::int64_t conv, std::int64_t user,
+                                                                  std::int64_t after_seq,
+                                                                  std::int64_t before_seq,
+                                                                  std::int64_t since_ms);
   static protocol::result<message_page> history(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                                 std::int64_t user, std::optional<std::int64_t> before_seq,
                                                 int limit);

@@ -29,7 +29,8 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "start-local: logs kept in $run"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 sed "s/^listen: .*/listen: 127.0.0.1:$nats_port/" deploy/cluster/nats-server.conf >"$run/nats-server.conf"
 "$nats_bin" -c "$run/nats-server.conf" >"$run/nats.log" 2>&1 &

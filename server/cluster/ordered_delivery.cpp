@@ -128,14 +128,12 @@ void ordered_delivery::fill(std::int64_t org, std::int64_t user, std::int64_t co
   auto line = st.line;
   ctx_.db.submit(
       [this, org, user, conv, after, before, since_ms, line](pqxx::connection& c) {
-        auto page =
-            storage::conv_store::sync(c, org, conv, user, after, static_cast<int>(before - after - 1));
+        auto found = storage::conv_store::between(c, org, conv, user, after, before, since_ms);
         std::vector<sequenced> read;
         // Not a member any more (removed meanwhile): nothing of it is this user's to see.
-        if (page)
-          for (const auto& m : page.value().messages)
-            if (m.seq < before && m.ts >= since_ms)
-              read.push_back({m.seq, event_frame("message", protocol::to_json(m)), nullptr});
+        if (found)
+          for (const auto& m : found.value())
+            read.push_back({m.seq, event_frame("message", protocol::to_json(m)), nullptr});
         ctx_.stats.cluster_gap_fills_total.fetch_add(read.size(), std::memory_order_relaxed);
         filled(org, user, conv, line, std::move(read), false);
       },
