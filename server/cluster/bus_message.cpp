@@ -51,6 +51,9 @@ std::string encode(const bus_message& m) {
     case bus_message::kind::session:
       h += ' ' + m.session;
       break;
+    case bus_message::kind::members:
+      h += ' ' + std::to_string(m.conv);
+      break;
     case bus_message::kind::presence:
       h += m.online ? " 1 " : " 0 ";
       h += m.last_seen_ms ? std::to_string(*m.last_seen_ms) : "-";
@@ -90,6 +93,9 @@ std::optional<bus_message> parse_bus_message(std::string_view bytes) {
       break;
     case bus_message::kind::tokens:
       if (f.size() != 2 || !number(f[1], m.limit) || m.limit < 0 || m.body.empty()) return std::nullopt;
+      break;
+    case bus_message::kind::members:
+      if (f.size() != 2 || !number(f[1], m.conv) || m.conv < 1) return std::nullopt;
       break;
     case bus_message::kind::session:
       if (f.size() != 2 || f[1].empty() || f[1].size() > 64) return std::nullopt;

@@ -9,6 +9,7 @@
 //   T <limit> \n<key>                a token of a shared limit taken for <key>
 //   P <0|1> <last_seen|->\n          the subject's user went offline / came online over the cluster
 //   C\n                              users or policies changed: read them now
+//   V <conv>\n                       the conversation's members changed: forget what is cached
 //   R\n                              "I may have lost events I published": resync your sessions
 #pragma once
 
@@ -29,6 +30,7 @@ struct bus_message {
     changes = 'C',
     resync = 'R',
     session = 'S',
+    members = 'V',
   };
   kind k = kind::event;
   std::int64_t org = 0, conv = 0, seq = 0;   // message

@@ -211,6 +211,13 @@ void cluster_node::took(shared_limit which, const std::string& key) {
     publish(prefix_ + ".x", encode(m));
 }
 
+void cluster_node::members_changed(std::int64_t conv) {
+  bus_message m;
+  m.k = bus_message::kind::members;
+  m.conv = conv;
+  publish(prefix_ + ".x", encode(m));
+}
+
 // --- receiving ---
 
 void cluster_node::received(std::string_view subject, std::string_view data) {
@@ -226,6 +233,8 @@ void cluster_node::received(std::string_view subject, std::string_view data) {
     if (rest == "x") {
       if (m->k == bus_message::kind::changes && on_changes_) {
         on_changes_();
+      } else if (m->k == bus_message::kind::members) {
+        ctx_.members.erase(m->conv);  // typing and presence checks read them again
       } else if (m->k == bus_message::kind::resync) {
         resync_sessions("another node may not have delivered its events");
       } else if (m->k == bus_message::kind::tokens && m->limit < static_cast<int>(shared_limit::count)) {

@@ -70,6 +70,7 @@ class cluster_node final : public fanout, public cluster_link {
   void watching(std::int64_t user, bool on) override;
   void changes_committed() override;
   void took(shared_limit which, const std::string& key) override;
+  void members_changed(std::int64_t conv) override;
 
  private:
   std::string user_subject(std::int64_t user) const;

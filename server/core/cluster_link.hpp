@@ -39,6 +39,8 @@ class cluster_link {
   virtual void changes_committed() = 0;
   // A token of a shared limit was taken here, for `key`.
   virtual void took(shared_limit which, const std::string& key) = 0;
+  // A conversation's members changed (committed): other nodes drop what they cached of them.
+  virtual void members_changed(std::int64_t conv) = 0;
 };
 
 // One node: presence in this process, nothing to tell anyone.
@@ -57,6 +59,7 @@ class local_link final : public cluster_link {
   void watching(std::int64_t, bool) override {}
   void changes_committed() override {}
   void took(shared_limit, const std::string&) override {}
+  void members_changed(std::int64_t) override {}
 
  private:
   presence_tracker& presence_;

@@ -23,6 +23,7 @@ namespace {
 void publish_change(services& ctx, std::int64_t org, std::int64_t conv, const conv_change& ch,
                     std::string_view reason, const std::vector<std::int64_t>& also_notify) {
   ctx.members.put(conv, ch.members);
+  ctx.cluster.members_changed(conv);
   if (ch.system_message)
     ctx.fan.message_to_users(org, ch.members, conv, ch.system_message->seq,
                              event_frame("message", protocol::to_json(*ch.system_message)));

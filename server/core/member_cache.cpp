@@ -15,4 +15,8 @@ void member_cache::put(std::int64_t conv, members ids) {
   cache_.put(conv, std::move(ids));
 }
 
+void member_cache::erase(std::int64_t conv) {
+  cache_.erase(conv);
+}
+
 }  // namespace switchboard::server

@@ -23,6 +23,7 @@ class member_cache {
   members get(std::int64_t conv) const;
   void put(std::int64_t conv, std::vector<std::int64_t> ids);
   void put(std::int64_t conv, members ids);
+  void erase(std::int64_t conv);
 
  private:
   ttl_cache<std::int64_t, members> cache_{max_age, max_entries};

@@ -132,7 +132,9 @@ struct node::impl {
                    cfg.database.url, cfg.database.connect_timeout_s, cfg.database.batch_max_messages,
                    std::chrono::microseconds(cfg.database.batch_max_delay_us),
                    static_cast<std::size_t>(cfg.database.max_queue), deadline("message writer"),
-                   [this](std::int64_t conv) { return members.get(conv); }},
+                   // In a cluster, another node may change a membership at any moment: the writer
+                   // reads members in the batch's own transaction, in commit order with the change.
+                   [this](std::int64_t conv) { return clustered ? nullptr : members.get(conv); }},
                log),
         ctx{{cfg, log, stats, connections, files,
              std::make_shared<ip_connection_limiter>(cfg.server.max_connections_per_ip),

@@ -78,6 +78,14 @@ TEST_CASE("bus messages: every kind survives the round trip") {
   CHECK(sb->session == "0123456789abcdef");
   CHECK(sb->body == "{}");
 
+  bus_message mv;
+  mv.k = bus_message::kind::members;
+  mv.conv = 77;
+  auto mvbytes = encode(mv);
+  auto mvb = parse_bus_message(mvbytes);
+  REQUIRE(mvb);
+  CHECK(mvb->conv == 77);
+
   bus_message t;
   t.k = bus_message::kind::tokens;
   t.limit = 2;
@@ -110,7 +118,10 @@ TEST_CASE("bus messages: anything malformed is refused") {
                           "EE\n",
                           "M 99999999999999999999 1 1\nx",
                           "S\n{}",
-                          "S a b\n{}"})
+                          "S a b\n{}",
+                          "V\n",
+                          "V 0\n",
+                          "V x\n"})
     CHECK_FALSE(parse_bus_message(bad));
   CHECK(parse_bus_message("E\n"));  // an empty body is still a message (the receiver judges it)
 }
