@@ -133,12 +133,6 @@ std::vector<presence_change> cluster_store::apply(pqxx::connection& c, const std
   return out;
 }
 
-std::vector<presence_change> cluster_store::restore_users(pqxx::connection& c, const std::string& node,
-                                                          const std::vector<local_presence>& online,
-                                                          std::int64_t timeout_ms) {
-  return apply(c, node, online, timeout_ms);
-}
-
 namespace {
 std::vector<presence_change> offline_after_delete(pqxx::work& w, const pqxx::result& rows,
                                                   std::int64_t timeout_ms) {

@@ -41,7 +41,7 @@ class cluster_store {
   // Registers a node (a fresh id at every start) with a heartbeat of now.
   static void register_node(pqxx::connection& c, const std::string& node, const std::string& address);
   // Refreshes the node's heartbeat; false when the node was swept as dead meanwhile (it must
-  // register again and restore its users with restore_users).
+  // register again and apply its users anew).
   static bool heartbeat(pqxx::connection& c, const std::string& node);
   // Writes a batch of one node's presence changes (each user's latest only) and returns the changes
   // they make to the cluster's presence: online for a user no other live node holds, offline (with
@@ -49,10 +49,6 @@ class cluster_store {
   static std::vector<presence_change> apply(pqxx::connection& c, const std::string& node,
                                             const std::vector<local_presence>& changes,
                                             std::int64_t timeout_ms);
-  // After a node was swept while alive: its users again, with the changes that makes.
-  static std::vector<presence_change> restore_users(pqxx::connection& c, const std::string& node,
-                                                    const std::vector<local_presence>& online,
-                                                    std::int64_t timeout_ms);
   // Deletes the nodes silent for longer than `timeout_ms` and returns their users who are now offline
   // everywhere (last_seen: now). Several nodes may sweep at once; each dead node is swept once.
   static std::vector<presence_change> sweep(pqxx::connection& c, std::int64_t timeout_ms);

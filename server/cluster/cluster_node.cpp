@@ -35,8 +35,7 @@ frame_ptr copy_frame(std::string_view body) {
 cluster_node::cluster_node(boost::asio::io_context& ioc, services& ctx, const config::settings& cfg,
                            std::shared_ptr<spdlog::logger> log, server::metrics& stats,
                            shared_limiters limits)
-    : ioc_(ioc),
-      ctx_(ctx),
+    : ctx_(ctx),
       log_(log),
       stats_(stats),
       node_id_(new_correlation_id()),

@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,7 +41,6 @@ class cluster_node final : public fanout, public cluster_link {
                std::shared_ptr<spdlog::logger> log, server::metrics& stats, shared_limiters limits);
   ~cluster_node() override;
 
-  const std::string& id() const { return node_id_; }
   // Connects to the bus (retrying in the background) and starts the heartbeat. `on_changes` runs
   // when another node announces admin changes (the change watch reads them at once).
   bool start(std::function<void()> on_changes);
@@ -86,7 +84,6 @@ class cluster_node final : public fanout, public cluster_link {
   void bus_lost();
   void bus_restored();
 
-  boost::asio::io_context& ioc_;
   services& ctx_;
   std::shared_ptr<spdlog::logger> log_;
   server::metrics& stats_;

@@ -96,7 +96,7 @@ void cluster_presence::tick(periodic_job::done_fn done) {
           // put this node's users back.
           storage::cluster_store::register_node(c, node_, address_);
           for (const auto& ch :
-               storage::cluster_store::restore_users(c, node_, all_local(protocol::now_ms()), timeout))
+               storage::cluster_store::apply(c, node_, all_local(protocol::now_ms()), timeout))
             announce_(ch);
         }
         for (const auto& ch : storage::cluster_store::sweep(c, timeout)) announce_(ch);

@@ -133,11 +133,6 @@ void nats_bus::unsubscribe(const std::string& subject) {
   }
 }
 
-std::size_t nats_bus::subscriptions() const {
-  std::lock_guard lk(mu_);
-  return subs_.size();
-}
-
 void nats_bus::close() {
   if (closing_.exchange(true)) return;
   if (conn_) {

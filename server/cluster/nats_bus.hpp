@@ -53,7 +53,6 @@ class nats_bus {
   void subscribe(const std::string& subject);
   void unsubscribe(const std::string& subject);
   bool connected() const { return connected_.load(); }
-  std::size_t subscriptions() const;
   // Flushes what is buffered (bounded wait) and closes. Blocks: call it off the io threads.
   void close();
 

@@ -64,15 +64,6 @@ void ordered_delivery::clear() {
   }
 }
 
-std::size_t ordered_delivery::keys() const {
-  std::size_t n = 0;
-  for (const auto& sh : shards_) {
-    std::lock_guard lk(sh.mu);
-    n += sh.seq.keys();
-  }
-  return n;
-}
-
 void ordered_delivery::deliver_locked(std::int64_t user, conv_sequencer::step& st) {
   if (st.deliver.empty()) return;
   auto sessions = ctx_.sessions.sessions_of(user);

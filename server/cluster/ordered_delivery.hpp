@@ -33,7 +33,6 @@ class ordered_delivery {
   void forget_user(std::int64_t user);
   // Forget every line: after a resync, each starts anew.
   void clear();
-  std::size_t keys() const;
 
  private:
   using key = std::pair<std::int64_t, std::int64_t>;  // user, conv

@@ -81,13 +81,9 @@ void session_registry::to_users(const std::vector<std::int64_t>& users, const fr
 }
 
 std::vector<std::shared_ptr<client_session>> session_registry::sessions_in_org(std::int64_t org) const {
-  std::vector<std::shared_ptr<client_session>> out;
-  for (const auto& sh : shards_) {
-    std::lock_guard lk(sh.mu);
-    for (const auto& [user, list] : sh.users)
-      for (const auto& w : list)
-        if (auto p = w.lock(); p && p->org_id() == org) out.push_back(std::move(p));
-  }
+  auto out = all();
+  out.erase(std::remove_if(out.begin(), out.end(), [org](const auto& s) { return s->org_id() != org; }),
+            out.end());
   return out;
 }
 
