@@ -255,6 +255,21 @@ const std::vector<key_def>& schema() {
       {"cluster", "gap_wait_ms", int_key(&S::cluster, &S::cluster_section::gap_wait_ms, 1, 10000)},
       {"cluster", "heartbeat_ms", int_key(&S::cluster, &S::cluster_section::heartbeat_ms, 100, 60000)},
       {"cluster", "node_timeout_ms", int_key(&S::cluster, &S::cluster_section::node_timeout_ms, 500, 600000)},
+      {"calls", "ring_timeout_s", int_key(&S::calls, &S::calls_section::ring_timeout_s, 1, 3600)},
+      {"calls", "reconnect_grace_s", int_key(&S::calls, &S::calls_section::reconnect_grace_s, 1, 3600)},
+      {"calls", "max_parties", int_key(&S::calls, &S::calls_section::max_parties, 2, 64)},
+      {"calls", "turn_uris",
+       [](S& s, const std::string& v) -> std::optional<std::string> {
+         for (const auto& one : split_list(v))
+           if (one.rfind("turn:", 0) != 0 && one.rfind("turns:", 0) != 0 && one.rfind("stun:", 0) != 0)
+             return "must be turn:, turns: or stun: URIs, comma-separated ('" + one + "' is not)";
+         s.calls.turn_uris = split_list(v);
+         return std::nullopt;
+       }},
+      {"calls", "turn_secret", string_key(&S::calls, &S::calls_section::turn_secret)},
+      {"calls", "turn_ttl_s", int_key(&S::calls, &S::calls_section::turn_ttl_s, 60, 7 * 24 * 3600)},
+      {"calls", "sweep_ms", int_key(&S::calls, &S::calls_section::sweep_ms, 20, 60000)},
+      {"calls", "signals_per_second", int_key(&S::calls, &S::calls_section::signals_per_second, 1, 100000)},
       {"media", "dir", string_key(&S::media, &S::media_section::dir)},
       {"media", "max_image_bytes", int_key(&S::media, &S::media_section::max_image_bytes, 1, 2147483647)},
       {"media", "max_voice_bytes", int_key(&S::media, &S::media_section::max_voice_bytes, 1, 2147483647)},
@@ -296,6 +311,9 @@ std::optional<config_error> cross_check(const settings& s, const std::string& wh
     return config_error{"limits.request_burst", where, "must be at least limits.requests_per_second"};
   if (s.callbacks.retry_max_ms < s.callbacks.retry_base_ms)
     return config_error{"callbacks.retry_max_ms", where, "must be at least callbacks.retry_base_ms"};
+  if (!s.calls.turn_uris.empty() && s.calls.turn_secret.empty())
+    return config_error{"calls.turn_secret", where,
+                        "required when calls.turn_uris is set (the static-auth-secret of coturn)"};
   if (s.cluster.node_timeout_ms < 3 * s.cluster.heartbeat_ms)
     return config_error{"cluster.node_timeout_ms", where,
                         "must be at least 3 times cluster.heartbeat_ms (one late heartbeat is not a death)"};

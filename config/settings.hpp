@@ -113,6 +113,19 @@ struct settings {
     int heartbeat_ms = 1000;
     int node_timeout_ms = 6000;
   } cluster;
+  // Calls (PROTOCOL.md "Calls", docs/calls.md).
+  struct calls_section {
+    int ring_timeout_s = 45;             // a call nobody answers in this time ends `missed`
+    int reconnect_grace_s = 20;          // a party whose session closed may come back (call_join) this long
+    int max_parties = 8;                 // the largest mesh
+    std::vector<std::string> turn_uris;  // TURN servers (turn:host:3478?transport=udp, ...)
+    std::string turn_secret;             // coturn's static-auth-secret (use-auth-secret)
+    int turn_ttl_s = 3600;               // how long issued TURN credentials last
+    // How often each node looks for call timers that are due (ringing over, grace over, the next
+    // minute); a timer fires at most this late.
+    int sweep_ms = 500;
+    int signals_per_second = 50;  // call_signal per session, with bursts of twice that
+  } calls;
   struct media_section {
     std::string dir = "/var/lib/switchboard/media";
     // The largest upload by declared type: image/*, audio/* (voice notes), anything else.

@@ -11,7 +11,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libssl-dev libpqxx-dev libpq-dev libspdlog-dev libsystemd-dev catch2
   postgresql-15 postgresql-client-15
-  libnats-dev nats-server haproxy
+  libnats-dev nats-server haproxy coturn
   systemd curl python3
   clang libclang-rt-14-dev
 )

@@ -49,6 +49,11 @@ class result {
   T& value() { return std::get<0>(v_); }
   const T& value() const { return std::get<0>(v_); }
   const error& err() const { return std::get<1>(v_); }
+  // The value, as for std::optional (only when ok()).
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
 
  private:
   std::variant<T, error> v_;

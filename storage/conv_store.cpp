@@ -63,7 +63,7 @@ std::string system_client_msg_id() {
   return s;
 }
 
-// Appends a system message inside the caller's transaction; the conversation row lock orders it.
+// A membership or name change's system message.
 protocol::message append_system(pqxx::work& w, std::int64_t org, std::int64_t conv, std::int64_t actor,
                                 const std::string& event, const std::vector<std::int64_t>& users,
                                 const std::optional<std::string>& name) {
@@ -74,18 +74,7 @@ protocol::message append_system(pqxx::work& w, std::int64_t org, std::int64_t co
     body["users"] = std::move(a);
   }
   if (name) body["name"] = *name;
-  protocol::message m;
-  m.conv = conv;
-  m.from = actor;
-  m.type = "system";
-  m.client_msg_id = system_client_msg_id();
-  m.body_json = boost::json::serialize(body);
-  m.ts = now_ms();
-  m.seq = w.exec_prepared1("conv_bump_seq", org, conv)[0].as<std::int64_t>();
-  m.msg_id = w.exec_prepared1("message_insert_system", org, conv, m.seq, actor, m.client_msg_id, m.body_json,
-                              m.ts)[0]
-                 .as<std::int64_t>();
-  return m;
+  return conv_store::append_system_body(w, org, conv, actor, std::move(body));
 }
 
 // Fills out.members and out.read_seqs with the members after a change.
@@ -139,6 +128,22 @@ std::optional<error> check_users(pqxx::work& w, std::int64_t org, const std::vec
 }
 
 }  // namespace
+
+protocol::message conv_store::append_system_body(pqxx::work& w, std::int64_t org, std::int64_t conv,
+                                                 std::int64_t actor, boost::json::object body) {
+  protocol::message m;
+  m.conv = conv;
+  m.from = actor;
+  m.type = "system";
+  m.client_msg_id = system_client_msg_id();
+  m.body_json = boost::json::serialize(body);
+  m.ts = now_ms();
+  m.seq = w.exec_prepared1("conv_bump_seq", org, conv)[0].as<std::int64_t>();
+  m.msg_id = w.exec_prepared1("message_insert_system", org, conv, m.seq, actor, m.client_msg_id, m.body_json,
+                              m.ts)[0]
+                 .as<std::int64_t>();
+  return m;
+}
 
 void conv_store::prepare(pqxx::connection& c) {
   std::string cols = conv_columns;

@@ -10,6 +10,7 @@
 
 #include <pqxx/connection>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include "protocol/errors.hpp"
 #include "protocol/types.hpp"
@@ -96,6 +97,10 @@ class conv_store {
   static protocol::result<message_page> history(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                                 std::int64_t user, std::optional<std::int64_t> before_seq,
                                                 int limit);
+  // Appends a system message with `body` inside the caller's transaction (seq from the
+  // conversation's row, which the update locks until commit). Membership changes and call ends.
+  static protocol::message append_system_body(pqxx::work& w, std::int64_t org, std::int64_t conv,
+                                              std::int64_t actor, boost::json::object body);
   // Current members, for fan-out; empty when the conversation does not exist.
   static std::vector<std::int64_t> members(pqxx::connection& c, std::int64_t org, std::int64_t conv);
   // Membership check for ephemeral ops (typing): not_found / forbidden / the member list.

@@ -69,6 +69,7 @@ class cluster_node final : public fanout, public cluster_link {
   void changes_committed() override;
   void took(shared_limit which, const std::string& key) override;
   void members_changed(std::int64_t conv) override;
+  const std::string& node_id() const override { return node_id_; }
 
  private:
   std::string user_subject(std::int64_t user) const;

@@ -3,7 +3,11 @@
 
 #include <boost/asio/post.hpp>
 
+#include "server/ops/correlation.hpp"
+
 namespace switchboard::server {
+
+local_link::local_link(presence_tracker& presence) : presence_(presence), id_(new_correlation_id()) {}
 
 void local_link::presence_of(std::vector<std::int64_t> users, boost::asio::any_io_executor ex,
                              std::function<void(presence_map)> done) {

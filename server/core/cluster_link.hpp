@@ -41,12 +41,15 @@ class cluster_link {
   virtual void took(shared_limit which, const std::string& key) = 0;
   // A conversation's members changed (committed): other nodes drop what they cached of them.
   virtual void members_changed(std::int64_t conv) = 0;
+  // This process's id, fresh at every start. In a cluster, a node is alive while cluster_nodes
+  // has its row; a single node's calls from an earlier process are the dead node's.
+  virtual const std::string& node_id() const = 0;
 };
 
 // One node: presence in this process, nothing to tell anyone.
 class local_link final : public cluster_link {
  public:
-  explicit local_link(presence_tracker& presence) : presence_(presence) {}
+  explicit local_link(presence_tracker& presence);
   void user_arrived(std::int64_t, std::int64_t user, std::function<void()> recorded) override {
     presence_.came_online(user);
     recorded();
@@ -60,9 +63,11 @@ class local_link final : public cluster_link {
   void changes_committed() override {}
   void took(shared_limit, const std::string&) override {}
   void members_changed(std::int64_t) override {}
+  const std::string& node_id() const override { return id_; }
 
  private:
   presence_tracker& presence_;
+  const std::string id_;
 };
 
 }  // namespace switchboard::server

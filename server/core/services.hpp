@@ -30,6 +30,8 @@ class logger;
 
 namespace switchboard::server {
 
+class call_service;
+
 struct services : transport {
   storage::db_pool& db;
   storage::db_health& health;
@@ -55,6 +57,8 @@ struct services : transport {
   // Every event goes through it; `sessions` is this node's own sessions only.
   fanout& fan;
   cluster_link& cluster;  // presence, admin changes and shared limits (local_link on a single node)
+  // Calls (set by the node once built: the service needs these services first).
+  call_service* calls = nullptr;
 };
 
 }  // namespace switchboard::server

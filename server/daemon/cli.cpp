@@ -19,12 +19,14 @@
 
 #include "config/settings.hpp"
 #include "protocol/clock.hpp"
+#include "protocol/fields.hpp"
 #include "protocol/json_util.hpp"
 #include "protocol/validate.hpp"
 #include "server/base/password_hasher.hpp"
 #include "server/core/token_cache.hpp"
 #include "server/daemon/node.hpp"
 #include "server/ops/logging.hpp"
+#include "storage/call_store.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
@@ -48,6 +50,9 @@ constexpr const char* usage =
     "               adds N password-less members with consecutive mobile numbers and writes one\n"
     "               login token per member to FILE (mode 0600, lines: user_id mobile token);\n"
     "               for load tests and demos\n"
+    "  org credit-minutes --config FILE --org ID --minutes N --ref TEXT\n"
+    "               adds a package of N call minutes (an operator's billing system runs it after a\n"
+    "               purchase; TEXT is its reference) and prints the package and the new balance\n"
     "Every config key can be overridden with SWITCHBOARD_<SECTION>_<KEY>.\n";
 
 struct parsed_args {
@@ -221,6 +226,48 @@ std::optional<std::int64_t> parse_positive(const std::string& s, std::int64_t ma
   return v;
 }
 
+int cmd_org_credit_minutes(const std::map<std::string, std::string>& opts) {
+  for (const char* k : {"org", "minutes", "ref"}) {
+    if (!opts.count(k) || opts.at(k).empty()) {
+      std::cerr << "switchboard: org credit-minutes needs --" << k << "\n" << usage;
+      return 2;
+    }
+  }
+  auto org = protocol::parse_id(opts.at("org"));
+  auto minutes = parse_positive(opts.at("minutes"), 1000000000);
+  const auto& ref = opts.at("ref");
+  if (org <= 0) {
+    std::cerr << "switchboard: --org must be an organization id\n";
+    return 2;
+  }
+  if (!minutes) {
+    std::cerr << "switchboard: --minutes must be a whole number from 1 to 1000000000\n";
+    return 2;
+  }
+  if (ref.size() > 200 || !protocol::is_valid_utf8(ref)) {
+    std::cerr << "switchboard: --ref must be 1 to 200 bytes of UTF-8\n";
+    return 2;
+  }
+  auto cfg = load_config(opts);
+  if (!cfg) return 2;
+  try {
+    pqxx::connection conn(storage::with_connect_timeout(cfg->database.url, cfg->database.connect_timeout_s));
+    if (!schema_is_current(conn)) return 1;
+    storage::prepare_all(conn);
+    if (!storage::org_store::exists(conn, org)) {
+      std::cerr << "switchboard: organization " << org << " not found\n";
+      return 1;
+    }
+    auto [package, balance] = storage::call_store::credit(conn, org, *minutes, ref, protocol::now_ms());
+    boost::json::object out{{"package", std::to_string(package)}, {"balance_minutes", balance}};
+    std::cout << boost::json::serialize(out) << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: org credit-minutes failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int cmd_org_seed(const std::map<std::string, std::string>& opts) {
   for (const char* k : {"org", "count", "first-mobile", "tokens-out"}) {
     if (!opts.count(k) || opts.at(k).empty()) {
@@ -341,13 +388,15 @@ int run_cli(const std::vector<std::string>& args) {
   std::size_t from = 1;
   std::vector<std::string> allowed{"config"};
   if (cmd == "org") {
-    if (args.size() < 2 || (args[1] != "create" && args[1] != "seed")) {
+    if (args.size() < 2 || (args[1] != "create" && args[1] != "seed" && args[1] != "credit-minutes")) {
       std::cerr << "switchboard: unknown org subcommand\n" << usage;
       return 2;
     }
     from = 2;
     if (args[1] == "create")
       allowed = {"config", "name", "admin-name", "admin-mobile", "admin-password"};
+    else if (args[1] == "credit-minutes")
+      allowed = {"config", "org", "minutes", "ref"};
     else
       allowed = {"config", "org", "count", "first-mobile", "tokens-out", "name-prefix"};
   } else if (cmd != "serve" && cmd != "migrate" && cmd != "check-config") {
@@ -363,6 +412,7 @@ int run_cli(const std::vector<std::string>& args) {
   if (cmd == "migrate") return cmd_migrate(parsed.opts);
   if (cmd == "check-config") return cmd_check_config(parsed.opts);
   if (args[1] == "seed") return cmd_org_seed(parsed.opts);
+  if (args[1] == "credit-minutes") return cmd_org_credit_minutes(parsed.opts);
   return cmd_org_create(parsed.opts);
 }
 

@@ -13,6 +13,7 @@
 
 #include "server/api/http/http_router.hpp"
 #include "server/cluster/cluster_node.hpp"
+#include "server/core/calls.hpp"
 #include "server/core/services.hpp"
 #include "server/jobs/change_watch.hpp"
 #include "server/jobs/event_dispatcher.hpp"
@@ -111,6 +112,7 @@ struct node::impl {
   change_watch changes{ioc, ctx};
   media_gc gc{ioc, ctx};
   event_dispatcher events{ioc, ctx};
+  call_service calls{ioc, ctx};
   std::vector<std::shared_ptr<listener>> listeners;
   std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
@@ -162,6 +164,7 @@ struct node::impl {
             clustered ? static_cast<cluster_link&>(*clustered) : static_cast<cluster_link&>(single)},
         router(ctx) {
     if (clustered) presence.on_watch_change([this](std::int64_t u, bool on) { clustered->watching(u, on); });
+    ctx.calls = &calls;
   }
 
   std::unique_ptr<cluster::cluster_node> make_cluster() {
@@ -308,6 +311,7 @@ void node::impl::begin_shutdown(const char* why) {
   if (clustered) clustered->stop();
   gc.stop();
   events.stop();
+  calls.stop();
   hup_signal.cancel();
   connections.close_all();
   poll_drain();
@@ -370,6 +374,7 @@ int node::serve() {
   s.changes.start();
   s.gc.start();
   s.events.start();
+  s.calls.start();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
   int threads = s.cfg.server.threads > 0
                     ? s.cfg.server.threads

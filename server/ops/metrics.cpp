@@ -154,6 +154,18 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
   counter(out, "switchboard_cluster_gap_fills_total",
           "Messages read from PostgreSQL because they had not arrived over the bus in time.",
           cluster_gap_fills_total);
+  header(out, "switchboard_calls", "gauge", "Calls not ended, over the whole service, by state.");
+  line(out, "switchboard_calls", "state=\"ringing\"",
+       static_cast<std::uint64_t>(std::max<std::int64_t>(0, calls_ringing.load(std::memory_order_relaxed))));
+  line(out, "switchboard_calls", "state=\"active\"",
+       static_cast<std::uint64_t>(std::max<std::int64_t>(0, calls_active.load(std::memory_order_relaxed))));
+  counter(out, "switchboard_call_setups_total", "Calls that turned active on this node.", call_setups_total);
+  header(out, "switchboard_call_ends_total", "counter", "Calls this node ended, by end reason.");
+  for (std::size_t i = 0; i < call_end_reasons.size(); ++i)
+    line(out, "switchboard_call_ends_total", "reason=\"" + std::string(call_end_reasons[i]) + "\"",
+         call_ends_total[i].load(std::memory_order_relaxed));
+  counter(out, "switchboard_call_minutes_billed_total", "Call minutes billed by calls this node ended.",
+          call_minutes_billed_total);
   header(out, "switchboard_limit_hits_total", "counter",
          "Requests or connections refused by each abuse limit (docs/security.md).");
   for (std::size_t i = 0; i < limit_hits.size(); ++i)

@@ -91,6 +91,19 @@ class metrics {
   std::atomic<std::uint64_t> bus_malformed_total{0};      // received but not understood
   std::atomic<std::uint64_t> bus_resyncs_total{0};        // times this node sent `resync` to its sessions
   std::atomic<std::uint64_t> cluster_gap_fills_total{0};  // messages read from PostgreSQL to fill a gap
+  // Calls (docs/calls.md). Ringing and active count the whole service (the call sweep reads them
+  // from PostgreSQL); the counters count what this node did.
+  std::atomic<std::int64_t> calls_ringing{0};
+  std::atomic<std::int64_t> calls_active{0};
+  std::atomic<std::uint64_t> call_setups_total{0};
+  std::atomic<std::uint64_t> call_minutes_billed_total{0};
+  static constexpr std::array<std::string_view, 6> call_end_reasons{"hangup", "cancelled", "declined",
+                                                                    "missed", "dropped",   "quota_exhausted"};
+  std::array<std::atomic<std::uint64_t>, call_end_reasons.size()> call_ends_total{};
+  void call_ended(std::string_view reason) {
+    for (std::size_t i = 0; i < call_end_reasons.size(); ++i)
+      if (call_end_reasons[i] == reason) call_ends_total[i].fetch_add(1, std::memory_order_relaxed);
+  }
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(limit::count)> limit_hits{};
   void hit(limit l) { limit_hits[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -15,17 +15,6 @@
 
 namespace sbtest {
 
-namespace {
-env with_bus(env extra, const std::string& url) {
-  extra["SWITCHBOARD_CLUSTER_NATS_URL"] = url;
-  // Quick heartbeats so a dead node's presence goes in a second or two, not six.
-  extra.try_emplace("SWITCHBOARD_CLUSTER_HEARTBEAT_MS", "300");
-  extra.try_emplace("SWITCHBOARD_CLUSTER_NODE_TIMEOUT_MS", "1500");
-  return extra;
-}
-
-// A port free right now on 127.0.0.1 (nats-server's own random choice is not printed in a form
-// every version shares, and a restart must reuse the port).
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -40,6 +29,16 @@ int free_port() {
   ::close(fd);
   return port;
 }
+
+namespace {
+env with_bus(env extra, const std::string& url) {
+  extra["SWITCHBOARD_CLUSTER_NATS_URL"] = url;
+  // Quick heartbeats so a dead node's presence goes in a second or two, not six.
+  extra.try_emplace("SWITCHBOARD_CLUSTER_HEARTBEAT_MS", "300");
+  extra.try_emplace("SWITCHBOARD_CLUSTER_NODE_TIMEOUT_MS", "1500");
+  return extra;
+}
+
 }  // namespace
 
 std::string nats_server_path() {

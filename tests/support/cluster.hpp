@@ -30,6 +30,10 @@ class nats_server {
 
 std::string nats_server_path();
 
+// A port free right now on 127.0.0.1 (nats-server's own random choice is not printed in a form
+// every version shares, and a restart must reuse the port; coturn takes one too).
+int free_port();
+
 // haproxy in front of some nodes, with deploy/cluster/haproxy.cfg (the shipped configuration) on a
 // free port.
 class haproxy_process {

@@ -28,6 +28,10 @@ void list_departments(services& ctx, const call_ptr& c);
 void list_directory_users(services& ctx, const call_ptr& c);
 void list_audit(services& ctx, const call_ptr& c);
 
+// Calls: the organization's call records and call minutes (call_handlers.cpp).
+void list_calls(services& ctx, const call_ptr& c);
+void get_call_minutes(services& ctx, const call_ptr& c);
+
 // Operational endpoints (GET and HEAD).
 void healthz(services& ctx, const call_ptr& c, std::int64_t);
 void readyz(services& ctx, const call_ptr& c, std::int64_t);

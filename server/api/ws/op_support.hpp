@@ -80,5 +80,13 @@ void op_typing(session_ptr s, ws_request req, const json::object& data);
 void op_recall(session_ptr s, ws_request req, const json::object& data);
 void op_presence(session_ptr s, ws_request req, const json::object& data);
 void op_presence_sub(session_ptr s, ws_request req, const json::object& data);
+void op_call_invite(session_ptr s, ws_request req, const json::object& data);
+void op_call_accept(session_ptr s, ws_request req, const json::object& data);
+void op_call_reject(session_ptr s, ws_request req, const json::object& data);
+void op_call_join(session_ptr s, ws_request req, const json::object& data);
+void op_call_signal(session_ptr s, ws_request req, const json::object& data);
+void op_call_hangup(session_ptr s, ws_request req, const json::object& data);
+void op_calls(session_ptr s, ws_request req, const json::object& data);
+void op_turn(session_ptr s, ws_request req, const json::object& data);
 
 }  // namespace switchboard::server::ws_ops

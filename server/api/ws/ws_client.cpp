@@ -10,6 +10,7 @@
 #include "protocol/validate.hpp"
 #include "protocol/ws_envelope.hpp"
 #include "server/api/ws/ws_ops.hpp"
+#include "server/core/calls.hpp"
 #include "server/ops/correlation.hpp"
 
 namespace switchboard::server {
@@ -53,6 +54,7 @@ void ws_client::on_closing() {
   registered_ = false;
   ctx_.presence.unsubscribe_all(this);
   if (ctx_.sessions.remove(this, user_)) ctx_.cluster.user_left(org_, user_, protocol::now_ms());
+  if (ctx_.calls) ctx_.calls->session_closed(org_, user_, session_id_);
 }
 
 void ws_client::on_text(std::string_view text) {

@@ -27,6 +27,14 @@ const std::unordered_map<std::string, op_fn>& table() {
       {"recall", op_recall},
       {"presence", op_presence},
       {"presence_sub", op_presence_sub},
+      {"call_invite", op_call_invite},
+      {"call_accept", op_call_accept},
+      {"call_reject", op_call_reject},
+      {"call_join", op_call_join},
+      {"call_signal", op_call_signal},
+      {"call_hangup", op_call_hangup},
+      {"calls", op_calls},
+      {"turn", op_turn},
   };
   return t;
 }
