@@ -234,27 +234,60 @@ void call_service::signal(const actor& a, session_ptr s, std::int64_t call, std:
                       "over " + std::to_string(ctx_.cfg.calls.signals_per_second) + " call signals a second",
                       retry_ms});
   auto session = s->session_id();
+  bool first = false;
+  {
+    std::lock_guard lock(mu_);
+    auto& q = signal_queues_[session];
+    q.push_back(
+        {a, call, std::move(to), std::move(kind), std::move(payload), std::move(ex), std::move(done)});
+    first = q.size() == 1;
+  }
+  if (first) next_signal(session);
+}
+
+// A session's signals are checked and relayed one at a time, in the order it sent them (an offer
+// must not overtake its own ICE candidates); each check reads the call's parties from PostgreSQL,
+// the only place that knows them whichever node they are on.
+void call_service::next_signal(const std::string& session) {
+  pending_signal* sig = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    sig = &signal_queues_.at(session).front();  // a deque's elements stay put as it grows
+  }
   db_call<std::vector<std::pair<std::int64_t, std::string>>>(
-      ctx_, ex,
-      [a, call, session](pqxx::connection& c) {
+      ctx_, sig->ex,
+      [a = sig->a, call = sig->call, session](pqxx::connection& c) {
         return call_store::signal_peers(c, a.org, call, a.user, session);
       },
-      [this, a, call, session, to = std::move(to), kind = std::move(kind), payload = std::move(payload),
-       done = std::move(done)](result<std::vector<std::pair<std::int64_t, std::string>>> r) mutable {
-        if (!r) return done(r.err());
-        for (const auto& [user, peer] : r.value()) {
-          if (peer != to || peer == session) continue;
-          ctx_.fan.to_session(user, peer,
-                              event_frame("call_signal", {{"call", protocol::id_string(call)},
-                                                          {"from", session},
-                                                          {"from_user", protocol::id_string(a.user)},
-                                                          {"kind", kind},
-                                                          {"payload", std::move(payload)}}));
-          return done(json::object{});
+      [this, sig, session](result<std::vector<std::pair<std::int64_t, std::string>>> r) {
+        relay(*sig, session, r);
+        bool more = false;
+        {
+          std::lock_guard lock(mu_);
+          auto it = signal_queues_.find(session);
+          it->second.pop_front();
+          more = !it->second.empty();
+          if (!more) signal_queues_.erase(it);
         }
-        done(error{error_code::forbidden,
-                   "to: not another party's session in call " + protocol::id_string(call)});
+        if (more) next_signal(session);
       });
+}
+
+void call_service::relay(pending_signal& sig, const std::string& session,
+                         const result<std::vector<std::pair<std::int64_t, std::string>>>& peers) {
+  if (!peers) return sig.done(peers.err());
+  for (const auto& [user, peer] : peers.value()) {
+    if (peer != sig.to || peer == session) continue;
+    ctx_.fan.to_session(user, peer,
+                        event_frame("call_signal", {{"call", protocol::id_string(sig.call)},
+                                                    {"from", session},
+                                                    {"from_user", protocol::id_string(sig.a.user)},
+                                                    {"kind", sig.kind},
+                                                    {"payload", std::move(sig.payload)}}));
+    return sig.done(json::object{});
+  }
+  sig.done(error{error_code::forbidden,
+                 "to: not another party's session in call " + protocol::id_string(sig.call)});
 }
 
 void call_service::current(const actor& a, executor ex, reply_fn done) {

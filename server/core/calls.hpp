@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -66,6 +67,17 @@ class call_service {
                      executor ex, reply_fn done);
   void publish(const storage::call_change& ch, const client_session* acting);
   void track(const storage::call_change& ch);
+  struct pending_signal {
+    actor a;
+    std::int64_t call;
+    std::string to, kind;
+    boost::json::object payload;
+    executor ex;
+    reply_fn done;
+  };
+  void next_signal(const std::string& session);
+  void relay(pending_signal& sig, const std::string& session,
+             const protocol::result<std::vector<std::pair<std::int64_t, std::string>>>& peers);
   void sweep(periodic_job::done_fn done);
   storage::call_rules rules() const;
   storage::call_device device(const session_ptr& s) const;
@@ -76,6 +88,7 @@ class call_service {
   std::mutex mu_;
   // The calls each session of this node is in (by session id): what its close drops.
   std::unordered_map<std::string, std::set<std::pair<std::int64_t, std::int64_t>>> in_call_;  // conv, call
+  std::unordered_map<std::string, std::deque<pending_signal>> signal_queues_;  // by session: in order
   std::set<std::int64_t> settling_;  // calls the sweep handed to a writer, not yet settled
   int sweeps_ = 0;
 };

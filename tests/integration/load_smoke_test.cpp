@@ -28,6 +28,9 @@ TEST_CASE("switchboard-load runs every scenario briefly and verifies it") {
                             "+8615100000000", "--tokens-out", tokens},
                            {{"SWITCHBOARD_DATABASE_URL", fx.db.url()}});
   REQUIRE(seeded.exit_code == 0);
+  REQUIRE(run_binary({"org", "credit-minutes", "--org", fx.owner.org, "--minutes", "1000", "--ref", "load"},
+                     {{"SWITCHBOARD_DATABASE_URL", fx.db.url()}})
+              .exit_code == 0);
   auto results = dir + "/results.jsonl";
   std::vector<std::string> common{"--port",       std::to_string(fx.port()),
                                   "--tokens",     tokens,
@@ -42,6 +45,7 @@ TEST_CASE("switchboard-load runs every scenario briefly and verifies it") {
       {"connect", "--connections", "60", "--sources", "3"},
       {"idle", "--connections", "40", "--hold", "1", "--ping-s", "0.3"},
       {"mixed", "--users", "40", "--rate", "200", "--duration", "1", "--first-user", "40"},
+      {"calls", "--pairs", "3", "--calls", "4", "--signals", "3", "--first-user", "80"},
   };
   for (auto args : runs) {
     INFO(args[0] << " " << args[1]);

@@ -137,6 +137,10 @@ TEST_CASE("values out of range or of the wrong type are rejected with the reason
       {"[apps]\nsecret_key = " + std::string(64, 'x') + "\n", "apps.secret_key", "64 hex digits"},
       {"[callbacks]\nretry_base_ms = 5000\nretry_max_ms = 1000\n", "callbacks.retry_max_ms", "at least"},
       {"[callbacks]\ntimeout_ms = 10\n", "callbacks.timeout_ms", "from 100"},
+      {"[calls]\nring_timeout_s = 0\n", "calls.ring_timeout_s", "from 1"},
+      {"[calls]\nmax_parties = 1\n", "calls.max_parties", "from 2"},
+      {"[calls]\nturn_uris = http://turn.example.com\n", "calls.turn_uris", "turn:"},
+      {"[calls]\nturn_uris = turn:turn.example.com:3478\n", "calls.turn_secret", "required"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -144,6 +148,23 @@ TEST_CASE("values out of range or of the wrong type are rejected with the reason
     CHECK(e.key == c.key);
     CHECK_THAT(e.reason, Catch::Contains(c.reason_part));
   }
+}
+
+TEST_CASE("the calls section: defaults, and TURN servers as a list") {
+  auto d = load_ok("");
+  CHECK(d.calls.ring_timeout_s == 45);
+  CHECK(d.calls.reconnect_grace_s == 20);
+  CHECK(d.calls.max_parties == 8);
+  CHECK(d.calls.turn_ttl_s == 3600);
+  CHECK(d.calls.turn_uris.empty());
+  auto s = load_ok(
+      "[calls]\nturn_uris = turn:a.example.com:3478?transport=udp, turns:a.example.com:5349\n"
+      "turn_secret = s\nring_timeout_s = 30\n",
+      {{"SWITCHBOARD_CALLS_RECONNECT_GRACE_S", "5"}});
+  CHECK(s.calls.turn_uris ==
+        std::vector<std::string>{"turn:a.example.com:3478?transport=udp", "turns:a.example.com:5349"});
+  CHECK(s.calls.ring_timeout_s == 30);
+  CHECK(s.calls.reconnect_grace_s == 5);
 }
 
 TEST_CASE("every key has an environment variable that works") {

@@ -83,6 +83,8 @@ void client::open(const tcp::endpoint& server, const std::optional<asio::ip::add
                      [self, done](bool ok, const json::value& v) {
                        if (!ok) return done(false, "hello: " + json::serialize(v));
                        self->open_ = true;
+                       if (const auto* sid = v.as_object().if_contains("session_id"))
+                         self->session_id = std::string(sid->as_string());
                        done(true, "");
                      });
         });

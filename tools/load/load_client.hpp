@@ -94,6 +94,7 @@ class client : public std::enable_shared_from_this<client> {
   worker& w;
   std::int64_t user;
   std::string token;
+  std::string session_id;  // hello's, once open
   std::size_t in_flight() const { return pending_sends_.size(); }
   bool is_open() const { return open_; }
   bool alive() const { return open_ && !closing_; }  // hello done, not lost or closed since

@@ -39,6 +39,9 @@ Scenarios:
            holds N connections for S seconds (app ping every P s) and reports the server's RSS
   mixed    --users N --rate R --duration S
            direct pairs and groups of 10 with typing, read receipts and presence: R actions/s
+  calls    --pairs N --calls K [--signals S]
+           N pairs each place K calls one after another: invite, accept, S signals each way
+           (offer/ice relayed to the other party's session), hang-up; setup and relay latency
   login    --mobile M --password PW --count N [--concurrency C]
            password logins over HTTP (slow by design: scrypt); needs --org
 
@@ -1074,6 +1077,231 @@ int scenario_mixed(args& a) {
 
 // Password logins over HTTP, `concurrency` at a time: reported apart from connects, since their
 // cost is the scrypt work factor (auth.scrypt_log2_n), slow on purpose.
+// One pair's calls, one after another. The caller's side runs on the caller's worker, the
+// callee's on the callee's; what both touch is atomic. A call: the caller invites; the callee
+// accepts on call_incoming and sends its S signals; the caller, once call_update says active,
+// sends its S; when the caller has every signal of the callee and every reply to its own, it hangs
+// up; when both sides saw call_ended, the caller places the next call. Each side checks that the
+// other's signals arrive once, in order, at its own session.
+struct call_pair : std::enable_shared_from_this<call_pair> {
+  std::shared_ptr<client> caller, callee;
+  std::string conv;
+  int calls = 0, signals = 0;
+  run_state* st = nullptr;
+  std::atomic<int>* pairs_done = nullptr;
+  std::atomic<std::uint64_t>* completed = nullptr;
+  std::atomic<std::uint64_t>* relayed = nullptr;
+  // Caller's side.
+  int placed = 0, caller_got = 0, caller_acked = 0;
+  bool active = false, hung = false;
+  std::int64_t invited_ns = 0;
+  std::string call_id;
+  // Callee's side.
+  int callee_got = 0;
+  std::string callee_call;
+  std::atomic<int> ended{0};
+  std::atomic<bool> failed{false};
+
+  void fail(worker& w, const std::string& what) {
+    ++w.errors[what];
+    if (!failed.exchange(true)) pairs_done->fetch_add(1);
+  }
+  json::object signal(const std::string& call, const std::string& to, int i, const char* kind) {
+    return {{"call", call},
+            {"to", to},
+            {"kind", kind},
+            {"payload", json::object{{"t", now_ns()},
+                                     {"i", i},
+                                     {"candidate",
+                                      "candidate:1 1 udp 2122260223 "
+                                      "192.0.2.10 54321 typ host"}}}};
+  }
+  // The signal's order and latency, on the receiving side's worker.
+  bool received(worker& w, const json::object& d, int& got, const std::string& call) {
+    if (std::string(d.at("call").as_string()) != call || d.at("payload").at("i").as_int64() != got)
+      return false;
+    w.e2e_us.record(static_cast<std::uint64_t>((now_ns() - d.at("payload").at("t").as_int64()) / 1000));
+    ++got;
+    relayed->fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    caller->on_event = [self](const std::string& ev, const json::object& d) { self->caller_event(ev, d); };
+    callee->on_event = [self](const std::string& ev, const json::object& d) { self->callee_event(ev, d); };
+    place();
+  }
+  void place() {  // caller's worker
+    if (failed) return;
+    if (placed == calls) {
+      pairs_done->fetch_add(1);
+      return;
+    }
+    ++placed;
+    caller_got = caller_acked = 0;
+    active = hung = false;
+    call_id.clear();
+    ended = 0;
+    invited_ns = now_ns();
+    auto self = shared_from_this();
+    caller->call(
+        "call_invite",
+        {{"conv", conv}, {"media", "audio"}, {"client_call_id", run_nonce() + std::to_string(placed)}},
+        [self](bool ok, const json::value& v) {
+          if (!ok) return self->fail(self->caller->w, "call_invite " + json::serialize(v.at("code")));
+          std::string id(v.at("call").at("call").as_string());
+          if (!self->call_id.empty() && self->call_id != id)
+            return self->fail(self->caller->w, "caller: a signal of another call");
+          self->call_id = id;
+          self->maybe_active();
+        });
+  }
+  void caller_event(const std::string& ev, const json::object& d) {
+    if (ev == "call_update" && std::string(d.at("state").as_string()) == "active") {
+      if (!active && !call_id.empty() && std::string(d.at("call").as_string()) == call_id) {
+        active = true;
+        caller->w.ack_us.record(static_cast<std::uint64_t>((now_ns() - invited_ns) / 1000));
+        send_signals();
+      } else if (call_id.empty()) {
+        pending_active = std::string(d.at("call").as_string());  // before the invite's reply
+      }
+    } else if (ev == "call_signal") {
+      if (call_id.empty()) call_id = std::string(d.at("call").as_string());  // before the invite's reply
+      if (!received(caller->w, d, caller_got, call_id)) return fail(caller->w, "caller: signal out of order");
+      maybe_hang_up();
+    } else if (ev == "call_ended") {
+      if (std::string(d.at("reason").as_string()) != "hangup")
+        return fail(caller->w, "caller: call ended early");
+      side_ended();
+    }
+  }
+  std::string pending_active;
+  void maybe_active() {
+    if (!pending_active.empty() && pending_active == call_id && !active) {
+      active = true;
+      caller->w.ack_us.record(static_cast<std::uint64_t>((now_ns() - invited_ns) / 1000));
+      send_signals();
+    }
+    pending_active.clear();
+  }
+  void send_signals() {
+    auto self = shared_from_this();
+    for (int i = 0; i < signals; ++i)
+      caller->call("call_signal", signal(call_id, callee->session_id, i, i == 0 ? "offer" : "ice"),
+                   [self](bool ok, const json::value& v) {
+                     if (!ok)
+                       return self->fail(self->caller->w, "call_signal " + json::serialize(v.at("code")));
+                     ++self->caller_acked;
+                     self->maybe_hang_up();
+                   });
+    maybe_hang_up();
+  }
+  void maybe_hang_up() {
+    if (hung || !active || caller_got < signals || caller_acked < signals) return;
+    hung = true;
+    auto self = shared_from_this();
+    caller->call("call_hangup", {{"call", call_id}}, [self](bool ok, const json::value& v) {
+      if (!ok) self->fail(self->caller->w, "call_hangup " + json::serialize(v.at("code")));
+    });
+  }
+  void callee_event(const std::string& ev, const json::object& d) {
+    if (ev == "call_incoming") {
+      callee_call = std::string(d.at("call").as_string());
+      callee_got = 0;
+      auto self = shared_from_this();
+      callee->call("call_accept", {{"call", callee_call}}, [self](bool ok, const json::value& v) {
+        if (!ok) return self->fail(self->callee->w, "call_accept " + json::serialize(v.at("code")));
+        for (int i = 0; i < self->signals; ++i)
+          self->callee->call(
+              "call_signal",
+              self->signal(self->callee_call, self->caller->session_id, i, i == 0 ? "answer" : "ice"),
+              [self](bool ok, const json::value& v) {
+                if (!ok) self->fail(self->callee->w, "call_signal " + json::serialize(v.at("code")));
+              });
+      });
+    } else if (ev == "call_signal") {
+      if (!received(callee->w, d, callee_got, callee_call)) fail(callee->w, "callee: signal out of order");
+    } else if (ev == "call_ended") {
+      if (callee_got != signals) return fail(callee->w, "callee: call ended before every signal came");
+      side_ended();
+    }
+  }
+  void side_ended() {
+    if (ended.fetch_add(1) + 1 != 2) return;
+    completed->fetch_add(1);
+    asio::post(caller->w.ioc, [self = shared_from_this()] { self->place(); });
+  }
+};
+
+int scenario_calls(args& a) {
+  harness h(a, "calls");
+  auto pairs = static_cast<std::size_t>(a.integer("pairs", 10, 1, 100000));
+  auto calls = static_cast<int>(a.integer("calls", 20, 1, 1000000));
+  auto signals = static_cast<int>(a.integer("signals", 5, 0, 1000));
+  a.check_all_used();
+  h.provision(2 * pairs);
+  h.make_clients();
+  if (!open_all(h)) return 1;
+  std::vector<harness::request> reqs;
+  for (std::size_t k = 0; k < pairs; ++k)
+    reqs.emplace_back(2 * k, "open_direct", json::object{{"user", std::to_string(h.users_[2 * k + 1].id)}});
+  auto replies = h.calls(reqs);
+  std::atomic<int> done{0};
+  std::atomic<std::uint64_t> completed{0}, relayed{0};
+  std::vector<std::shared_ptr<call_pair>> drivers;
+  for (std::size_t k = 0; k < pairs; ++k) {
+    auto d = std::make_shared<call_pair>();
+    d->caller = h.clients_[2 * k];
+    d->callee = h.clients_[2 * k + 1];
+    d->conv = conv_id(replies[k]);
+    d->calls = calls;
+    d->signals = signals;
+    d->st = &h.st_;
+    d->pairs_done = &done;
+    d->completed = &completed;
+    d->relayed = &relayed;
+    drivers.push_back(d);
+  }
+  auto started = now_ns();
+  std::vector<std::size_t> callers;
+  for (std::size_t k = 0; k < pairs; ++k) callers.push_back(2 * k);
+  h.on_each(callers, [&](std::size_t i) { drivers[i / 2]->start(); });
+  bool finished = h.wait_until([&] { return done.load() == static_cast<int>(pairs); }, h.timeout_);
+  double secs = static_cast<double>(now_ns() - started) / 1e9;
+  h.on_each(h.all(), [&](std::size_t i) { h.clients_[i]->on_event = nullptr; });  // the drivers' cycle
+  h.close_all();
+  h.stop_workers();
+  bool all_failed_free =
+      std::none_of(drivers.begin(), drivers.end(), [](const auto& d) { return d->failed.load(); });
+  auto expected = static_cast<std::uint64_t>(pairs) * static_cast<std::uint64_t>(calls);
+  bool clean = finished && all_failed_free && completed.load() == expected &&
+               relayed.load() == expected * 2 * static_cast<std::uint64_t>(signals) && h.error_count() == 0 &&
+               h.st_.closed_early.load() == 0;
+  std::printf("calls: %zu pairs, %d calls each, %d signals each way per call, %d threads\n", pairs, calls,
+              signals, h.threads_);
+  std::printf("calls completed: %llu of %llu in %.2f s = %.1f call setups/s\n",
+              static_cast<unsigned long long>(completed.load()), static_cast<unsigned long long>(expected),
+              secs, static_cast<double>(completed.load()) / secs);
+  std::printf("setup latency (invite to active at the caller): %s\n", latency_line(h.ack_us_).c_str());
+  std::printf("signals relayed: %llu = %.0f/s\n", static_cast<unsigned long long>(relayed.load()),
+              static_cast<double>(relayed.load()) / secs);
+  std::printf("signal relay latency: %s\n", latency_line(h.e2e_us_).c_str());
+  h.print_errors();
+  std::printf("verified: %s\n",
+              clean ? "every call set up, every signal once and in order, every call ended" : "NO");
+  auto l = h.line({{"pairs", pairs}, {"calls_per_pair", calls}, {"signals_each_way", signals}});
+  l["seconds"] = secs;
+  l["calls_completed"] = completed.load();
+  l["call_setups_per_s"] = static_cast<double>(completed.load()) / secs;
+  l["setup_latency"] = latency_json(h.ack_us_);
+  l["signals_relayed"] = relayed.load();
+  l["signal_latency"] = latency_json(h.e2e_us_);
+  l["verified"] = clean;
+  h.emit(l);
+  return clean ? 0 : 1;
+}
+
 int scenario_login(args& a) {
   auto host = a.str("host", "127.0.0.1");
   auto port = static_cast<int>(a.integer("port", 0, 1, 65535));
@@ -1140,6 +1368,7 @@ int main(int argc, char** argv) {
     if (scenario == "idle") return scenario_connections(a, true);
     if (scenario == "mixed") return scenario_mixed(a);
     if (scenario == "login") return scenario_login(a);
+    if (scenario == "calls") return scenario_calls(a);
     throw usage_error("unknown scenario '" + scenario + "'");
   } catch (const usage_error& e) {
     std::cerr << "switchboard-load: " << e.what() << "\n\n" << usage;
