@@ -710,24 +710,31 @@ std::int64_t next_seq(const json::value& reply) {
   return reply.at("conv").at("last_seq").as_int64() + 1;
 }
 
+// Users 2k and 2k+1 as pairs, connected, with their direct conversations (the open_direct replies);
+// nullopt when a connection failed.
+std::optional<std::vector<json::value>> open_pairs(harness& h, std::size_t pairs) {
+  h.provision(2 * pairs);
+  h.make_clients();
+  if (!open_all(h)) return std::nullopt;
+  std::vector<harness::request> reqs;
+  for (std::size_t k = 0; k < pairs; ++k)
+    reqs.emplace_back(2 * k, "open_direct", json::object{{"user", std::to_string(h.users_[2 * k + 1].id)}});
+  return h.calls(reqs);
+}
+
 int scenario_direct(args& a) {
   harness h(a, "direct");
   auto pairs = static_cast<std::size_t>(a.integer("pairs", 10, 1, 1000000));
   auto p = read_pacing(a, 200);
   a.check_all_used();
-  h.provision(2 * pairs);
-  h.make_clients();
-  if (!open_all(h)) return 1;
-  std::vector<harness::request> reqs;
-  for (std::size_t k = 0; k < pairs; ++k)
-    reqs.emplace_back(2 * k, "open_direct", json::object{{"user", std::to_string(h.users_[2 * k + 1].id)}});
-  auto replies = h.calls(reqs);
+  auto replies = open_pairs(h, pairs);
+  if (!replies) return 1;
   std::vector<std::string> conv_of(h.clients_.size());
   conv_plan members;
   for (std::size_t k = 0; k < pairs; ++k) {
-    conv_of[2 * k] = conv_of[2 * k + 1] = conv_id(replies[k]);
+    conv_of[2 * k] = conv_of[2 * k + 1] = conv_id((*replies)[k]);
     members[std::stoll(conv_of[2 * k])] = {{h.users_[2 * k].id, h.users_[2 * k + 1].id},
-                                           next_seq(replies[k])};
+                                           next_seq((*replies)[k])};
   }
   return run_messaging(h, h.all(), conv_of, members, p, {{"pairs", pairs}});
 }
@@ -1240,13 +1247,8 @@ int scenario_calls(args& a) {
   auto calls = static_cast<int>(a.integer("calls", 20, 1, 1000000));
   auto signals = static_cast<int>(a.integer("signals", 5, 0, 1000));
   a.check_all_used();
-  h.provision(2 * pairs);
-  h.make_clients();
-  if (!open_all(h)) return 1;
-  std::vector<harness::request> reqs;
-  for (std::size_t k = 0; k < pairs; ++k)
-    reqs.emplace_back(2 * k, "open_direct", json::object{{"user", std::to_string(h.users_[2 * k + 1].id)}});
-  auto replies = h.calls(reqs);
+  auto replies = open_pairs(h, pairs);
+  if (!replies) return 1;
   std::atomic<int> done{0};
   std::atomic<std::uint64_t> completed{0}, relayed{0};
   std::vector<std::shared_ptr<call_pair>> drivers;
@@ -1254,7 +1256,7 @@ int scenario_calls(args& a) {
     auto d = std::make_shared<call_pair>();
     d->caller = h.clients_[2 * k];
     d->callee = h.clients_[2 * k + 1];
-    d->conv = conv_id(replies[k]);
+    d->conv = conv_id((*replies)[k]);
     d->calls = calls;
     d->signals = signals;
     d->st = &h.st_;
