@@ -630,6 +630,27 @@ TEST_CASE(
     CHECK(str(event_data(b, "call_ended").at("reason")) == "hangup");
     CHECK(str(event_data(b, "message").at("body").at("event")) == "call");
   }
+  {
+    // A party whose connection to node 1 drops comes back through node 0 within the grace.
+    auto a = connect(fx.port(0), owner);
+    auto b = connect(fx.port(1), bob);
+    auto conv = direct_conv(*a, bob);
+    auto id = str(ok_data(invite(*a, conv, "x3")).at("call").at("call"));
+    ok_data(b->call("call_accept", {{"call", id}}));
+    b->drop();
+    ws_client b2(fx.port(0));
+    auto sb2 = hello_session(b2, bob, "dev-1");
+    auto joined = ok_data(b2.call("call_join", {{"call", id}}));
+    CHECK(str(joined.at("call").at("state")) == "active");
+    ok_data(
+        a->call("call_signal", {{"call", id}, {"to", sb2}, {"kind", "ice"}, {"payload", json::object{}}}));
+    CHECK(str(event_data(b2, "call_signal").at("from_user")) == owner.id);
+    CHECK_FALSE(a->wait_event("call_ended", 2500ms));  // past the 2 s grace: still on
+    ok_data(b2.call("call_hangup", {{"call", id}}));
+    auto end = event_data(*a, "call_ended");
+    while (str(end.at("call")) != id) end = event_data(*a, "call_ended");
+    CHECK(str(end.at("reason")) == "hangup");
+  }
   // The caller's node dies while the call rings: node 1 ends it when the ringing is over.
   auto b = connect(fx.port(1), bob);
   auto id = [&] {
