@@ -4,7 +4,8 @@
 # Release build, a throwaway PostgreSQL with fsync on (bench/run.sh's settings) and one switchboard
 # on a free 127.0.0.1 port. Results go to bench/calls-results.jsonl and a table into
 # BENCHMARKS.md ("Calls"). Everything it starts is stopped by PID on exit.
-#   bench/calls.sh [PAIRS...]    concurrent pairs per run (default: 1 10 50 200)
+#   bench/calls.sh [PAIRS...]    concurrent pairs per run (default: 1 10 50 200);
+#                                CALLS_TOTAL=N calls per run (default 2000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
@@ -29,11 +30,18 @@ org=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["org"])' "$crea
 revision=$(git rev-parse --short HEAD)
 results=bench/calls-results.jsonl
 for p in "${pairs_list[@]}"; do
-  calls=$((2000 / p)); [ "$calls" -lt 5 ] && calls=5
+  calls=$((${CALLS_TOTAL:-2000} / p)); [ "$calls" -lt 5 ] && calls=5
   echo "== calls: $p pairs, $calls calls each, 5 signals each way"
   "$load" calls --port "$port" --tokens "$work/tokens" --pairs "$p" --calls "$calls" --signals 5 \
     --revision "$revision" --results "$results" --timeout 600
 done
+if [[ "${BENCH_PG_EXTRA:-}" == *pg_stat_statements* ]]; then
+  # The statements that took PostgreSQL's time during the runs (a profile, not a figure).
+  psql "$SB_TEST_DATABASE_URL" -qAt -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+  psql "$SB_TEST_DATABASE_URL" -c "SELECT calls, round(total_exec_time::numeric, 0) AS exec_ms,
+    round(total_plan_time::numeric, 0) AS plan_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query
+    FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25"
+fi
 python3 - "$results" "$revision" <<'PY'
 import json, sys
 path, rev = sys.argv[1], sys.argv[2]

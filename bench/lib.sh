@@ -24,7 +24,9 @@ bench_start() {
   cmake --preset release >/dev/null
   cmake --build --preset release --target switchboard >/dev/null
   bin=build/release/switchboard
-  export PG_EXTRA_OPTS="-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c max_wal_size=8GB"
+  # BENCH_PG_EXTRA: more server options for a profiling run (e.g.
+  # "-c shared_preload_libraries=pg_stat_statements").
+  export PG_EXTRA_OPTS="-c shared_buffers=1GB -c fsync=on -c synchronous_commit=on -c max_wal_size=8GB ${BENCH_PG_EXTRA:-}"
   work=$(mktemp -d "/tmp/switchboard-$name-bench.XXXXXX")
   chmod 755 "$work"
   server_pid=""

@@ -57,12 +57,12 @@ CREATE INDEX call_parties_user ON call_parties (user_id) WHERE state IN ('ringin
 CREATE INDEX call_parties_dropped ON call_parties (dropped_at) WHERE state = 'dropped';
 CREATE INDEX call_parties_node ON call_parties (node_id) WHERE state = 'joined';
 
--- An organization's call minutes: the balance never goes below zero.
+-- An organization's call minutes: the balance never goes below zero. Minutes used are the sum of
+-- the calls' billed_minutes (this row is touched once per call, when its first minute is taken).
 CREATE TABLE call_minutes (
     org_id            bigint PRIMARY KEY REFERENCES orgs (id) ON DELETE CASCADE,
     balance_minutes   bigint NOT NULL DEFAULT 0 CHECK (balance_minutes >= 0),
-    credited_minutes  bigint NOT NULL DEFAULT 0,
-    used_minutes      bigint NOT NULL DEFAULT 0
+    credited_minutes  bigint NOT NULL DEFAULT 0
 );
 
 -- The packages an operator credited (`switchboard org credit-minutes`), with the buyer's reference.

@@ -110,10 +110,7 @@ call_record read_call(const pqxx::row& r) {
 
 void read_parties(pqxx::work& w, call_record& c) {
   c.parties.clear();
-  for (const auto& r :
-       w.exec_params("SELECT user_id, state, session_id, node_id, joined_at, dropped_at FROM call_parties "
-                     "WHERE call_id = $1 ORDER BY joined_at NULLS LAST, user_id",
-                     c.id)) {
+  for (const auto& r : w.exec_prepared("call_parties_of", c.id)) {
     call_party p;
     p.user = r[0].as<std::int64_t>();
     p.state = r[1].as<std::string>();
@@ -128,10 +125,10 @@ void read_parties(pqxx::work& w, call_record& c) {
 enum class lock_mode { none, wait, skip };
 
 std::optional<call_record> load(pqxx::work& w, std::int64_t org, std::int64_t id, lock_mode mode) {
-  std::string sql = std::string("SELECT ") + call_columns + " FROM calls WHERE org_id = $1 AND id = $2";
-  if (mode == lock_mode::wait) sql += " FOR UPDATE";
-  if (mode == lock_mode::skip) sql += " FOR UPDATE SKIP LOCKED";
-  auto r = w.exec_params(sql, org, id);
+  auto r = w.exec_prepared(mode == lock_mode::wait   ? "call_load_lock"
+                           : mode == lock_mode::skip ? "call_load_skip"
+                                                     : "call_load",
+                           org, id);
   if (r.empty()) return std::nullopt;
   auto c = read_call(r[0]);
   read_parties(w, c);
@@ -196,16 +193,8 @@ class transition {
     return c_.parties.back();
   }
   void write(const call_party& p) {
-    w_.exec_params(
-        "INSERT INTO call_parties (org_id, call_id, user_id, state, session_id, node_id, joined_at, "
-        "dropped_at) "
-        "VALUES ($1, $2, $3, $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, '')::bigint, NULLIF($8, "
-        "'')::bigint) "
-        "ON CONFLICT (call_id, user_id) DO UPDATE SET "
-        "state = EXCLUDED.state, session_id = EXCLUDED.session_id, node_id = EXCLUDED.node_id, "
-        "joined_at = EXCLUDED.joined_at, dropped_at = EXCLUDED.dropped_at",
-        c_.org, c_.id, p.user, p.state, p.session.value_or(""), p.node.value_or(""), opt_param(p.joined_at),
-        opt_param(p.dropped_at));
+    w_.exec_prepared("call_party_put", c_.org, c_.id, p.user, p.state, p.session.value_or(""),
+                     p.node.value_or(""), opt_param(p.joined_at), opt_param(p.dropped_at));
   }
 
   // The call turns active (its first minute is reserved), or ends at once when the organization
@@ -223,10 +212,7 @@ class transition {
   }
 
   bool reserve_minute() {
-    auto r = w_.exec_params(
-        "UPDATE call_minutes SET balance_minutes = balance_minutes - 1 "
-        "WHERE org_id = $1 AND balance_minutes >= 1",
-        c_.org);
+    auto r = w_.exec_prepared("call_minute_reserve", c_.org);
     return r.affected_rows() == 1;
   }
 
@@ -250,21 +236,14 @@ class transition {
     std::int64_t d = c_.duration_ms();
     int billed = static_cast<int>((d + call_store::minute_ms - 1) / call_store::minute_ms);
     if (billed < c_.reserved_minutes) {
-      w_.exec_params("UPDATE call_minutes SET balance_minutes = balance_minutes + $2 WHERE org_id = $1",
-                     c_.org, c_.reserved_minutes - billed);
+      w_.exec_prepared("call_minutes_refund", c_.org, c_.reserved_minutes - billed);
     } else if (billed > c_.reserved_minutes) {
-      auto bal =
-          w_.exec_params("SELECT balance_minutes FROM call_minutes WHERE org_id = $1 FOR UPDATE", c_.org);
+      auto bal = w_.exec_prepared("call_balance_lock", c_.org);
       std::int64_t have = bal.empty() ? 0 : bal[0][0].as<std::int64_t>();
       std::int64_t take = std::min<std::int64_t>(have, billed - c_.reserved_minutes);
-      if (take > 0)
-        w_.exec_params("UPDATE call_minutes SET balance_minutes = balance_minutes - $2 WHERE org_id = $1",
-                       c_.org, take);
+      if (take > 0) w_.exec_prepared("call_minutes_take", c_.org, take);
       billed = c_.reserved_minutes + static_cast<int>(take);
     }
-    if (billed > 0)
-      w_.exec_params("UPDATE call_minutes SET used_minutes = used_minutes + $2 WHERE org_id = $1", c_.org,
-                     billed);
     c_.billed_minutes = billed;
     c_.reserved_minutes = billed;
     for (auto& p : c_.parties) {
@@ -281,8 +260,7 @@ class transition {
                              {"call", id_string(c_.id)}, {"media", c_.media},
                              {"result", result},         {"duration_ms", d}};
     out.system_message = conv_store::append_system_body(w_, c_.org, c_.conv, c_.initiator, std::move(body));
-    for (const auto& r : w_.exec_params("SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2",
-                                        c_.org, c_.conv))
+    for (const auto& r : w_.exec_prepared("call_conv_members", c_.org, c_.conv))
       out.members.push_back(r[0].as<std::int64_t>());
   }
 
@@ -309,13 +287,9 @@ class transition {
 
   // Saves the call row and reads the change's record.
   call_change finish() {
-    w_.exec_params(
-        "UPDATE calls SET state = $2, answered_at = NULLIF($3, '')::bigint, ended_at = NULLIF($4, "
-        "'')::bigint, "
-        "end_reason = NULLIF($5, ''), reserved_minutes = $6, billed_minutes = NULLIF($7, '')::int WHERE id = "
-        "$1",
-        c_.id, c_.state, opt_param(c_.answered_at), opt_param(c_.ended_at), c_.end_reason.value_or(""),
-        c_.reserved_minutes,
+    w_.exec_prepared(
+        "call_save", c_.id, c_.state, opt_param(c_.answered_at), opt_param(c_.ended_at),
+        c_.end_reason.value_or(""), c_.reserved_minutes,
         opt_param(c_.billed_minutes ? std::optional<std::int64_t>(*c_.billed_minutes) : std::nullopt));
     out.call = c_;
     return std::move(out);
@@ -344,9 +318,7 @@ call_change unchanged(const call_record& c) {
 }
 
 bool is_member(pqxx::work& w, std::int64_t org, std::int64_t conv, std::int64_t user) {
-  return !w.exec_params("SELECT 1 FROM conv_members WHERE org_id = $1 AND conv_id = $2 AND user_id = $3", org,
-                        conv, user)
-              .empty();
+  return !w.exec_prepared("call_is_member", org, conv, user).empty();
 }
 
 // What accept and join share for a party that was ringing or comes in: the mesh's limit, the
@@ -372,26 +344,121 @@ result<call_change> come_in(pqxx::work& w, call_record& c, std::int64_t user, co
 
 }  // namespace
 
+// Every statement of the calls, prepared on each connection (storage/statements.cpp): a call's
+// transitions and signals are short statements run again and again, and planning them each time
+// was most of PostgreSQL's time per call (bench/calls.sh with pg_stat_statements, BENCHMARKS.md).
+void call_store::prepare(pqxx::connection& c) {
+  const std::string cols = call_columns;
+  const std::vector<std::pair<const char*, std::string>> statements{
+      {"call_load", "SELECT " + cols + " FROM calls WHERE org_id = $1 AND id = $2"},
+      {"call_load_lock", "SELECT " + cols + " FROM calls WHERE org_id = $1 AND id = $2 FOR UPDATE"},
+      {"call_load_skip",
+       "SELECT " + cols + " FROM calls WHERE org_id = $1 AND id = $2 FOR UPDATE SKIP LOCKED"},
+      {"call_current_for", "SELECT " + cols +
+                               " FROM calls WHERE org_id = $1 AND state <> 'ended' AND id IN "
+                               "(SELECT call_id FROM call_parties WHERE user_id = $2 AND "
+                               "state IN ('ringing', 'joined', 'dropped')) ORDER BY id"},
+      {"call_list",
+       "SELECT " + cols + " FROM calls WHERE org_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3"},
+      {"call_conv_of", "SELECT conv_id FROM calls WHERE org_id = $1 AND id = $2"},
+      {"call_used", "SELECT coalesce(sum(billed_minutes), 0) FROM calls WHERE org_id = $1"},
+      {"call_parties_of",
+       "SELECT user_id, state, session_id, node_id, joined_at, dropped_at FROM call_parties "
+       "WHERE call_id = $1 ORDER BY joined_at NULLS LAST, user_id"},
+      {"call_party_put",
+       "INSERT INTO call_parties (org_id, call_id, user_id, state, session_id, node_id, joined_at, "
+       "dropped_at) "
+       "VALUES ($1, $2, $3, $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, '')::bigint, NULLIF($8, "
+       "'')::bigint) "
+       "ON CONFLICT (call_id, user_id) DO UPDATE SET "
+       "state = EXCLUDED.state, session_id = EXCLUDED.session_id, node_id = EXCLUDED.node_id, "
+       "joined_at = EXCLUDED.joined_at, dropped_at = EXCLUDED.dropped_at"},
+      {"call_minute_reserve",
+       "UPDATE call_minutes SET balance_minutes = balance_minutes - 1 "
+       "WHERE org_id = $1 AND balance_minutes >= 1"},
+      {"call_minutes_refund",
+       "UPDATE call_minutes SET balance_minutes = balance_minutes + $2 WHERE org_id = $1"},
+      {"call_balance_lock", "SELECT balance_minutes FROM call_minutes WHERE org_id = $1 FOR UPDATE"},
+      {"call_minutes_take",
+       "UPDATE call_minutes SET balance_minutes = balance_minutes - $2 WHERE org_id = $1"},
+      {"call_conv_members", "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2"},
+      {"call_save",
+       "UPDATE calls SET state = $2, answered_at = NULLIF($3, '')::bigint, ended_at = NULLIF($4, "
+       "'')::bigint, "
+       "end_reason = NULLIF($5, ''), reserved_minutes = $6, billed_minutes = NULLIF($7, '')::int WHERE id = "
+       "$1"},
+      {"call_is_member", "SELECT 1 FROM conv_members WHERE org_id = $1 AND conv_id = $2 AND user_id = $3"},
+      {"call_invites_lock", "SELECT pg_advisory_xact_lock(hashtextextended('call:' || $1::text, 0))"},
+      {"call_by_client_id",
+       "SELECT id FROM calls WHERE org_id = $1 AND initiator = $2 AND client_call_id = $3"},
+      {"call_conv_kind",
+       "SELECT c.kind FROM conversations c JOIN conv_members m ON m.org_id = c.org_id AND m.conv_id = c.id "
+       "WHERE c.org_id = $1 AND c.id = $2 AND m.user_id = $3"},
+      {"call_live_in_conv", "SELECT id FROM calls WHERE conv_id = $1 AND state <> 'ended'"},
+      {"call_balance", "SELECT balance_minutes FROM call_minutes WHERE org_id = $1"},
+      {"call_others",
+       "SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 "
+       "AND user_id <> $3 ORDER BY user_id"},
+      {"call_insert",
+       "INSERT INTO calls (org_id, conv_id, kind, media, initiator, client_call_id, state, created_at, "
+       "ring_until) VALUES ($1, $2, $3, $4, $5, $6, 'ringing', $7, $8) RETURNING id"},
+      {"call_nodes_alive", "SELECT node_id FROM cluster_nodes WHERE node_id = ANY($1::text[])"},
+      {"call_barred_users",
+       "SELECT id FROM users WHERE org_id = $1 AND id = ANY($2::bigint[]) AND (status <> 'active' OR "
+       "('call' = ANY(restricted) AND (restricted_until IS NULL OR restricted_until > now())))"},
+      {"call_due",
+       "SELECT c.org_id, c.id, c.conv_id FROM calls c WHERE c.state <> 'ended' AND ("
+       " (c.ring_until <= $1 AND (c.state = 'ringing' OR EXISTS (SELECT 1 FROM call_parties p "
+       "   WHERE p.call_id = c.id AND p.state = 'ringing')))"
+       " OR (c.state = 'active' AND c.answered_at + c.reserved_minutes * 60000::bigint < $1)"
+       " OR EXISTS (SELECT 1 FROM call_parties p WHERE p.call_id = c.id AND ("
+       "   (p.state = 'dropped' AND p.dropped_at + $2 <= $1)"
+       "   OR (p.state = 'joined' AND p.node_id <> $3 AND NOT EXISTS (SELECT 1 FROM cluster_nodes n "
+       "       WHERE n.node_id = p.node_id))"
+       "   OR (p.state IN ('ringing', 'joined', 'dropped') AND EXISTS (SELECT 1 FROM users u "
+       "       WHERE u.org_id = p.org_id AND u.id = p.user_id AND (u.status <> 'active' OR "
+       "       ('call' = ANY(u.restricted) AND (u.restricted_until IS NULL OR u.restricted_until > "
+       "now()))))))))"
+       " ORDER BY c.id LIMIT $4"},
+      {"call_signal_peers",
+       "SELECT p.user_id, p.state, p.session_id FROM calls c JOIN call_parties p ON p.call_id = c.id "
+       "WHERE c.org_id = $1 AND c.id = $2 AND c.state <> 'ended'"},
+      {"call_minutes_view", "SELECT balance_minutes, credited_minutes FROM call_minutes WHERE org_id = $1"},
+      {"call_packages",
+       "SELECT id, minutes, ref, credited_at FROM call_minute_packages WHERE org_id = $1 ORDER BY id"},
+      {"call_package_insert",
+       "INSERT INTO call_minute_packages (org_id, minutes, ref, credited_at) VALUES ($1, $2, $3, $4) "
+       "RETURNING id"},
+      {"call_minutes_credit",
+       "INSERT INTO call_minutes (org_id, balance_minutes, credited_minutes) VALUES ($1, $2, $2) "
+       "ON CONFLICT (org_id) DO UPDATE SET balance_minutes = call_minutes.balance_minutes + $2, "
+       "credited_minutes = call_minutes.credited_minutes + $2 RETURNING balance_minutes"},
+  };
+  for (const auto& [name, sql] : statements) c.prepare(name, sql);
+}
+
+result<std::int64_t> call_store::conv_of(pqxx::connection& c, std::int64_t org, std::int64_t call) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("call_conv_of", org, call);
+  if (r.empty()) return call_not_found(call);
+  return r[0][0].as<std::int64_t>();
+}
+
 result<call_change> call_store::invite(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                        std::int64_t caller, const call_device& dev, const std::string& media,
                                        const std::string& client_call_id, const call_rules& rules,
                                        std::int64_t now) {
   pqxx::work w(c);
   // Invites into one conversation take turns: the second sees the first's call (glare, conflict).
-  w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('call:' || $1::text, 0))", conv);
-  auto again =
-      w.exec_params("SELECT id FROM calls WHERE org_id = $1 AND initiator = $2 AND client_call_id = $3", org,
-                    caller, client_call_id);
+  w.exec_prepared("call_invites_lock", conv);
+  auto again = w.exec_prepared("call_by_client_id", org, caller, client_call_id);
   if (!again.empty()) {
     auto call = load(w, org, again[0][0].as<std::int64_t>(), lock_mode::none);
     return unchanged(*call);
   }
-  auto kind = w.exec_params(
-      "SELECT c.kind FROM conversations c JOIN conv_members m ON m.org_id = c.org_id AND m.conv_id = c.id "
-      "WHERE c.org_id = $1 AND c.id = $2 AND m.user_id = $3",
-      org, conv, caller);
+  auto kind = w.exec_prepared("call_conv_kind", org, conv, caller);
   if (kind.empty()) return error{error_code::not_found, "conversation " + id_string(conv) + " not found"};
-  auto live = w.exec_params("SELECT id FROM calls WHERE conv_id = $1 AND state <> 'ended'", conv);
+  auto live = w.exec_prepared("call_live_in_conv", conv);
   if (!live.empty()) {
     auto call = load(w, org, live[0][0].as<std::int64_t>(), lock_mode::wait);
     const auto* mine = call->party(caller);
@@ -406,13 +473,11 @@ result<call_change> call_store::invite(pqxx::connection& c, std::int64_t org, st
                                            id_string(call->id) +
                                            (call->kind == "group" ? " (use call_join)" : "")};
   }
-  auto bal = w.exec_params("SELECT balance_minutes FROM call_minutes WHERE org_id = $1", org);
+  auto bal = w.exec_prepared("call_balance", org);
   if (bal.empty() || bal[0][0].as<std::int64_t>() <= 0)
     return error{error_code::quota_exceeded, "the organization has no call minutes left"};
   std::vector<std::int64_t> others;
-  for (const auto& r : w.exec_params("SELECT user_id FROM conv_members WHERE org_id = $1 AND conv_id = $2 "
-                                     "AND user_id <> $3 ORDER BY user_id",
-                                     org, conv, caller))
+  for (const auto& r : w.exec_prepared("call_others", org, conv, caller))
     others.push_back(r[0].as<std::int64_t>());
   if (others.empty()) return error{error_code::bad_request, "conv: nobody else in this conversation to call"};
 
@@ -425,12 +490,9 @@ result<call_change> call_store::invite(pqxx::connection& c, std::int64_t org, st
   call.state = "ringing";
   call.created_at = now;
   call.ring_until = now + rules.ring_ms;
-  call.id =
-      w.exec_params1(
-           "INSERT INTO calls (org_id, conv_id, kind, media, initiator, client_call_id, state, created_at, "
-           "ring_until) VALUES ($1, $2, $3, $4, $5, $6, 'ringing', $7, $8) RETURNING id",
-           org, conv, call.kind, media, caller, client_call_id, now, call.ring_until)[0]
-          .as<std::int64_t>();
+  call.id = w.exec_prepared1("call_insert", org, conv, call.kind, media, caller, client_call_id, now,
+                             call.ring_until)[0]
+                .as<std::int64_t>();
   transition t(w, call, now);
   t.join(t.add(caller, "joined"), dev);
   for (auto u : others) t.write(t.add(u, "ringing"));
@@ -534,18 +596,14 @@ result<call_change> call_store::settle(pqxx::connection& c, std::int64_t org, st
     if (p.state == "joined" && p.node && *p.node != this_node) nodes.push_back(*p.node);
   std::vector<std::string> alive;
   if (!nodes.empty())
-    for (const auto& r : w.exec_params("SELECT node_id FROM cluster_nodes WHERE node_id = ANY($1::text[])",
-                                       text_array(nodes)))
+    for (const auto& r : w.exec_prepared("call_nodes_alive", text_array(nodes)))
       alive.push_back(r[0].as<std::string>());
   // Accounts that may no longer call (suspended, removed, or restricted from calls).
   std::vector<std::int64_t> users;
   for (const auto& p : call->parties)
     if (p.in_call() || p.state == "ringing") users.push_back(p.user);
   std::vector<std::int64_t> barred;
-  for (const auto& r : w.exec_params(
-           "SELECT id FROM users WHERE org_id = $1 AND id = ANY($2::bigint[]) AND (status <> 'active' OR "
-           "('call' = ANY(restricted) AND (restricted_until IS NULL OR restricted_until > now())))",
-           org, bigint_array(users)))
+  for (const auto& r : w.exec_prepared("call_barred_users", org, bigint_array(users)))
     barred.push_back(r[0].as<std::int64_t>());
 
   std::string cause;  // why a party of a direct call is gone: the call's end reason
@@ -593,32 +651,15 @@ std::vector<due_call> call_store::due(pqxx::connection& c, const call_rules& rul
                                       const std::string& this_node, std::int64_t now, int limit) {
   pqxx::read_transaction w(c);
   std::vector<due_call> out;
-  for (const auto& r : w.exec_params(
-           "SELECT c.org_id, c.id, c.conv_id FROM calls c WHERE c.state <> 'ended' AND ("
-           " (c.ring_until <= $1 AND (c.state = 'ringing' OR EXISTS (SELECT 1 FROM call_parties p "
-           "   WHERE p.call_id = c.id AND p.state = 'ringing')))"
-           " OR (c.state = 'active' AND c.answered_at + c.reserved_minutes * 60000::bigint < $1)"
-           " OR EXISTS (SELECT 1 FROM call_parties p WHERE p.call_id = c.id AND ("
-           "   (p.state = 'dropped' AND p.dropped_at + $2 <= $1)"
-           "   OR (p.state = 'joined' AND p.node_id <> $3 AND NOT EXISTS (SELECT 1 FROM cluster_nodes n "
-           "       WHERE n.node_id = p.node_id))"
-           "   OR (p.state IN ('ringing', 'joined', 'dropped') AND EXISTS (SELECT 1 FROM users u "
-           "       WHERE u.org_id = p.org_id AND u.id = p.user_id AND (u.status <> 'active' OR "
-           "       ('call' = ANY(u.restricted) AND (u.restricted_until IS NULL OR u.restricted_until > "
-           "now()))))))))"
-           " ORDER BY c.id LIMIT $4",
-           now, rules.grace_ms, this_node, limit))
+  for (const auto& r : w.exec_prepared("call_due", now, rules.grace_ms, this_node, limit))
     out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>()});
   return out;
 }
 
 result<std::vector<std::pair<std::int64_t, std::string>>> call_store::signal_peers(
     pqxx::connection& c, std::int64_t org, std::int64_t call, std::int64_t user, const std::string& session) {
-  pqxx::read_transaction w(c);
-  auto r = w.exec_params(
-      "SELECT p.user_id, p.state, p.session_id FROM calls c JOIN call_parties p ON p.call_id = c.id "
-      "WHERE c.org_id = $1 AND c.id = $2 AND c.state <> 'ended'",
-      org, call);
+  pqxx::nontransaction w(c);  // one statement: no BEGIN and COMMIT round trips
+  auto r = w.exec_prepared("call_signal_peers", org, call);
   std::vector<std::pair<std::int64_t, std::string>> peers;
   bool known = false, in = false;
   for (const auto& row : r) {
@@ -638,11 +679,7 @@ result<std::vector<std::pair<std::int64_t, std::string>>> call_store::signal_pee
 std::vector<call_record> call_store::current_for(pqxx::connection& c, std::int64_t org, std::int64_t user) {
   pqxx::work w(c);
   std::vector<call_record> out;
-  for (const auto& r : w.exec_params(std::string("SELECT ") + call_columns +
-                                         " FROM calls WHERE org_id = $1 AND state <> 'ended' AND id IN "
-                                         "(SELECT call_id FROM call_parties WHERE user_id = $2 AND "
-                                         "state IN ('ringing', 'joined', 'dropped')) ORDER BY id",
-                                     org, user)) {
+  for (const auto& r : w.exec_prepared("call_current_for", org, user)) {
     out.push_back(read_call(r));
     read_parties(w, out.back());
   }
@@ -653,27 +690,22 @@ std::vector<call_record> call_store::list(pqxx::connection& c, std::int64_t org,
                                           int limit) {
   pqxx::read_transaction w(c);
   std::vector<call_record> out;
-  for (const auto& r : w.exec_params(std::string("SELECT ") + call_columns +
-                                         " FROM calls WHERE org_id = $1 AND ($2 = 0 OR id < $2) "
-                                         "ORDER BY id DESC LIMIT $3",
-                                     org, before_id, limit))
-    out.push_back(read_call(r));
+  for (const auto& r : w.exec_prepared("call_list", org, before_id, limit)) out.push_back(read_call(r));
   return out;
 }
 
 call_minutes_view call_store::minutes(pqxx::connection& c, std::int64_t org) {
   pqxx::read_transaction w(c);
   call_minutes_view v;
-  auto m = w.exec_params(
-      "SELECT balance_minutes, credited_minutes, used_minutes FROM call_minutes WHERE org_id = $1", org);
+  auto m = w.exec_prepared("call_minutes_view", org);
   if (!m.empty()) {
     v.balance = m[0][0].as<std::int64_t>();
     v.credited = m[0][1].as<std::int64_t>();
-    v.used = m[0][2].as<std::int64_t>();
   }
-  for (const auto& r : w.exec_params(
-           "SELECT id, minutes, ref, credited_at FROM call_minute_packages WHERE org_id = $1 ORDER BY id",
-           org))
+  // What ended calls billed (the balance row is not touched at a call's end, so concurrent calls of
+  // one organization do not queue on it twice).
+  v.used = w.exec_prepared1("call_used", org)[0].as<std::int64_t>();
+  for (const auto& r : w.exec_prepared("call_packages", org))
     v.packages.push_back(
         {r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[3].as<std::int64_t>(), r[2].as<std::string>()});
   return v;
@@ -683,18 +715,8 @@ std::pair<std::int64_t, std::int64_t> call_store::credit(pqxx::connection& c, st
                                                          std::int64_t minutes, const std::string& ref,
                                                          std::int64_t now) {
   pqxx::work w(c);
-  auto pkg =
-      w.exec_params1(
-           "INSERT INTO call_minute_packages (org_id, minutes, ref, credited_at) VALUES ($1, $2, $3, $4) "
-           "RETURNING id",
-           org, minutes, ref, now)[0]
-          .as<std::int64_t>();
-  auto bal = w.exec_params1(
-                  "INSERT INTO call_minutes (org_id, balance_minutes, credited_minutes) VALUES ($1, $2, $2) "
-                  "ON CONFLICT (org_id) DO UPDATE SET balance_minutes = call_minutes.balance_minutes + $2, "
-                  "credited_minutes = call_minutes.credited_minutes + $2 RETURNING balance_minutes",
-                  org, minutes)[0]
-                 .as<std::int64_t>();
+  auto pkg = w.exec_prepared1("call_package_insert", org, minutes, ref, now)[0].as<std::int64_t>();
+  auto bal = w.exec_prepared1("call_minutes_credit", org, minutes)[0].as<std::int64_t>();
   w.commit();
   return {pkg, bal};
 }

@@ -100,6 +100,9 @@ class call_store {
  public:
   static constexpr std::int64_t minute_ms = 60000;
 
+  static void prepare(pqxx::connection& c);
+  // The conversation of a call of `org`; not_found for another organization's or no call.
+  static protocol::result<std::int64_t> conv_of(pqxx::connection& c, std::int64_t org, std::int64_t call);
   static protocol::result<call_change> invite(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                               std::int64_t caller, const call_device& dev,
                                               const std::string& media, const std::string& client_call_id,

@@ -3,6 +3,7 @@
 
 #include "storage/app_store.hpp"
 #include "storage/audit_store.hpp"
+#include "storage/call_store.hpp"
 #include "storage/cluster_store.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
@@ -23,7 +24,7 @@ void prepare_all(pqxx::connection& c) {
        {&org_store::prepare, &user_store::prepare, &conv_store::prepare, &dept_store::prepare,
         &audit_store::prepare, &policy_store::prepare, &notice_store::prepare, &code_store::prepare,
         &invitation_store::prepare, &import_store::prepare, &directory_store::prepare, &media_store::prepare,
-        &app_store::prepare, &event_store::prepare, &cluster_store::prepare})
+        &app_store::prepare, &event_store::prepare, &cluster_store::prepare, &call_store::prepare})
     prepare(c);
 }
 

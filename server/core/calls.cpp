@@ -144,14 +144,7 @@ void call_service::apply(const actor& a, session_ptr s, std::int64_t conv, chang
 void call_service::apply_to_call(const actor& a, session_ptr s, std::int64_t call, change_fn change,
                                  bool with_turn, executor ex, reply_fn done) {
   db_call<std::int64_t>(
-      ctx_, ex,
-      [org = a.org, call](pqxx::connection& c) -> result<std::int64_t> {
-        pqxx::read_transaction w(c);
-        auto r = w.exec_params("SELECT conv_id FROM calls WHERE org_id = $1 AND id = $2", org, call);
-        if (r.empty())
-          return error{error_code::not_found, "call " + protocol::id_string(call) + " not found"};
-        return r[0][0].as<std::int64_t>();
-      },
+      ctx_, ex, [org = a.org, call](pqxx::connection& c) { return call_store::conv_of(c, org, call); },
       [this, a, s, change = std::move(change), with_turn, ex,
        done = std::move(done)](result<std::int64_t> r) mutable {
         if (!r) return done(r.err());
