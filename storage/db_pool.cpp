@@ -51,9 +51,20 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + t;
 }
 
+std::string with_session_guards(const std::string& url) {
+  if (url.find("options") != std::string::npos) return url;
+  bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  if (!uri)
+    return url + (url.empty() ? "" : " ") +
+           "options='-c client_connection_check_interval=1s -c idle_in_transaction_session_timeout=10s'";
+  return url + (url.find('?') == std::string::npos ? "?" : "&") +
+         "options=-c%20client_connection_check_interval%3D1s%20-c%20idle_in_transaction_session_timeout%"
+         "3D10s";
+}
+
 db_pool::db_pool(options opt, std::shared_ptr<spdlog::logger> log)
     : opt_(std::move(opt)), log_(std::move(log)) {
-  opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
+  opt_.url = with_session_guards(with_connect_timeout(opt_.url, opt_.connect_timeout_s));
 }
 
 db_pool::~db_pool() {

@@ -69,6 +69,13 @@ std::optional<db_failure> run_classified(pqxx::connection& c, const std::functio
 
 // Appends connect_timeout to a libpq URI or key=value string unless it is already there.
 std::string with_connect_timeout(const std::string& url, int seconds);
+// `url` with server-side guards for the server's own connections (unless it sets `options`
+// itself): a backend whose client went away while it waited on a lock or sat in a transaction
+// ends instead of holding its locks. A connection the query deadline cut (the database stalled
+// or slow) must not leave a backend behind that blocks every later writer of its rows:
+//   client_connection_check_interval = 1s: a running query notices its client is gone;
+//   idle_in_transaction_session_timeout = 10s: no transaction of ours waits on us that long.
+std::string with_session_guards(const std::string& url);
 
 class db_pool {
  public:

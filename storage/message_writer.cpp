@@ -13,7 +13,7 @@ namespace switchboard::storage {
 
 message_writer::message_writer(options opt, std::shared_ptr<spdlog::logger> log)
     : opt_(std::move(opt)), log_(std::move(log)) {
-  opt_.url = with_connect_timeout(opt_.url, opt_.connect_timeout_s);
+  opt_.url = with_session_guards(with_connect_timeout(opt_.url, opt_.connect_timeout_s));
 }
 
 message_writer::~message_writer() {

@@ -316,9 +316,13 @@ void call_service::sweep(periodic_job::done_fn done) {
       },
       [this, rules, done](result<std::vector<storage::due_call>> r) {
         if (!r) {
-          ctx_.log->warn("calls: the sweep failed: {}", r.err().message);
+          // Once per outage, not at every sweep: the database being down is logged elsewhere too.
+          if (!sweep_failing_) ctx_.log->warn("calls: the sweep failed (retrying): {}", r.err().message);
+          sweep_failing_ = true;
           return done({});
         }
+        if (sweep_failing_) ctx_.log->info("calls: the sweep runs again");
+        sweep_failing_ = false;
         for (const auto& d : r.value()) {
           {
             std::lock_guard lock(mu_);

@@ -90,7 +90,8 @@ class call_service {
   std::unordered_map<std::string, std::set<std::pair<std::int64_t, std::int64_t>>> in_call_;  // conv, call
   std::unordered_map<std::string, std::deque<pending_signal>> signal_queues_;  // by session: in order
   std::set<std::int64_t> settling_;  // calls the sweep handed to a writer, not yet settled
-  int sweeps_ = 0;
+  int sweeps_ = 0;                   // on the sweep's strand, as sweep_failing_
+  bool sweep_failing_ = false;
 };
 
 }  // namespace switchboard::server

@@ -67,6 +67,17 @@ TEST_CASE("connect_timeout is added to URIs and key=value strings once") {
   CHECK(storage::with_connect_timeout("dbname=sb connect_timeout=9", 2) == "dbname=sb connect_timeout=9");
 }
 
+TEST_CASE("the session guards are added to URIs and key=value strings, unless options are given") {
+  CHECK(storage::with_session_guards("postgresql:///sb?connect_timeout=5") ==
+        "postgresql:///sb?connect_timeout=5&options=-c%20client_connection_check_interval%3D1s%20-c%20"
+        "idle_in_transaction_session_timeout%3D10s");
+  CHECK(storage::with_session_guards("dbname=sb") ==
+        "dbname=sb options='-c client_connection_check_interval=1s -c "
+        "idle_in_transaction_session_timeout=10s'");
+  CHECK(storage::with_session_guards("dbname=sb options='-c work_mem=64MB'") ==
+        "dbname=sb options='-c work_mem=64MB'");
+}
+
 TEST_CASE("a session's frame queue is first in, first out, and keeps no memory once drained") {
   using switchboard::server::frame_queue;
   auto f = [](int i) { return std::make_shared<const std::string>(std::to_string(i)); };
