@@ -218,6 +218,13 @@ struct fault_log {
 class soak_run {
  public:
   explicit soak_run(options o) : o_(std::move(o)), rng_(o_.seed) {}
+  // A run that threw (its database unreachable at the end, say) still stops its proxy's thread;
+  // the nodes are SIGKILLed by their server_process. Without this, the joinable thread ended the
+  // tool in std::terminate and left the nodes running.
+  ~soak_run() {
+    proxy_ioc_.stop();
+    if (proxy_thread_.joinable()) proxy_thread_.join();
+  }
   int run();
 
  private:
