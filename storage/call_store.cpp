@@ -108,7 +108,7 @@ call_record read_call(const pqxx::row& r) {
   return c;
 }
 
-void read_parties(pqxx::work& w, call_record& c) {
+void read_parties(pqxx::transaction_base& w, call_record& c) {
   c.parties.clear();
   for (const auto& r : w.exec_prepared("call_parties_of", c.id)) {
     call_party p;
@@ -677,7 +677,7 @@ result<std::vector<std::pair<std::int64_t, std::string>>> call_store::signal_pee
 }
 
 std::vector<call_record> call_store::current_for(pqxx::connection& c, std::int64_t org, std::int64_t user) {
-  pqxx::work w(c);
+  pqxx::read_transaction w(c);
   std::vector<call_record> out;
   for (const auto& r : w.exec_prepared("call_current_for", org, user)) {
     out.push_back(read_call(r));
@@ -688,7 +688,7 @@ std::vector<call_record> call_store::current_for(pqxx::connection& c, std::int64
 
 std::vector<call_record> call_store::list(pqxx::connection& c, std::int64_t org, std::int64_t before_id,
                                           int limit) {
-  pqxx::read_transaction w(c);
+  pqxx::nontransaction w(c);  // one statement
   std::vector<call_record> out;
   for (const auto& r : w.exec_prepared("call_list", org, before_id, limit)) out.push_back(read_call(r));
   return out;

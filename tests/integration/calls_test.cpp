@@ -472,6 +472,50 @@ TEST_CASE("calls: call minutes, a 61 s call bills 2, concurrent calls drain a ba
   ok_data(invite(*a, ab, "q5"));
 }
 
+TEST_CASE("calls: answering at a zero balance ends the call, and signals are rate-limited per session") {
+  auto e = short_timers();
+  e["SWITCHBOARD_CALLS_SIGNALS_PER_SECOND"] = "1";  // bursts of 2
+  org_fixture fx(e);
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto carol = fx.add_user(fx.owner, "Carol");
+  auto dave = fx.add_user(fx.owner, "Dave");
+  credit(fx.db.url(), fx.owner.org, 1, "one minute");
+  auto a = connect(fx.port(), fx.owner);
+  auto b = connect(fx.port(), bob);
+  auto c = connect(fx.port(), carol);
+  auto d = connect(fx.port(), dave);
+  auto ab = direct_conv(*a, bob);
+  auto cd = direct_conv(*c, dave);
+  // Both ring while one minute is left; the first answer takes it.
+  auto x = str(ok_data(invite(*a, ab, "z1")).at("call").at("call"));
+  auto y = str(ok_data(invite(*c, cd, "z2")).at("call").at("call"));
+  auto accepted = ok_data(b->call("call_accept", {{"call", x}}));
+  CHECK(fx.db.scalar("SELECT balance_minutes FROM call_minutes WHERE org_id = " + fx.owner.org) == "0");
+  // The second answer finds none: refused, and the call ends for both sides.
+  CHECK(error_code_of(d->call("call_accept", {{"call", y}})) == "quota_exceeded");
+  auto end = event_data(*c, "call_ended");
+  CHECK(str(end.at("call")) == y);
+  CHECK(str(end.at("reason")) == "quota_exhausted");
+  CHECK(fx.db.scalar("SELECT balance_minutes FROM call_minutes WHERE org_id = " + fx.owner.org) == "0");
+  CHECK(fx.db.scalar("SELECT billed_minutes FROM calls WHERE id = " + y) == "0");
+
+  // Signals: a burst of 2, then rate_limited with a retry time; the call is unaffected.
+  std::string sb;
+  for (const auto& p : accepted.at("call").at("parties").as_array())
+    if (str(p.at("user")) == bob.id) sb = str(p.at("session"));
+  json::object sig{{"call", x}, {"to", sb}, {"kind", "ice"}, {"payload", json::object{}}};
+  ok_data(a->call("call_signal", sig));
+  ok_data(a->call("call_signal", sig));
+  auto limited = a->call("call_signal", sig);
+  CHECK(error_code_of(limited) == "rate_limited");
+  CHECK(limited.at("error").at("retry_after_ms").as_int64() > 0);
+  std::this_thread::sleep_for(1100ms);
+  ok_data(a->call("call_signal", sig));
+  int got = 0;
+  while (b->wait_event("call_signal", 500ms)) ++got;
+  CHECK(got == 3);
+}
+
 TEST_CASE("calls: TURN credentials follow coturn's REST convention (HMAC-SHA1 of the username)") {
   org_fixture fx(short_timers());
   auto a = connect(fx.port(), fx.owner);

@@ -1094,7 +1094,6 @@ struct call_pair : std::enable_shared_from_this<call_pair> {
   std::shared_ptr<client> caller, callee;
   std::string conv;
   int calls = 0, signals = 0;
-  run_state* st = nullptr;
   std::atomic<int>* pairs_done = nullptr;
   std::atomic<std::uint64_t>* completed = nullptr;
   std::atomic<std::uint64_t>* relayed = nullptr;
@@ -1259,7 +1258,6 @@ int scenario_calls(args& a) {
     d->conv = conv_id((*replies)[k]);
     d->calls = calls;
     d->signals = signals;
-    d->st = &h.st_;
     d->pairs_done = &done;
     d->completed = &completed;
     d->relayed = &relayed;
