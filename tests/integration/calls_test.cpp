@@ -100,6 +100,24 @@ struct two_members {
   std::string conv;
 };
 
+// An organization's owner and Bob, Carol and Dave online; `minutes` credited when above 0.
+struct four_members {
+  four_members(env e, int minutes)
+      : fx(std::move(e)),
+        bob(fx.add_user(fx.owner, "Bob")),
+        carol(fx.add_user(fx.owner, "Carol")),
+        dave(fx.add_user(fx.owner, "Dave")) {
+    if (minutes > 0) credit(fx.db.url(), fx.owner.org, minutes, "order-1");
+    a = connect(fx.port(), fx.owner);
+    b = connect(fx.port(), bob);
+    c = connect(fx.port(), carol);
+    d = connect(fx.port(), dave);
+  }
+  org_fixture fx;
+  account bob, carol, dave;
+  std::unique_ptr<ws_client> a, b, c, d;
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -338,15 +356,8 @@ TEST_CASE("calls: glare, both sides inviting at once, ends in one call whatever 
 TEST_CASE("calls: a group call rings the others, three join, parties leave, the mesh has a limit") {
   auto e = short_timers();
   e["SWITCHBOARD_CALLS_MAX_PARTIES"] = "3";
-  org_fixture fx(e);
-  auto bob = fx.add_user(fx.owner, "Bob");
-  auto carol = fx.add_user(fx.owner, "Carol");
-  auto dave = fx.add_user(fx.owner, "Dave");
-  credit(fx.db.url(), fx.owner.org, 10, "order-1");
-  auto a = connect(fx.port(), fx.owner);
-  auto b = connect(fx.port(), bob);
-  auto c = connect(fx.port(), carol);
-  auto d = connect(fx.port(), dave);
+  four_members t(e, 10);
+  auto& [fx, bob, carol, dave, a, b, c, d] = t;
   auto group = ok_data(
       a->call("create_group", {{"name", "Standup"}, {"members", json::array{bob.id, carol.id, dave.id}}}));
   auto conv = str(group.at("conv").at("conv"));
@@ -398,14 +409,8 @@ TEST_CASE("calls: a group call rings the others, three join, parties leave, the 
 }
 
 TEST_CASE("calls: call minutes, a 61 s call bills 2, concurrent calls drain a balance to exactly 0") {
-  org_fixture fx(short_timers());
-  auto bob = fx.add_user(fx.owner, "Bob");
-  auto carol = fx.add_user(fx.owner, "Carol");
-  auto dave = fx.add_user(fx.owner, "Dave");
-  auto a = connect(fx.port(), fx.owner);
-  auto b = connect(fx.port(), bob);
-  auto c = connect(fx.port(), carol);
-  auto d = connect(fx.port(), dave);
+  four_members t(short_timers(), 0);
+  auto& [fx, bob, carol, dave, a, b, c, d] = t;
   auto ab = direct_conv(*a, bob);
   auto cd = direct_conv(*c, dave);
 
@@ -475,15 +480,8 @@ TEST_CASE("calls: call minutes, a 61 s call bills 2, concurrent calls drain a ba
 TEST_CASE("calls: answering at a zero balance ends the call, and signals are rate-limited per session") {
   auto e = short_timers();
   e["SWITCHBOARD_CALLS_SIGNALS_PER_SECOND"] = "1";  // bursts of 2
-  org_fixture fx(e);
-  auto bob = fx.add_user(fx.owner, "Bob");
-  auto carol = fx.add_user(fx.owner, "Carol");
-  auto dave = fx.add_user(fx.owner, "Dave");
-  credit(fx.db.url(), fx.owner.org, 1, "one minute");
-  auto a = connect(fx.port(), fx.owner);
-  auto b = connect(fx.port(), bob);
-  auto c = connect(fx.port(), carol);
-  auto d = connect(fx.port(), dave);
+  four_members t(e, 1);
+  auto& [fx, bob, carol, dave, a, b, c, d] = t;
   auto ab = direct_conv(*a, bob);
   auto cd = direct_conv(*c, dave);
   // Both ring while one minute is left; the first answer takes it.
