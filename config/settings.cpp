@@ -89,6 +89,11 @@ setter enum_key(Section settings::*sec, std::string Section::*field, std::vector
   };
 }
 
+// A 256-bit key as 64 hex digits.
+bool is_key_hex(const std::string& v) {
+  return v.size() == 64 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
 std::vector<std::string> split_list(const std::string& v) {
   std::vector<std::string> out;
   std::stringstream ss(v);
@@ -276,6 +281,37 @@ const std::vector<key_def>& schema() {
       {"media", "max_file_bytes", int_key(&S::media, &S::media_section::max_file_bytes, 1, 2147483647)},
       {"media", "gc_grace_s", int_key(&S::media, &S::media_section::gc_grace_s, 1, 365 * 24 * 3600)},
       {"media", "gc_interval_s", int_key(&S::media, &S::media_section::gc_interval_s, 1, 24 * 3600)},
+      {"governance", "interval_s",
+       int_key(&S::governance, &S::governance_section::interval_s, 1, 30 * 86400)},
+      {"governance", "org_purge_delay_s",
+       int_key(&S::governance, &S::governance_section::org_purge_delay_s, 0, 365 * 86400)},
+      {"governance", "retention_chunk",
+       int_key(&S::governance, &S::governance_section::retention_chunk, 1, 100000)},
+      {"governance", "purge_chunk", int_key(&S::governance, &S::governance_section::purge_chunk, 1, 1000000)},
+      {"governance", "chunk_pause_ms",
+       int_key(&S::governance, &S::governance_section::chunk_pause_ms, 0, 10000)},
+      {"governance", "export_ttl_s",
+       int_key(&S::governance, &S::governance_section::export_ttl_s, 60, 365 * 86400)},
+      {"governance", "reports_per_hour",
+       int_key(&S::governance, &S::governance_section::reports_per_hour, 1, 100000)},
+      {"storage", "encryption_key",
+       [](S& s, const std::string& v) -> std::
+                                          optional<std::string> {
+                                            if (!v.empty() && !is_key_hex(v))
+                                              return "must be 64 hex digits (a 256-bit key)";
+                                            s.storage.encryption_key = v;
+                                            return std::nullopt;
+                                          }},
+      {"storage", "decryption_keys",
+       [](S& s, const std::string& v) -> std::
+                                          optional<std::string> {
+                                            auto keys = split_list(v);
+                                            for (const auto& k : keys)
+                                              if (!is_key_hex(k))
+                                                return "each key must be 64 hex digits (comma-separated)";
+                                            s.storage.decryption_keys = std::move(keys);
+                                            return std::nullopt;
+                                          }},
   };
   return defs;
 }

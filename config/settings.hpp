@@ -137,6 +137,24 @@ struct settings {
     int gc_grace_s = 24 * 3600;
     int gc_interval_s = 600;
   } media;
+  // Data governance (PROTOCOL.md "Retention and reclamation", docs/admin.md).
+  struct governance_section {
+    int interval_s = 3600;                  // retention, reclamation and due purges run this often
+    int org_purge_delay_s = 7 * 24 * 3600;  // a deleted organization's data waits this long for its purge
+    // Messages deleted per transaction: each chunk holds its conversation's row only at its end.
+    int retention_chunk = 1000;
+    // Rows a purge deletes per transaction and table.
+    int purge_chunk = 5000;
+    // A pause between two chunks, which leaves the database to the sends (0: none).
+    int chunk_pause_ms = 5;
+    int export_ttl_s = 7 * 24 * 3600;  // a finished export is downloadable this long, then deleted
+    int reports_per_hour = 30;         // POST /v1/reports per member (over the cluster)
+  } governance;
+  // Message bodies at rest (PROTOCOL.md "At rest", docs/security.md).
+  struct storage_section {
+    std::string encryption_key;                // 64 hex digits: bodies are sealed with AES-256-GCM
+    std::vector<std::string> decryption_keys;  // earlier keys (64 hex digits each), still read
+  } storage;
 };
 
 struct config_error {

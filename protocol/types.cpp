@@ -92,6 +92,7 @@ boost::json::object to_json(const conv& c) {
                         {"kind", c.kind},
                         {"name", c.name},
                         {"member_count", c.member_count},
+                        {"first_seq", c.first_seq},
                         {"last_seq", c.last_seq},
                         {"read_seq", c.read_seq},
                         {"unread", c.last_seq > c.read_seq ? c.last_seq - c.read_seq : 0},

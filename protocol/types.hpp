@@ -49,6 +49,8 @@ struct conv {
   std::string name;
   std::optional<std::int64_t> owner;
   int member_count = 0;
+  // The lowest seq still stored: retention deleted every message below it (seqs are never reused).
+  std::int64_t first_seq = 1;
   std::int64_t last_seq = 0;
   std::int64_t read_seq = 0;
   std::int64_t updated_at_ms = 0;

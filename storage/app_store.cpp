@@ -92,9 +92,11 @@ void app_store::prepare(pqxx::connection& c) {
             "UPDATE users SET status = 'removed', updated_at = now() WHERE org_id = $1 AND id = $2");
   c.prepare("app_list", std::string("SELECT ") + app_columns +
                             " FROM apps a WHERE a.org_id = $1 AND a.deleted_at IS NULL ORDER BY a.id");
-  c.prepare("app_for_exchange", std::string("SELECT ") + app_columns +
-                                    ", encode(a.secret_hash, 'hex') FROM apps a "
-                                    "WHERE a.id = $1 AND a.deleted_at IS NULL");
+  c.prepare("app_for_exchange",
+            std::string("SELECT ") + app_columns +
+                ", encode(a.secret_hash, 'hex') FROM apps a "
+                "WHERE a.id = $1 AND a.deleted_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = a.org_id AND o.deleted_at IS NOT NULL)");
   c.prepare("app_token_insert",
             "INSERT INTO app_tokens (hash, org_id, app_id, expires_at) "
             "VALUES (decode($1, 'hex'), $2, $3, to_timestamp($4::double precision / 1000))");
@@ -103,7 +105,8 @@ void app_store::prepare(pqxx::connection& c) {
                 ", (extract(epoch FROM t.expires_at) * 1000)::bigint "
                 "FROM app_tokens t JOIN apps a ON a.org_id = t.org_id AND a.id = t.app_id "
                 "WHERE t.hash = decode($1, 'hex') AND t.expires_at > now() "
-                "AND a.deleted_at IS NULL");
+                "AND a.deleted_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = t.org_id AND o.deleted_at IS NOT NULL)");
 }
 
 protocol::result<app_row> app_store::create(pqxx::connection& c, const actor& a, const std::string& name,

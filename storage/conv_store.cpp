@@ -20,7 +20,7 @@ namespace {
 
 constexpr const char* conv_columns =
     "c.id, c.kind, c.name, c.owner_id, c.member_count, c.last_seq, coalesce(m.read_seq, 0), "
-    "(extract(epoch FROM c.updated_at) * 1000)::bigint";
+    "(extract(epoch FROM c.updated_at) * 1000)::bigint, c.first_seq";
 
 protocol::conv read_conv(const pqxx::row& r) {
   protocol::conv c;
@@ -32,6 +32,7 @@ protocol::conv read_conv(const pqxx::row& r) {
   c.last_seq = r[5].as<std::int64_t>();
   c.read_seq = r[6].as<std::int64_t>();
   c.updated_at_ms = r[7].as<std::int64_t>();
+  c.first_seq = r[8].as<std::int64_t>();
   return c;
 }
 
@@ -481,6 +482,15 @@ protocol::result<std::vector<std::int64_t>> conv_store::recall(pqxx::connection&
                                                                bool actor_is_admin, std::int64_t seq,
                                                                std::int64_t window_ms) {
   pqxx::work w(c);
+  auto r = recall_in(w, org, conv, actor, actor_is_admin, seq, window_ms);
+  if (r) w.commit();
+  return r;
+}
+
+protocol::result<std::vector<std::int64_t>> conv_store::recall_in(pqxx::work& w, std::int64_t org,
+                                                                  std::int64_t conv, std::int64_t actor,
+                                                                  bool actor_is_admin, std::int64_t seq,
+                                                                  std::int64_t window_ms) {
   auto cv = conv_for(w, org, conv, actor);
   if (!cv && !(actor_is_admin && cv.err().code == error_code::forbidden)) return cv.err();
   auto r = w.exec_prepared("message_get", org, conv, seq);
@@ -496,9 +506,7 @@ protocol::result<std::vector<std::int64_t>> conv_store::recall(pqxx::connection&
                    "the recall window of " + std::to_string(window_ms / 1000) + " s has passed"};
   }
   w.exec_prepared("message_recall", org, conv, seq, now);
-  auto members = member_ids(w, org, conv);
-  w.commit();
-  return members;
+  return member_ids(w, org, conv);
 }
 
 protocol::result<std::vector<protocol::message>> conv_store::between(pqxx::connection& c, std::int64_t org,
@@ -521,7 +529,10 @@ protocol::result<message_page> conv_store::sync(pqxx::connection& c, std::int64_
   auto cv = conv_for(t, org, conv, user);
   if (!cv) return cv.err();
   message_page page;
-  for (const auto& r : t.exec_prepared("messages_after", org, conv, after_seq, limit + 1))
+  page.first_seq = cv.value().first_seq;
+  // Below first_seq retention left only dead index entries: start the scan past them.
+  auto from = std::max(after_seq, page.first_seq - 1);
+  for (const auto& r : t.exec_prepared("messages_after", org, conv, from, limit + 1))
     page.messages.push_back(read_message(r));
   if (static_cast<int>(page.messages.size()) > limit) {
     page.messages.pop_back();
@@ -538,6 +549,7 @@ protocol::result<message_page> conv_store::history(pqxx::connection& c, std::int
   if (!cv) return cv.err();
   std::int64_t before = before_seq.value_or(cv.value().last_seq + 1);
   message_page page;
+  page.first_seq = cv.value().first_seq;
   for (const auto& r : t.exec_prepared("messages_before", org, conv, before, limit + 1))
     page.messages.push_back(read_message(r));
   if (static_cast<int>(page.messages.size()) > limit) {
@@ -551,7 +563,7 @@ protocol::result<message_page> conv_store::history(pqxx::connection& c, std::int
 boost::json::object to_json(const message_page& p) {
   boost::json::array arr;
   for (const auto& m : p.messages) arr.emplace_back(protocol::to_json(m));
-  return {{"messages", std::move(arr)}, {"has_more", p.has_more}};
+  return {{"messages", std::move(arr)}, {"has_more", p.has_more}, {"first_seq", p.first_seq}};
 }
 
 std::vector<std::int64_t> conv_store::members(pqxx::connection& c, std::int64_t org, std::int64_t conv) {

@@ -32,9 +32,10 @@ struct conv_change {
 struct message_page {
   std::vector<protocol::message> messages;
   bool has_more = false;
+  std::int64_t first_seq = 1;  // the conversation's: nothing below it is stored any more
 };
 
-// {"messages": [...], "has_more"}: the page as sync, history and the app API answer it.
+// {"messages": [...], "has_more", "first_seq"}: the page as sync, history and the app API answer it.
 boost::json::object to_json(const message_page& p);
 
 struct read_outcome {
@@ -84,6 +85,11 @@ class conv_store {
                                                             std::int64_t conv, std::int64_t actor,
                                                             bool actor_is_admin, std::int64_t seq,
                                                             std::int64_t window_ms);
+  // The same inside the caller's transaction (a report's remove_message); the members to notify.
+  static protocol::result<std::vector<std::int64_t>> recall_in(pqxx::work& w, std::int64_t org,
+                                                               std::int64_t conv, std::int64_t actor,
+                                                               bool actor_is_admin, std::int64_t seq,
+                                                               std::int64_t window_ms);
   static protocol::result<message_page> sync(pqxx::connection& c, std::int64_t org, std::int64_t conv,
                                              std::int64_t user, std::int64_t after_seq, int limit);
   // A cluster node filling a gap in what reached a user's session (docs/cluster.md): the messages

@@ -1,6 +1,7 @@
 // Media rows, usage and garbage collection.
 #include "storage/media_store.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
@@ -83,9 +84,11 @@ void media_store::prepare(pqxx::connection& c) {
   c.prepare("media_conv_member",
             "SELECT EXISTS (SELECT 1 FROM conv_members WHERE org_id = $1 AND conv_id = $2 AND user_id = $3), "
             "EXISTS (SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2)");
-  c.prepare("media_reference",
-            "INSERT INTO media_conversations (org_id, media_id, conv_id) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING");
+  c.prepare(
+      "media_reference",
+      "INSERT INTO media_conversations (org_id, media_id, conv_id, last_sent_ms) VALUES ($1, $2, $3, $4) "
+      "ON CONFLICT (org_id, media_id, conv_id) DO UPDATE "
+      "SET last_sent_ms = greatest(media_conversations.last_sent_ms, EXCLUDED.last_sent_ms)");
   c.prepare("media_mark_sent", "UPDATE media SET sent_at = now() WHERE org_id = $1 AND id = $2");
   c.prepare("media_collector_lock", "SELECT pg_try_advisory_xact_lock($1, 0)");
   c.prepare(
@@ -106,6 +109,9 @@ void media_store::prepare(pqxx::connection& c) {
       "SELECT (SELECT count(*) FROM gone), (SELECT coalesce(sum(size), 0)::bigint FROM gone), "
       "(SELECT coalesce(string_agg(DISTINCT sha256, ','), '') FROM gone), (SELECT count(*) FROM charged)");
   c.prepare("media_object_used", "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = $1)");
+  c.prepare("media_purge_chunk",
+            "DELETE FROM media WHERE ctid = ANY(ARRAY(SELECT ctid FROM media WHERE org_id = $1 LIMIT $2)) "
+            "RETURNING sha256");
 }
 
 storage_usage media_store::usage(pqxx::connection& c, std::int64_t org) {
@@ -153,7 +159,7 @@ std::optional<media_row> media_store::readable(pqxx::connection& c, std::int64_t
 
 protocol::result<media_row> media_store::attach_in(pqxx::work& w, std::int64_t org, std::int64_t id,
                                                    std::int64_t conv, std::int64_t user,
-                                                   protocol::media_kind kind) {
+                                                   protocol::media_kind kind, std::int64_t ts) {
   error missing{error_code::not_found, "media " + protocol::id_string(id) + " not found"};
   auto r = w.exec_prepared("media_lock_for_send", org, id);
   if (r.empty()) return missing;
@@ -169,7 +175,7 @@ protocol::result<media_row> media_store::attach_in(pqxx::work& w, std::int64_t o
       return error{error_code::not_found, "conversation " + protocol::id_string(conv) + " not found"};
     return error{error_code::forbidden, "not a member of conversation " + protocol::id_string(conv)};
   }
-  w.exec_prepared("media_reference", org, id, conv);
+  w.exec_prepared("media_reference", org, id, conv, ts);
   if (!sent) w.exec_prepared("media_mark_sent", org, id);
   return m;
 }
@@ -201,6 +207,22 @@ gc_outcome media_store::collect(pqxx::connection& c, std::int64_t grace_s, int l
     w.commit();
   }
   return out;
+}
+
+std::int64_t media_store::purge_org_in(pqxx::work& w, std::int64_t org, int limit,
+                                       const std::function<void(const std::string&)>& remove_object) {
+  std::vector<std::string> shas;
+  for (const auto& r : w.exec_prepared("media_purge_chunk", org, limit))
+    shas.push_back(r[0].as<std::string>());
+  auto rows = static_cast<std::int64_t>(shas.size());
+  std::sort(shas.begin(), shas.end());
+  shas.erase(std::unique(shas.begin(), shas.end()), shas.end());
+  for (const auto& sha : shas) {
+    lock_object(w, sha);
+    // This transaction's deletes are visible to it: true only when another upload still uses it.
+    if (!w.exec_prepared1("media_object_used", sha)[0].as<bool>()) remove_object(sha);
+  }
+  return rows;
 }
 
 }  // namespace switchboard::storage

@@ -74,9 +74,17 @@ class media_store {
   // media was sent to `conv`, which lets its members read it and keeps it from collection. Runs in
   // `w`, the transaction that writes the message (the ordered writer's batch), so the reference
   // commits exactly when the message does.
+  // `ts`: the message's, kept with the reference (retention drops it once every message older than
+  // the last that carried the media is gone).
   static protocol::result<media_row> attach_in(pqxx::work& w, std::int64_t org, std::int64_t id,
                                                std::int64_t conv, std::int64_t user,
-                                               protocol::media_kind kind);
+                                               protocol::media_kind kind, std::int64_t ts);
+
+  // An organization's purge: deletes up to `limit` of its uploads inside `w`, and each stored object
+  // no other upload (of any organization) uses through `remove_object`, under that object's lock.
+  // Returns the uploads deleted.
+  static std::int64_t purge_org_in(pqxx::work& w, std::int64_t org, int limit,
+                                   const std::function<void(const std::string&)>& remove_object);
 
   // One round of garbage collection: deletes up to `limit` uploads never sent and older than
   // `grace_s`, then each stored object no upload uses any more (through `remove_object`, called

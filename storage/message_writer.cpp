@@ -194,7 +194,7 @@ bool message_writer::try_batch(std::vector<send_request>& batch, std::optional<d
         for (std::size_t i = 0; i < batch.size(); ++i) {
           const auto& r = batch[i];
           if (!r.media) continue;
-          auto checked = media_store::attach_in(w, r.org, r.media->id, r.conv, r.sender, r.media->kind);
+          auto checked = media_store::attach_in(w, r.org, r.media->id, r.conv, r.sender, r.media->kind, r.ts);
           if (checked) continue;
           refused[i] = true;
           outcomes[i].st = send_outcome::status::refused;

@@ -13,7 +13,7 @@ void org_store::prepare(pqxx::connection& c) {
   c.prepare("org_owner_insert",
             "INSERT INTO users (org_id, name, mobile, role, password_hash) VALUES ($1, $2, $3, 'owner', $4) "
             "RETURNING id");
-  c.prepare("org_exists", "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1)");
+  c.prepare("org_exists", "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND deleted_at IS NULL)");
   // Users and their tokens in one statement; the final SELECT keeps the input order.
   c.prepare("org_seed_members",
             "WITH input AS ("

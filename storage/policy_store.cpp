@@ -62,6 +62,7 @@ org_policy read_policy(const pqxx::row& r, pqxx::row::size_type at = 0) {
   p.recall_window_s = r[at + 3].as<int>();
   if (!r[at + 4].is_null()) p.min_client_version = r[at + 4].as<std::string>();
   if (!r[at + 5].is_null()) p.storage_quota_mb = r[at + 5].as<std::int64_t>();
+  if (!r[at + 6].is_null()) p.reclaim_inactive_days = r[at + 6].as<int>();
   return p;
 }
 
@@ -74,13 +75,15 @@ json::object to_json(const org_policy& p) {
           {"recall_window_s", p.recall_window_s},
           {"min_client_version",
            p.min_client_version ? json::value(*p.min_client_version) : json::value(nullptr)},
-          {"storage_quota_mb", opt_value(p.storage_quota_mb)}};
+          {"storage_quota_mb", opt_value(p.storage_quota_mb)},
+          {"reclaim_inactive_days",
+           p.reclaim_inactive_days ? json::value(*p.reclaim_inactive_days) : json::value(nullptr)}};
 }
 
 protocol::result<policy_patch> read_policy_patch(const json::object& body) {
-  static const std::vector<std::string> known{"directory_visibility", "visibility_rules",
-                                              "retention_days",       "recall_window_s",
-                                              "min_client_version",   "storage_quota_mb"};
+  static const std::vector<std::string> known{
+      "directory_visibility", "visibility_rules", "retention_days",       "recall_window_s",
+      "min_client_version",   "storage_quota_mb", "reclaim_inactive_days"};
   for (const auto& kv : body)
     if (std::find(known.begin(), known.end(), std::string(kv.key())) == known.end())
       return error{error_code::bad_request,
@@ -120,6 +123,11 @@ protocol::result<policy_patch> read_policy_patch(const json::object& body) {
     p.storage_quota_mb = is_null("storage_quota_mb")
                              ? std::optional<std::int64_t>{}
                              : std::optional<std::int64_t>{f.integer("storage_quota_mb", 0, 1LL << 40)};
+  if (f.ok() && body.contains("reclaim_inactive_days"))
+    p.reclaim_inactive_days =
+        is_null("reclaim_inactive_days")
+            ? std::optional<int>{}
+            : std::optional<int>{static_cast<int>(f.integer("reclaim_inactive_days", 1, 36500))};
   if (!f.ok()) return f.err();
   return p;
 }
@@ -127,7 +135,7 @@ protocol::result<policy_patch> read_policy_patch(const json::object& body) {
 void policy_store::prepare(pqxx::connection& c) {
   const char* cols =
       "directory_visibility, visibility_rules::text, retention_days, recall_window_s, min_client_version, "
-      "storage_quota_mb";
+      "storage_quota_mb, reclaim_inactive_days";
   c.prepare("policy_get", std::string("SELECT ") + cols + " FROM org_policies WHERE org_id = $1");
   c.prepare("policy_lock", "INSERT INTO org_policies (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING");
   c.prepare("policy_get_locked",
@@ -136,7 +144,7 @@ void policy_store::prepare(pqxx::connection& c) {
             "UPDATE org_policies SET directory_visibility = $2, visibility_rules = $3::jsonb, "
             "retention_days = NULLIF($4::text, '')::integer, recall_window_s = $5, "
             "min_client_version = NULLIF($6, ''), storage_quota_mb = NULLIF($7::text, '')::bigint, "
-            "updated_at = now() WHERE org_id = $1");
+            "reclaim_inactive_days = NULLIF($8::text, '')::integer, updated_at = now() WHERE org_id = $1");
   c.prepare("changes_clock", "SELECT (extract(epoch FROM now()) * 1000)::bigint");
   c.prepare(
       "changes_users",
@@ -146,6 +154,12 @@ void policy_store::prepare(pqxx::connection& c) {
   c.prepare("changes_policies", std::string("SELECT org_id, ") + cols +
                                     ", (extract(epoch FROM updated_at) * 1000)::bigint FROM org_policies "
                                     "WHERE updated_at > to_timestamp($1::double precision / 1000)");
+  c.prepare("policy_reclaim",
+            "SELECT p.org_id, p.reclaim_inactive_days FROM org_policies p JOIN orgs o ON o.id = p.org_id "
+            "WHERE p.reclaim_inactive_days IS NOT NULL AND o.deleted_at IS NULL ORDER BY p.org_id");
+  c.prepare("changes_orgs",
+            "SELECT id, (extract(epoch FROM deleted_at) * 1000)::bigint FROM orgs "
+            "WHERE deleted_at > to_timestamp($1::double precision / 1000)");
   c.prepare("policy_departments_found",
             "SELECT count(*) FROM departments WHERE org_id = $1 AND id = ANY($2::bigint[])");
 }
@@ -166,8 +180,20 @@ recent_changes policy_store::changed_since(pqxx::connection& c, std::int64_t sin
   }
   for (const auto& r : t.exec_prepared("changes_policies", from)) {
     out.policies.emplace_back(r[0].as<std::int64_t>(), read_policy(r, 1));
-    out.newest_ms = std::max(out.newest_ms, r[7].as<std::int64_t>());
+    out.newest_ms = std::max(out.newest_ms, r[8].as<std::int64_t>());
   }
+  for (const auto& r : t.exec_prepared("changes_orgs", from)) {
+    out.deleted_orgs.push_back(r[0].as<std::int64_t>());
+    out.newest_ms = std::max(out.newest_ms, r[1].as<std::int64_t>());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, int>> policy_store::reclaim_policies(pqxx::connection& c) {
+  pqxx::nontransaction n(c);
+  std::vector<std::pair<std::int64_t, int>> out;
+  for (const auto& r : n.exec_prepared("policy_reclaim"))
+    out.emplace_back(r[0].as<std::int64_t>(), r[1].as<int>());
   return out;
 }
 
@@ -202,10 +228,12 @@ protocol::result<policy_change> policy_store::put(pqxx::connection& c, const act
   if (p.recall_window_s) after.recall_window_s = *p.recall_window_s;
   if (p.min_client_version) after.min_client_version = *p.min_client_version;
   if (p.storage_quota_mb) after.storage_quota_mb = *p.storage_quota_mb;
+  if (p.reclaim_inactive_days) after.reclaim_inactive_days = *p.reclaim_inactive_days;
   w.exec_prepared(
       "policy_update", a.org, after.directory_visibility, json::serialize(rules_json(after.visibility_rules)),
       after.retention_days ? std::to_string(*after.retention_days) : std::string(), after.recall_window_s,
-      after.min_client_version.value_or(""), opt_param(after.storage_quota_mb));
+      after.min_client_version.value_or(""), opt_param(after.storage_quota_mb),
+      after.reclaim_inactive_days ? std::to_string(*after.reclaim_inactive_days) : std::string());
   audit_store::append(w, a, "policy.update", "policy",
                       {{"before", to_json(before)}, {"after", to_json(after)}});
   w.commit();

@@ -26,6 +26,7 @@ struct org_policy {
   int recall_window_s = 120;
   std::optional<std::string> min_client_version;  // none: any version
   std::optional<std::int64_t> storage_quota_mb;   // none: no quota
+  std::optional<int> reclaim_inactive_days;       // none: never reclaim
 };
 
 // PUT /v1/admin/policy: only the keys given change. For nullable keys, an inner nullopt is null.
@@ -36,6 +37,7 @@ struct policy_patch {
   std::optional<int> recall_window_s;
   std::optional<std::optional<std::string>> min_client_version;
   std::optional<std::optional<std::int64_t>> storage_quota_mb;
+  std::optional<std::optional<int>> reclaim_inactive_days;
 };
 
 struct policy_change {
@@ -50,7 +52,8 @@ protocol::result<policy_patch> read_policy_patch(const boost::json::object& body
 struct recent_changes {
   std::vector<protocol::user> users;
   std::vector<std::pair<std::int64_t, org_policy>> policies;
-  std::int64_t newest_ms = 0;  // the latest updated_at seen (the database's clock)
+  std::vector<std::int64_t> deleted_orgs;  // organizations deleted (DELETE /v1/admin/org) lately
+  std::int64_t newest_ms = 0;              // the latest updated_at seen (the database's clock)
 };
 
 class policy_store {
@@ -60,6 +63,8 @@ class policy_store {
   // Applies the patch (departments named in visibility_rules must be the org's: not_found), audited.
   static protocol::result<policy_change> put(pqxx::connection& c, const actor& a, const policy_patch& p);
   // Rows whose updated_at is after `since_ms - overlap_ms` (since_ms 0: nothing, only the clock).
+  // Organizations (not being deleted) with reclaim_inactive_days set: (org, days).
+  static std::vector<std::pair<std::int64_t, int>> reclaim_policies(pqxx::connection& c);
   static recent_changes changed_since(pqxx::connection& c, std::int64_t since_ms, std::int64_t overlap_ms);
 };
 

@@ -84,6 +84,7 @@ void user_store::prepare(pqxx::connection& c) {
   c.prepare("user_for_login",
             "SELECT " + cols +
                 ", coalesce(password_hash, '') FROM users WHERE org_id = $1 AND mobile = $2 "
+                "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = $1 AND o.deleted_at IS NOT NULL) "
                 "ORDER BY status = 'removed', id DESC LIMIT 1");
   c.prepare("user_get", "SELECT " + cols + " FROM users WHERE org_id = $1 AND id = $2");
   c.prepare("user_get_locked", "SELECT " + cols + " FROM users WHERE org_id = $1 AND id = $2 FOR UPDATE");
@@ -95,7 +96,8 @@ void user_store::prepare(pqxx::connection& c) {
       status_sql("u.");
   const std::string token_from =
       " FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
-      "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now()";
+      "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now() "
+      "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = t.org_id AND o.deleted_at IS NOT NULL)";
   c.prepare("token_resolve", token_cols + token_from);
   // hello: the token and its user in one round trip.
   c.prepare("token_resolve_user", token_cols + ", " + user_columns("u.") + token_from);
@@ -125,6 +127,21 @@ void user_store::prepare(pqxx::connection& c) {
       "UPDATE users SET restricted = $3::text[], "
       "restricted_until = to_timestamp(NULLIF($4::text, '')::double precision / 1000), updated_at = now() "
       "WHERE org_id = $1 AND id = $2");
+  // Members (never owners, admins or bots) with no login, no session seen and no live session since
+  // the cutoff, created before it. SKIP LOCKED: an admin acting on one of them meanwhile wins.
+  c.prepare(
+      "users_reclaimable",
+      "SELECT " + user_columns("u.") +
+          " FROM users u "
+          "WHERE u.org_id = $1 AND u.role = 'member' AND u.kind <> 'bot' AND u.status <> 'removed' "
+          "  AND u.created_at < now() - $2 * interval '1 day' "
+          "  AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.org_id = u.org_id AND t.user_id = u.id "
+          "                   AND t.created_at >= now() - $2 * interval '1 day') "
+          "  AND NOT EXISTS (SELECT 1 FROM last_seen s WHERE s.user_id = u.id "
+          "                   AND s.seen_ms >= (extract(epoch FROM now() - $2 * interval '1 day') * 1000)) "
+          "  AND NOT EXISTS (SELECT 1 FROM live_users l WHERE l.user_id = u.id) "
+          "  AND u.id > $3 "
+          "ORDER BY u.id LIMIT $4 FOR UPDATE OF u SKIP LOCKED");
   c.prepare("users_existing_active",
             "SELECT id FROM users WHERE org_id = $1 AND id = ANY($2::bigint[]) AND status <> 'removed'");
 }
@@ -281,25 +298,58 @@ std::optional<error> may_act_on(const actor& a, const protocol::user& u, const c
 }
 }  // namespace
 
+namespace {
+// The removal itself, audited as `action`, with the member.removed event.
+protocol::user remove_in(pqxx::work& w, const actor& a, const protocol::user& before, const char* action) {
+  w.exec_prepared("user_set_status", a.org, before.id, "removed", "", "");
+  w.exec_prepared("user_departments_clear", a.org, before.id);
+  w.exec_prepared("tokens_revoke_user", a.org, before.id);
+  auto after = *user_store::get_in(w, a.org, before.id);
+  audit_store::append(w, a, action, target_of(before.id), {{"before", protocol::to_json(before)}});
+  event_store::enqueue(w, a.org, {"member.removed", protocol::to_json(after)});
+  return after;
+}
+}  // namespace
+
 protocol::result<user_change> user_store::remove(pqxx::connection& c, const actor& a, std::int64_t id) {
   pqxx::work w(c);
   auto before = lock_target(w, a.org, id);
   if (!before) return before.err();
   if (auto e = may_act_on(a, before.value(), "removed")) return *e;
-  w.exec_prepared("user_set_status", a.org, id, "removed", "", "");
-  w.exec_prepared("user_departments_clear", a.org, id);
-  w.exec_prepared("tokens_revoke_user", a.org, id);
-  auto after = *get_in(w, a.org, id);
-  audit_store::append(w, a, "user.remove", target_of(id), {{"before", protocol::to_json(before.value())}});
-  event_store::enqueue(w, a.org, {"member.removed", protocol::to_json(after)});
+  auto after = remove_in(w, a, before.value(), "user.remove");
   w.commit();
   return user_change{before.value(), after};
+}
+
+reclaim_batch user_store::reclaim_inactive(pqxx::connection& c, std::int64_t org, int days,
+                                           std::int64_t after, int limit,
+                                           const std::function<bool(std::int64_t)>& live_here) {
+  pqxx::work w(c);
+  reclaim_batch out;
+  const actor system{org, 0, ""};
+  for (const auto& r : w.exec_prepared("users_reclaimable", org, days, after, limit)) {
+    auto before = read_user(r);
+    ++out.looked;
+    out.last = before.id;
+    if (live_here && live_here(before.id)) continue;
+    out.removed.push_back(user_change{before, remove_in(w, system, before, "user.reclaim")});
+  }
+  w.commit();
+  return out;
 }
 
 protocol::result<user_change> user_store::suspend(pqxx::connection& c, const actor& a, std::int64_t id,
                                                   const std::string& reason,
                                                   std::optional<std::int64_t> until_ms) {
   pqxx::work w(c);
+  auto r = suspend_in(w, a, id, reason, until_ms);
+  if (r) w.commit();
+  return r;
+}
+
+protocol::result<user_change> user_store::suspend_in(pqxx::work& w, const actor& a, std::int64_t id,
+                                                     const std::string& reason,
+                                                     std::optional<std::int64_t> until_ms) {
   auto before = lock_target(w, a.org, id);
   if (!before) return before.err();
   if (auto e = may_act_on(a, before.value(), "suspended")) return *e;
@@ -308,7 +358,6 @@ protocol::result<user_change> user_store::suspend(pqxx::connection& c, const act
   audit_store::append(w, a, "user.suspend", target_of(id),
                       {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
   event_store::enqueue(w, a.org, {"member.updated", protocol::to_json(after)});
-  w.commit();
   return user_change{before.value(), after};
 }
 
@@ -329,6 +378,14 @@ protocol::result<user_change> user_store::restrict(pqxx::connection& c, const ac
                                                    const std::vector<std::string>& features,
                                                    std::optional<std::int64_t> until_ms) {
   pqxx::work w(c);
+  auto r = restrict_in(w, a, id, features, until_ms);
+  if (r) w.commit();
+  return r;
+}
+
+protocol::result<user_change> user_store::restrict_in(pqxx::work& w, const actor& a, std::int64_t id,
+                                                      const std::vector<std::string>& features,
+                                                      std::optional<std::int64_t> until_ms) {
   auto before = lock_target(w, a.org, id);
   if (!before) return before.err();
   if (!features.empty())
@@ -339,7 +396,6 @@ protocol::result<user_change> user_store::restrict(pqxx::connection& c, const ac
   audit_store::append(w, a, "user.restrict", target_of(id),
                       {{"before", protocol::to_json(before.value())}, {"after", protocol::to_json(after)}});
   event_store::enqueue(w, a.org, {"member.updated", protocol::to_json(after)});
-  w.commit();
   return user_change{before.value(), after};
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -58,6 +59,12 @@ struct user_change {
   protocol::user before, after;
 };
 
+struct reclaim_batch {
+  std::vector<user_change> removed;
+  int looked = 0;         // candidates read (a full batch: there may be more)
+  std::int64_t last = 0;  // the highest candidate id read: where the next batch starts
+};
+
 class user_store {
  public:
   static void prepare(pqxx::connection& c);
@@ -89,6 +96,12 @@ class user_store {
                                               const user_patch& p, bool audit);
   // Removal: status removed, tokens revoked, departments left; the row and messages stay.
   static protocol::result<user_change> remove(pqxx::connection& c, const actor& a, std::int64_t id);
+  // Reclamation (policy reclaim_inactive_days): looks at up to `limit` members after id `after` with
+  // no login and no live session (in the cluster's live_users) for `days`, and removes those that
+  // `live_here` (this node's own sessions) does not claim, audited as user.reclaim by actor system
+  // (0), in one transaction.
+  static reclaim_batch reclaim_inactive(pqxx::connection& c, std::int64_t org, int days, std::int64_t after,
+                                        int limit, const std::function<bool(std::int64_t)>& live_here);
   static protocol::result<user_change> suspend(pqxx::connection& c, const actor& a, std::int64_t id,
                                                const std::string& reason,
                                                std::optional<std::int64_t> until_ms);
@@ -97,6 +110,13 @@ class user_store {
   static protocol::result<user_change> restrict(pqxx::connection& c, const actor& a, std::int64_t id,
                                                 const std::vector<std::string>& features,
                                                 std::optional<std::int64_t> until_ms);
+  // The same two inside the caller's transaction (a report's resolution), which commits them.
+  static protocol::result<user_change> suspend_in(pqxx::work& w, const actor& a, std::int64_t id,
+                                                  const std::string& reason,
+                                                  std::optional<std::int64_t> until_ms);
+  static protocol::result<user_change> restrict_in(pqxx::work& w, const actor& a, std::int64_t id,
+                                                   const std::vector<std::string>& features,
+                                                   std::optional<std::int64_t> until_ms);
 
   // Which of `users` exist in `org` and are not removed.
   static std::vector<std::int64_t> existing_active(pqxx::connection& c, std::int64_t org,

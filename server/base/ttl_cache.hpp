@@ -76,6 +76,27 @@ class ttl_cache {
     for (const auto& key : it->second) map_.erase(key);
     groups_.erase(it);
   }
+  // Every entry whose value `pred` matches (a walk over the whole cache: for rare events).
+  template <class Pred>
+  void erase_if(Pred pred) {
+    std::lock_guard lk(mu_);
+    bool erased = false;
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (pred(it->second.value)) {
+        it = map_.erase(it);
+        erased = true;
+      } else {
+        ++it;
+      }
+    }
+    if (!erased || !group_) return;
+    for (auto g = groups_.begin(); g != groups_.end();) {
+      auto& keys = g->second;
+      keys.erase(std::remove_if(keys.begin(), keys.end(), [this](const K& k) { return !map_.count(k); }),
+                 keys.end());
+      g = keys.empty() ? groups_.erase(g) : std::next(g);
+    }
+  }
   std::size_t size() const {
     std::lock_guard lk(mu_);
     return map_.size();

@@ -18,4 +18,8 @@ void app_token_cache::erase_app(std::int64_t app) {
   cache_.erase_group(app);
 }
 
+void app_token_cache::erase_org(std::int64_t org) {
+  cache_.erase_if([org](const storage::app_token_info& t) { return t.org == org; });
+}
+
 }  // namespace switchboard::server

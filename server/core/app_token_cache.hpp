@@ -23,6 +23,8 @@ class app_token_cache {
   void put(const std::string& hash, const storage::app_token_info& info);
   // Every token of the app (it was deleted).
   void erase_app(std::int64_t app);
+  // Every token of the organization (it was deleted).
+  void erase_org(std::int64_t org);
 
  private:
   static std::int64_t app_of(const storage::app_token_info& t) { return t.app; }

@@ -16,7 +16,7 @@ namespace switchboard::server {
 
 // The limits per key that count over the whole cluster (docs/cluster.md): a token taken on one node
 // is taken on every node that limits the same key.
-enum class shared_limit { sends, failed_logins, app_minute, app_day, count };
+enum class shared_limit { sends, failed_logins, app_minute, app_day, reports, count };
 
 using presence_map = std::unordered_map<std::int64_t, presence_tracker::state>;
 

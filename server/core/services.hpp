@@ -51,6 +51,7 @@ struct services : transport {
   keyed_rate_limiter& app_minute;     // per app: apps.requests_per_minute
   keyed_rate_limiter& app_day;        // per app: apps.requests_per_day
   const secret_box& secrets;          // apps.secret_key: apps' secrets sealed for signing callbacks
+  keyed_rate_limiter& reports;        // per user: governance.reports_per_hour
   // The client TLS context of callbacks (made once at start: loading the CA store reads files).
   std::shared_ptr<boost::asio::ssl::context> callback_tls;
   // Events to users wherever they are live: the registry on a single node, the cluster otherwise.

@@ -41,6 +41,10 @@ void token_cache::erase_user(std::int64_t user) {
   cache_.erase_group(user);
 }
 
+void token_cache::erase_org(std::int64_t org) {
+  cache_.erase_if([org](const entry& e) { return e.info.org_id == org; });
+}
+
 std::string new_token() {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");

@@ -27,6 +27,8 @@ class token_cache {
                                                                               std::int64_t now_ms) const;
   void erase(const std::string& hash);
   void erase_user(std::int64_t user);
+  // Every token of the organization (it was deleted).
+  void erase_org(std::int64_t org);
 
  private:
   struct entry {

@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <pqxx/connection>
+#include <thread>
 
 #include "config/settings.hpp"
 #include "protocol/clock.hpp"
@@ -25,9 +26,12 @@
 #include "server/base/password_hasher.hpp"
 #include "server/core/token_cache.hpp"
 #include "server/daemon/node.hpp"
+#include "server/jobs/governance.hpp"
 #include "server/ops/logging.hpp"
 #include "storage/call_store.hpp"
 #include "storage/db_pool.hpp"
+#include "storage/governance_store.hpp"
+#include "storage/media_backend.hpp"
 #include "storage/migrator.hpp"
 #include "storage/org_store.hpp"
 #include "storage/statements.hpp"
@@ -53,6 +57,9 @@ constexpr const char* usage =
     "  org credit-minutes --config FILE --org ID --minutes N --ref TEXT\n"
     "               adds a package of N call minutes (an operator's billing system runs it after a\n"
     "               purchase; TEXT is its reference) and prints the package and the new balance\n"
+    "  org purge    --config FILE --org ID\n"
+    "               purges an organization its owner deleted now, rather than after\n"
+    "               governance.org_purge_delay_s (chunked; run it again after an interruption)\n"
     "Every config key can be overridden with SWITCHBOARD_<SECTION>_<KEY>.\n";
 
 struct parsed_args {
@@ -374,6 +381,54 @@ int cmd_org_seed(const std::map<std::string, std::string>& opts) {
 
 }  // namespace
 
+int cmd_org_purge(const std::map<std::string, std::string>& opts) {
+  if (!opts.count("org") || opts.at("org").empty()) {
+    std::cerr << "switchboard: org purge needs --org\n" << usage;
+    return 2;
+  }
+  auto org = protocol::parse_id(opts.at("org"));
+  if (org <= 0) {
+    std::cerr << "switchboard: --org must be an organization id\n";
+    return 2;
+  }
+  auto cfg = load_config(opts);
+  if (!cfg) return 2;
+  auto log = make_logger(cfg->logging);
+  try {
+    pqxx::connection conn(storage::with_session_guards(
+        storage::with_connect_timeout(cfg->database.url, cfg->database.connect_timeout_s)));
+    if (!schema_is_current(conn)) return 1;
+    storage::prepare_all(conn);
+    if (!storage::governance_store::deleting(conn, org)) {
+      std::cerr << "switchboard: organization " << org
+                << " is not being deleted (its owner deletes it with DELETE /v1/admin/org)\n";
+      return 1;
+    }
+    auto media = storage::make_local_media_backend(cfg->media.dir);
+    media->open();
+    std::int64_t rows = 0;
+    bool done = false;
+    // The same pace as the server's purge: governance.chunk_pause_ms between chunks.
+    auto pause = std::chrono::milliseconds(cfg->governance.chunk_pause_ms);
+    purge_organization(
+        conn, org, cfg->governance.purge_chunk, *media, cfg->media.dir, *log,
+        [pause] {
+          std::this_thread::sleep_for(pause);
+          return false;
+        },
+        [&](const storage::purge_step& s) {
+          rows += s.rows;
+          done = s.finished;
+        });
+    boost::json::object out{{"org", std::to_string(org)}, {"purged", done}, {"rows", rows}};
+    std::cout << boost::json::serialize(out) << "\n";
+    return done ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: org purge failed (run it again to resume): " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int run_cli(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << usage;
@@ -388,7 +443,8 @@ int run_cli(const std::vector<std::string>& args) {
   std::size_t from = 1;
   std::vector<std::string> allowed{"config"};
   if (cmd == "org") {
-    if (args.size() < 2 || (args[1] != "create" && args[1] != "seed" && args[1] != "credit-minutes")) {
+    if (args.size() < 2 ||
+        (args[1] != "create" && args[1] != "seed" && args[1] != "credit-minutes" && args[1] != "purge")) {
       std::cerr << "switchboard: unknown org subcommand\n" << usage;
       return 2;
     }
@@ -397,6 +453,8 @@ int run_cli(const std::vector<std::string>& args) {
       allowed = {"config", "name", "admin-name", "admin-mobile", "admin-password"};
     else if (args[1] == "credit-minutes")
       allowed = {"config", "org", "minutes", "ref"};
+    else if (args[1] == "purge")
+      allowed = {"config", "org"};
     else
       allowed = {"config", "org", "count", "first-mobile", "tokens-out", "name-prefix"};
   } else if (cmd != "serve" && cmd != "migrate" && cmd != "check-config") {
@@ -413,6 +471,7 @@ int run_cli(const std::vector<std::string>& args) {
   if (cmd == "check-config") return cmd_check_config(parsed.opts);
   if (args[1] == "seed") return cmd_org_seed(parsed.opts);
   if (args[1] == "credit-minutes") return cmd_org_credit_minutes(parsed.opts);
+  if (args[1] == "purge") return cmd_org_purge(parsed.opts);
   return cmd_org_create(parsed.opts);
 }
 

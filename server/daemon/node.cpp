@@ -17,6 +17,7 @@
 #include "server/core/services.hpp"
 #include "server/jobs/change_watch.hpp"
 #include "server/jobs/event_dispatcher.hpp"
+#include "server/jobs/governance.hpp"
 #include "server/jobs/media_gc.hpp"
 #include "server/net/listener.hpp"
 #include "server/ops/logging.hpp"
@@ -99,6 +100,8 @@ struct node::impl {
                                         static_cast<double>(cfg.apps.requests_per_minute)};
   keyed_rate_limiter app_day_limiter{cfg.apps.requests_per_day / 86400.0,
                                      static_cast<double>(cfg.apps.requests_per_day)};
+  keyed_rate_limiter report_limiter{cfg.governance.reports_per_hour / 3600.0,
+                                    static_cast<double>(cfg.governance.reports_per_hour)};
   local_link single{presence};
   // cluster.nats_url set: this node is one of several (docs/cluster.md). Built before `ctx`, which it
   // only keeps a reference to.
@@ -113,6 +116,7 @@ struct node::impl {
   media_gc gc{ioc, ctx};
   event_dispatcher events{ioc, ctx};
   call_service calls{ioc, ctx};
+  governance gov{ctx, deadline("governance")};
   std::vector<std::shared_ptr<listener>> listeners;
   std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
@@ -159,6 +163,7 @@ struct node::impl {
             app_minute_limiter,
             app_day_limiter,
             secrets,
+            report_limiter,
             make_client_tls(),
             clustered ? static_cast<fanout&>(*clustered) : static_cast<fanout&>(sessions),
             clustered ? static_cast<cluster_link&>(*clustered) : static_cast<cluster_link&>(single)},
@@ -174,6 +179,7 @@ struct node::impl {
     limits.by_limit[static_cast<std::size_t>(shared_limit::failed_logins)] = &failed_login_limiter;
     limits.by_limit[static_cast<std::size_t>(shared_limit::app_minute)] = &app_minute_limiter;
     limits.by_limit[static_cast<std::size_t>(shared_limit::app_day)] = &app_day_limiter;
+    limits.by_limit[static_cast<std::size_t>(shared_limit::reports)] = &report_limiter;
     return std::make_unique<cluster::cluster_node>(ioc, ctx, cfg, log, stats, limits);
   }
   bool prepare_database();
@@ -312,6 +318,7 @@ void node::impl::begin_shutdown(const char* why) {
   gc.stop();
   events.stop();
   calls.stop();
+  gov.stop();
   hup_signal.cancel();
   connections.close_all();
   poll_drain();
@@ -375,6 +382,7 @@ int node::serve() {
   s.gc.start();
   s.events.start();
   s.calls.start();
+  s.gov.start();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
   int threads = s.cfg.server.threads > 0
                     ? s.cfg.server.threads
@@ -386,6 +394,7 @@ int node::serve() {
   for (int i = 1; i < threads; ++i) pool.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : pool) t.join();
+  s.gov.join();
 
   if (s.clustered) s.clustered->leave();  // its rows go, its users' presence with them; the bus closes
   s.writer.drain(s.drain_deadline);

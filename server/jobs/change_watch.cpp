@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/core/db_call.hpp"
+#include "server/core/org_lifecycle.hpp"
 #include "storage/policy_store.hpp"
 #include "storage/user_store.hpp"
 
@@ -24,6 +25,7 @@ void change_watch::tick(periodic_job::done_fn done) {
           ctx_.tokens.erase_user(u.id);  // role and status are cached with each token
           for (auto& s : ctx_.sessions.sessions_of(u.id)) s->account_changed(u);
         }
+        for (auto org : ch.deleted_orgs) forget_deleted_org(ctx_, org);
         for (const auto& [org, p] : ch.policies) {
           ctx_.policies.put(org, p);
           if (p.min_client_version)

@@ -2,7 +2,8 @@
 // `interval`, the users and policies changed lately (the database is the source of truth, so this
 // needs no bus): a user suspended or removed anywhere is kicked here too (4403), a role or
 // restriction change reaches the user's sessions (and the tokens this node verified are checked
-// again), and a raised min_client_version closes the older clients here (4426). Changes made
+// again), a raised min_client_version closes the older clients here (4426), and a deleted
+// organization's sessions are kicked (org_deleted) and its cached tokens forgotten. Changes made
 // through this node were applied at once already; applying them again does nothing.
 #pragma once
 

@@ -109,6 +109,8 @@ const char* limit_name(limit l) {
       return "slow_consumer";
     case limit::app_requests:
       return "app_requests";
+    case limit::reports:
+      return "reports";
     case limit::count:
       break;
   }
@@ -166,6 +168,28 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
          call_ends_total[i].load(std::memory_order_relaxed));
   counter(out, "switchboard_call_minutes_billed_total", "Call minutes billed by calls this node ended.",
           call_minutes_billed_total);
+  counter(out, "switchboard_governance_runs_total",
+          "Retention, reclamation and purge runs this node made (one node runs at a time).",
+          governance_runs_total);
+  header(out, "switchboard_governance_last_run_ms", "gauge",
+         "When this node last finished a governance run (ms).");
+  line(out, "switchboard_governance_last_run_ms", "",
+       static_cast<std::uint64_t>(
+           std::max<std::int64_t>(0, governance_last_run_ms.load(std::memory_order_relaxed))));
+  counter(out, "switchboard_retention_messages_deleted_total", "Messages retention deleted.",
+          retention_messages_deleted_total);
+  counter(out, "switchboard_retention_media_released_total",
+          "Media references retention dropped (the media collector frees what nobody references).",
+          retention_media_released_total);
+  counter(out, "switchboard_users_reclaimed_total", "Inactive members reclamation removed.",
+          users_reclaimed_total);
+  counter(out, "switchboard_purge_rows_deleted_total", "Rows of deleted organizations purged.",
+          purge_rows_deleted_total);
+  counter(out, "switchboard_orgs_purged_total", "Deleted organizations whose purge finished.",
+          orgs_purged_total);
+  counter(out, "switchboard_exports_ready_total", "Exports this node finished.", exports_ready_total);
+  counter(out, "switchboard_exports_failed_total", "Exports this node could not finish.",
+          exports_failed_total);
   header(out, "switchboard_limit_hits_total", "counter",
          "Requests or connections refused by each abuse limit (docs/security.md).");
   for (std::size_t i = 0; i < limit_hits.size(); ++i)

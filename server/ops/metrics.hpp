@@ -61,6 +61,7 @@ enum class limit : std::size_t {
   failed_logins,       // limits.failed_logins_per_minute, per mobile number
   slow_consumer,       // limits.outbound_queue_bytes (closed 4429)
   app_requests,        // apps.requests_per_minute / requests_per_day, per app
+  reports,             // governance.reports_per_hour, per member
   count
 };
 const char* limit_name(limit l);
@@ -104,6 +105,16 @@ class metrics {
     for (std::size_t i = 0; i < call_end_reasons.size(); ++i)
       if (call_end_reasons[i] == reason) call_ends_total[i].fetch_add(1, std::memory_order_relaxed);
   }
+  // Data governance (docs/admin.md): what this node's runs removed and wrote.
+  std::atomic<std::uint64_t> governance_runs_total{0};
+  std::atomic<std::int64_t> governance_last_run_ms{0};  // when this node last finished a run
+  std::atomic<std::uint64_t> retention_messages_deleted_total{0};
+  std::atomic<std::uint64_t> retention_media_released_total{0};
+  std::atomic<std::uint64_t> users_reclaimed_total{0};
+  std::atomic<std::uint64_t> purge_rows_deleted_total{0};
+  std::atomic<std::uint64_t> orgs_purged_total{0};
+  std::atomic<std::uint64_t> exports_ready_total{0};
+  std::atomic<std::uint64_t> exports_failed_total{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(limit::count)> limit_hits{};
   void hit(limit l) { limit_hits[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -84,7 +84,8 @@ void change_user(services& ctx, const call_ptr& c, Change change) {
   });
 }
 
-// `until` of a suspension or restriction: absent, or a time in the future.
+}  // namespace
+
 result<std::optional<std::int64_t>> read_until(protocol::fields& f, const json::object& body) {
   if (!body.contains("until") || body.at("until").is_null()) return std::optional<std::int64_t>{};
   auto until = f.integer("until", 0, max_until_ms);
@@ -93,7 +94,16 @@ result<std::optional<std::int64_t>> read_until(protocol::fields& f, const json::
   return std::optional<std::int64_t>{until};
 }
 
-}  // namespace
+std::vector<std::string> read_features(protocol::fields& f) {
+  auto features = f.str_list("features", 3, 16);
+  static const std::vector<std::string> known{"send", "call", "create_group"};
+  for (const auto& x : features)
+    if (f.ok() && std::find(known.begin(), known.end(), x) == known.end())
+      f.fail(error_code::bad_request, "features may hold send, call and create_group");
+  std::sort(features.begin(), features.end());
+  features.erase(std::unique(features.begin(), features.end()), features.end());
+  return features;
+}
 
 void update_user(services& ctx, const call_ptr& c, std::int64_t id) {
   authenticate_admin(ctx, c, [&ctx, c, id](const storage::token_info& t, const std::string&) {
@@ -151,13 +161,7 @@ void restrict_user(services& ctx, const call_ptr& c, std::int64_t id) {
     auto body = json_body(c);
     if (!body) return fail(ctx, c, body.err());
     protocol::fields f(body.value(), "");
-    auto features = f.str_list("features", 3, 16);
-    static const std::vector<std::string> known{"send", "call", "create_group"};
-    for (const auto& x : features)
-      if (f.ok() && std::find(known.begin(), known.end(), x) == known.end())
-        f.fail(error_code::bad_request, "features may hold send, call and create_group");
-    std::sort(features.begin(), features.end());
-    features.erase(std::unique(features.begin(), features.end()), features.end());
+    auto features = read_features(f);
     auto until = read_until(f, body.value());
     if (!f.ok()) return fail(ctx, c, f.err());
     if (!until) return fail(ctx, c, until.err());

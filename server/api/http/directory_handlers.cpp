@@ -251,7 +251,7 @@ void list_audit(services& ctx, const call_ptr& c) {
         [](const storage::audit_entry& e) {
           return json::object{{"id", protocol::id_string(e.id)},
                               {"ts", e.ts},
-                              {"actor", protocol::id_string(e.actor)},
+                              {"actor", e.actor == 0 ? std::string("system") : protocol::id_string(e.actor)},
                               {"action", e.action},
                               {"target", e.target},
                               {"summary", json::parse(e.summary_json)},

@@ -32,6 +32,13 @@ void list_audit(services& ctx, const call_ptr& c);
 void list_calls(services& ctx, const call_ptr& c);
 void get_call_minutes(services& ctx, const call_ptr& c);
 
+// Data governance (governance_handlers.cpp): deleting the organization, reports.
+void delete_org(services& ctx, const call_ptr& c);
+void create_report(services& ctx, const call_ptr& c);  // POST /v1/reports
+void list_reports(services& ctx, const call_ptr& c);   // GET /v1/admin/reports
+void resolve_report(services& ctx, const call_ptr& c,
+                    std::int64_t id);  // POST /v1/admin/reports/{id}/resolve
+
 // Operational endpoints (GET and HEAD).
 void healthz(services& ctx, const call_ptr& c, std::int64_t);
 void readyz(services& ctx, const call_ptr& c, std::int64_t);
