@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "protocol/clock.hpp"
+#include "storage/body_cipher.hpp"
 #include "storage/sql_util.hpp"
 
 namespace switchboard::storage {
@@ -46,7 +47,7 @@ protocol::message read_message(const pqxx::row& r) {
   m.from = r[3].as<std::int64_t>();
   m.client_msg_id = r[4].as<std::string>();
   m.type = r[5].as<std::string>();
-  m.body_json = r[6].as<std::string>();
+  m.body_json = body_cipher::open(std::string_view(r[6].c_str(), r[6].size()));
   m.ts = r[7].as<std::int64_t>();
   m.recalled = !r[8].is_null();
   return m;
@@ -140,8 +141,8 @@ protocol::message conv_store::append_system_body(pqxx::work& w, std::int64_t org
   m.body_json = boost::json::serialize(body);
   m.ts = now_ms();
   m.seq = w.exec_prepared1("conv_bump_seq", org, conv)[0].as<std::int64_t>();
-  m.msg_id = w.exec_prepared1("message_insert_system", org, conv, m.seq, actor, m.client_msg_id, m.body_json,
-                              m.ts)[0]
+  m.msg_id = w.exec_prepared1("message_insert_system", org, conv, m.seq, actor, m.client_msg_id,
+                              body_cipher::seal(m.body_json), m.ts)[0]
                  .as<std::int64_t>();
   return m;
 }

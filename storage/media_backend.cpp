@@ -128,6 +128,21 @@ class local_reader final : public media_reader {
   std::uint64_t size_;
 };
 
+}  // namespace
+
+std::unique_ptr<media_reader> open_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  return std::make_unique<local_reader>(fd, static_cast<std::uint64_t>(st.st_size));
+}
+
+namespace {
+
 class local_backend final : public media_backend {
  public:
   explicit local_backend(std::string dir) : dir_(std::move(dir)) {}
@@ -139,14 +154,7 @@ class local_backend final : public media_backend {
   std::unique_ptr<media_writer> begin() override { return std::make_unique<local_writer>(dir_); }
   std::unique_ptr<media_reader> open(const std::string& sha) override {
     if (!is_sha256_hex(sha)) return nullptr;
-    int fd = ::open(path(sha).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nullptr;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      return nullptr;
-    }
-    return std::make_unique<local_reader>(fd, static_cast<std::uint64_t>(st.st_size));
+    return open_file(path(sha));
   }
   bool exists(const std::string& sha) override {
     struct stat st {};

@@ -55,6 +55,8 @@ class media_backend {
 // Objects at <dir>/<hh>/<hh>/<sha256> (the first two and next two hex digits: no directory grows
 // past 65,536 entries per level), temporaries in <dir>/tmp. open() creates <dir> and <dir>/tmp.
 std::unique_ptr<media_backend> make_local_media_backend(const std::string& dir);
+// A reader of any local file (an export's archive); null when it cannot be opened.
+std::unique_ptr<media_reader> open_file(const std::string& path);
 
 // True for 64 lowercase hex digits: the only names a backend is asked for.
 bool is_sha256_hex(const std::string& s);

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <unordered_map>
 
+#include "storage/body_cipher.hpp"
 #include "storage/media_store.hpp"
 
 namespace switchboard::storage {
@@ -141,7 +142,7 @@ std::string batch_json(const std::vector<send_request>& batch, bool with_content
         {"ts", r.ts}};
     if (with_content) {
       row["type"] = r.type;
-      row["body"] = r.body_json;
+      row["body"] = body_cipher::seal(r.body_json);  // at rest: sealed when storage.encryption_key is set
     }
     rows.emplace_back(std::move(row));
   }

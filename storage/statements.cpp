@@ -9,6 +9,7 @@
 #include "storage/dept_store.hpp"
 #include "storage/directory_store.hpp"
 #include "storage/event_store.hpp"
+#include "storage/export_store.hpp"
 #include "storage/governance_store.hpp"
 #include "storage/import_store.hpp"
 #include "storage/media_store.hpp"
@@ -27,7 +28,7 @@ void prepare_all(pqxx::connection& c) {
         &audit_store::prepare, &policy_store::prepare, &notice_store::prepare, &code_store::prepare,
         &invitation_store::prepare, &import_store::prepare, &directory_store::prepare, &media_store::prepare,
         &app_store::prepare, &event_store::prepare, &cluster_store::prepare, &call_store::prepare,
-        &governance_store::prepare, &report_store::prepare})
+        &governance_store::prepare, &report_store::prepare, &export_store::prepare})
     prepare(c);
 }
 

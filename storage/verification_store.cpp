@@ -53,11 +53,13 @@ void code_store::prepare(pqxx::connection& c) {
   // Requests for one number, from any node, one at a time: the throttles count what is committed.
   c.prepare("code_lock", "SELECT pg_advisory_xact_lock(hashtextextended('code:' || $2, $1))");
   c.prepare("code_may_receive_login",
-            "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 AND mobile = $2 AND status <> 'removed')");
+            "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 AND mobile = $2 AND status <> 'removed') "
+            "AND NOT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND deleted_at IS NOT NULL)");
   c.prepare(
       "code_may_receive_invitation",
       "SELECT EXISTS (SELECT 1 FROM invitations WHERE org_id = $1 AND mobile = $2 AND accepted_at IS NULL "
-      "AND revoked_at IS NULL AND expires_at > now())");
+      "AND revoked_at IS NULL AND expires_at > now()) "
+      "AND NOT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND deleted_at IS NOT NULL)");
   // Milliseconds until the next request is allowed (0: now), from the one-a-minute and ten-an-hour
   // throttles.
   c.prepare(
@@ -201,7 +203,8 @@ void invitation_store::prepare(pqxx::connection& c) {
                                          " FROM invitations WHERE org_id = $1 AND id = $2 FOR UPDATE");
   c.prepare("invitation_by_code", std::string("SELECT ") + invitation_columns +
                                       " FROM invitations WHERE code_hash = decode($1, 'hex') "
-                                      "FOR UPDATE");
+                                      "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = invitations.org_id "
+                                      "AND o.deleted_at IS NOT NULL) FOR UPDATE");
   c.prepare("invitation_revoke",
             std::string("UPDATE invitations SET revoked_at = coalesce(revoked_at, now()) "
                         "WHERE org_id = $1 AND id = $2 RETURNING ") +

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 
 #include "config/settings.hpp"
@@ -60,6 +61,8 @@ struct services : transport {
   cluster_link& cluster;  // presence, admin changes and shared limits (local_link on a single node)
   // Calls (set by the node once built: the service needs these services first).
   call_service* calls = nullptr;
+  // An export was requested here: the node's export worker starts it now (set by the node).
+  std::function<void()> wake_exports = [] {};
 };
 
 }  // namespace switchboard::server

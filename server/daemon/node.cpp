@@ -17,6 +17,7 @@
 #include "server/core/services.hpp"
 #include "server/jobs/change_watch.hpp"
 #include "server/jobs/event_dispatcher.hpp"
+#include "server/jobs/export_worker.hpp"
 #include "server/jobs/governance.hpp"
 #include "server/jobs/media_gc.hpp"
 #include "server/net/listener.hpp"
@@ -24,6 +25,7 @@
 #include "server/ops/metrics.hpp"
 #include "server/ops/systemd_notify.hpp"
 #include "storage/app_store.hpp"
+#include "storage/body_cipher.hpp"
 #include "storage/conv_store.hpp"
 #include "storage/dept_store.hpp"
 #include "storage/directory_store.hpp"
@@ -117,6 +119,7 @@ struct node::impl {
   event_dispatcher events{ioc, ctx};
   call_service calls{ioc, ctx};
   governance gov{ctx, deadline("governance")};
+  export_worker exports{ctx, deadline("export")};
   std::vector<std::shared_ptr<listener>> listeners;
   std::unique_ptr<tls_contexts> tls;  // tls.enabled: the main listener's certificate
   clock::time_point drain_deadline{};
@@ -170,6 +173,7 @@ struct node::impl {
         router(ctx) {
     if (clustered) presence.on_watch_change([this](std::int64_t u, bool on) { clustered->watching(u, on); });
     ctx.calls = &calls;
+    ctx.wake_exports = [this] { exports.wake(); };
   }
 
   std::unique_ptr<cluster::cluster_node> make_cluster() {
@@ -319,6 +323,7 @@ void node::impl::begin_shutdown(const char* why) {
   events.stop();
   calls.stop();
   gov.stop();
+  exports.stop();
   hup_signal.cancel();
   connections.close_all();
   poll_drain();
@@ -358,6 +363,8 @@ int node::serve() {
     s.log->critical("cannot use media.dir: {}", e.what());
     return 1;
   }
+  // Before the first storage call: bodies are sealed and opened from the first message on.
+  storage::body_cipher::install(s.cfg.storage.encryption_key, s.cfg.storage.decryption_keys);
   s.db.add_connect_hook(&storage::prepare_all);
   s.writer.add_connect_hook(&storage::prepare_all);
   s.db.start();
@@ -383,6 +390,7 @@ int node::serve() {
   s.events.start();
   s.calls.start();
   s.gov.start();
+  s.exports.start();
   if (auto wd = systemd::watchdog_interval()) s.start_watchdog(*wd);
   int threads = s.cfg.server.threads > 0
                     ? s.cfg.server.threads
@@ -395,6 +403,7 @@ int node::serve() {
   s.ioc.run();
   for (auto& t : pool) t.join();
   s.gov.join();
+  s.exports.join();
 
   if (s.clustered) s.clustered->leave();  // its rows go, its users' presence with them; the bus closes
   s.writer.drain(s.drain_deadline);

@@ -7,9 +7,7 @@
 #include <filesystem>
 
 #include "protocol/clock.hpp"
-#include "server/core/org_lifecycle.hpp"
 #include "storage/policy_store.hpp"
-#include "storage/statements.hpp"
 #include "storage/user_store.hpp"
 
 namespace switchboard::server {
@@ -21,73 +19,14 @@ constexpr std::int64_t day_ms = 86400000;
 
 governance::governance(services& ctx, storage::query_deadline deadline)
     : ctx_(ctx),
-      hooks_{&storage::prepare_all},
-      link_(storage::with_session_guards(ctx.cfg.database.url), hooks_, deadline, ctx.log, "governance") {}
+      // The first run comes one interval after the start, so a restarting cluster does not pile up.
+      worker_(ctx, deadline, "governance", std::chrono::seconds(ctx.cfg.governance.interval_s),
+              std::chrono::seconds(ctx.cfg.governance.interval_s), [this](pqxx::connection& c) { run(c); }) {}
 
-governance::~governance() {
-  stop();
-  join();
-}
-
-void governance::start() {
-  thread_ = std::thread([this] { loop(); });
-}
-
-void governance::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-}
-
-void governance::join() {
-  if (thread_.joinable()) thread_.join();
-}
-
-void governance::run_soon() {
-  {
-    std::lock_guard lk(mu_);
-    soon_ = true;
-  }
-  cv_.notify_all();
-}
-
-bool governance::stopping() const {
-  std::lock_guard lk(mu_);
-  return stop_;
-}
-
-bool governance::pause(std::chrono::milliseconds d) {
-  std::unique_lock lk(mu_);
-  if (d.count() > 0) cv_.wait_for(lk, d, [this] { return stop_; });
-  return !stop_;
-}
-
-void governance::loop() {
-  const auto interval = std::chrono::seconds(ctx_.cfg.governance.interval_s);
-  // The first run comes one interval after the start, so a restarting cluster does not pile up.
-  auto next = std::chrono::steady_clock::now() + interval;
-  for (;;) {
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait_until(lk, next, [this] { return stop_ || soon_; });
-      if (stop_) return;
-      soon_ = false;
-    }
-    next = std::chrono::steady_clock::now() + interval;
-    try {
-      auto* c = link_.get();
-      if (!c) continue;  // logged by the link; the next interval tries again
-      if (run_once(*c)) {
-        ctx_.stats.governance_runs_total.fetch_add(1, std::memory_order_relaxed);
-        ctx_.stats.governance_last_run_ms.store(protocol::now_ms(), std::memory_order_relaxed);
-      }
-    } catch (const std::exception& e) {
-      ctx_.log->warn("governance: run failed, retried in {} s: {}", ctx_.cfg.governance.interval_s, e.what());
-      link_.drop();
-    }
-  }
+void governance::run(pqxx::connection& c) {
+  if (!run_once(c)) return;
+  ctx_.stats.governance_runs_total.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats.governance_last_run_ms.store(protocol::now_ms(), std::memory_order_relaxed);
 }
 
 bool governance::run_once(pqxx::connection& c) {

@@ -6,14 +6,11 @@
 // that connection makes it the only run in the cluster, and frees itself if the node dies.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <functional>
 
 #include "server/core/services.hpp"
-#include "storage/db_link.hpp"
+#include "server/jobs/db_worker.hpp"
 #include "storage/governance_store.hpp"
 
 namespace switchboard::server {
@@ -26,34 +23,24 @@ class governance {
   static constexpr int reclaim_per_batch = 200;
 
   governance(services& ctx, storage::query_deadline deadline);
-  ~governance();
-  void start();
+  void start() { worker_.start(); }
   // Thread-safe and quick: a run in progress stops after its current chunk.
-  void stop();
+  void stop() { worker_.stop(); }
   // Waits for the thread (after stop(); off the io threads).
-  void join();
-  // Thread-safe: run now rather than at the next interval.
-  void run_soon();
+  void join() { worker_.join(); }
 
  private:
-  void loop();
+  void run(pqxx::connection& c);
   bool run_once(pqxx::connection& c);  // false: another node holds the run
   void retention(pqxx::connection& c);
   std::int64_t retention_of(pqxx::connection& c, const storage::retention_policy& p);
   void reclamation(pqxx::connection& c);
   void purges(pqxx::connection& c);
-  // Sleeps up to `d`; false once stopping.
-  bool pause(std::chrono::milliseconds d);
-  bool stopping() const;
+  bool pause(std::chrono::milliseconds d) { return worker_.pause(d); }
+  bool stopping() const { return worker_.stopping(); }
 
   services& ctx_;
-  std::vector<storage::db_link::hook> hooks_;
-  storage::db_link link_;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool soon_ = false;
+  db_worker worker_;
 };
 
 // An organization's purge, run to its end on `c` (the operator's `switchboard org purge`, and the

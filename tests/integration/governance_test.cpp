@@ -102,6 +102,9 @@ bool has_audit(const api_client& admin, const std::string& action, const std::st
   return false;
 }
 
+// PostgreSQL 15's own dump tool (Debian's /usr/bin/pg_dump wrapper picks a version by cluster).
+const std::string pg_dump = "/usr/lib/postgresql/15/bin/pg_dump";
+
 const std::string png(std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) + std::string(200, 'p'));
 
 }  // namespace
@@ -445,4 +448,48 @@ TEST_CASE("each report action does what it says", "[governance]") {
   auto over = r_api.call("POST", "/v1/reports", json::object{{"conv", conv}, {"seq", 6}, {"reason", "x"}});
   CHECK(over.status == 429);
   CHECK(json::parse(over.body).at("error").at("retry_after_ms").as_int64() > 0);
+}
+
+TEST_CASE("with an encryption key a database dump holds no message text, and keys rotate", "[governance]") {
+  const std::string first_key(64, '1'), second_key = std::string(32, 'c') + std::string(32, '4');
+  org_fixture fx(env{{"SWITCHBOARD_STORAGE_ENCRYPTION_KEY", first_key}});
+  auto owner = fx.owner;
+  auto member = fx.add_user(owner, "Eve");
+  auto ws = connect(fx.port(), owner);
+  auto peer = connect(fx.port(), member);
+  auto conv = group_conv(*ws, {member});
+  ok_data(ws->call("send", text_send(conv, "secret-1", "launch code marmalade-7731")));
+  auto ev = peer->wait_event("message", 10s);
+  REQUIRE(ev);
+  CHECK(ev->at("data").at("body").at("text") == "launch code marmalade-7731");
+  ok_data(ws->call("add_members", {{"conv", conv}, {"users", json::array{fx.add_user(owner, "Sam").id}}}));
+
+  auto dump = run_program(pg_dump, {"--data-only", fx.db.url()}, {});
+  REQUIRE(dump.exit_code == 0);
+  CHECK(dump.out.find("marmalade-7731") == std::string::npos);
+  CHECK(dump.out.find("launch code") == std::string::npos);
+  // Every body, the system message's too, is sealed under the key's id.
+  CHECK(fx.db.scalar("SELECT count(*) FROM messages WHERE body NOT LIKE 'sb1:%'") == "0");
+  auto first_id = fx.db.scalar("SELECT DISTINCT split_part(body, ':', 2) FROM messages");
+  auto page = ok_data(peer->call("sync", {{"conv", conv}, {"after_seq", 0}}));
+  REQUIRE(page.at("messages").as_array().size() == 2);
+  CHECK(page.at("messages").as_array()[0].at("body").at("text") == "launch code marmalade-7731");
+  CHECK(page.at("messages").as_array()[1].at("body").at("event") == "members_added");
+
+  // Rotation: a new key seals, the old one (now a decryption key) still opens.
+  ws.reset();
+  peer.reset();
+  fx.srv.reset();
+  fx.srv = std::make_unique<server>(fx.db.url(), env{{"SWITCHBOARD_STORAGE_ENCRYPTION_KEY", second_key},
+                                                     {"SWITCHBOARD_STORAGE_DECRYPTION_KEYS", first_key}});
+  auto again = connect(fx.port(), owner);
+  ok_data(again->call("send", text_send(conv, "secret-2", "second secret quince-5520")));
+  auto both = ok_data(again->call("sync", {{"conv", conv}, {"after_seq", 0}})).at("messages").as_array();
+  REQUIRE(both.size() == 3);
+  CHECK(both[0].at("body").at("text") == "launch code marmalade-7731");
+  CHECK(both[2].at("body").at("text") == "second secret quince-5520");
+  CHECK(fx.db.scalar("SELECT count(DISTINCT split_part(body, ':', 2)) FROM messages") == "2");
+  CHECK(fx.db.scalar("SELECT split_part(body, ':', 2) FROM messages WHERE seq = 3 AND conv_id = " + conv) !=
+        first_id);
+  CHECK(run_program(pg_dump, {"--data-only", fx.db.url()}, {}).out.find("quince-5520") == std::string::npos);
 }

@@ -39,6 +39,15 @@ void list_reports(services& ctx, const call_ptr& c);   // GET /v1/admin/reports
 void resolve_report(services& ctx, const call_ptr& c,
                     std::int64_t id);  // POST /v1/admin/reports/{id}/resolve
 
+// Exports (export_handlers.cpp).
+void create_org_export(services& ctx, const call_ptr& c);                     // POST /v1/admin/exports
+void list_org_exports(services& ctx, const call_ptr& c);                      // GET /v1/admin/exports
+void get_org_export(services& ctx, const call_ptr& c, std::int64_t id);       // GET /v1/admin/exports/{id}
+void download_org_export(services& ctx, const call_ptr& c, std::int64_t id);  // .../{id}/download
+void create_own_export(services& ctx, const call_ptr& c);                     // POST /v1/me/export
+void get_own_export(services& ctx, const call_ptr& c, std::int64_t id);       // GET /v1/me/exports/{id}
+void download_own_export(services& ctx, const call_ptr& c, std::int64_t id);  // .../{id}/download
+
 // Operational endpoints (GET and HEAD).
 void healthz(services& ctx, const call_ptr& c, std::int64_t);
 void readyz(services& ctx, const call_ptr& c, std::int64_t);

@@ -252,42 +252,45 @@ void download_media(services& ctx, const call_ptr& c, std::int64_t id) {
                             internal_error(*ctx.log, "media download",
                                            "the object of media " + std::to_string(m.id) + " is missing"));
               }
-              auto size = reader->size();
-              byte_range range;
-              range.length = size;
-              auto if_range = header(c, http::field::if_range);
-              if (auto h = header(c, http::field::range);
-                  h && (!if_range || protocol::trim_ows(*if_range) == etag))
-                range = parse_range(*h, size);
-              if (range.what == byte_range::kind::unsatisfiable) {
-                auto res = make_error_response(
-                    c->req, {error_code::bad_request, "the range is past the end of the media"});
-                res.result(http::status::range_not_satisfiable);
-                res.set(http::field::content_range, "bytes */" + std::to_string(size));
-                return finish(ctx, c, std::move(res));
-              }
               head.set(http::field::content_type, m.content_type);
-              head.set(http::field::accept_ranges, "bytes");
               head.set("X-Content-Type-Options", "nosniff");
               bool inline_type =
                   m.content_type.rfind("image/", 0) == 0 || m.content_type.rfind("audio/", 0) == 0;
               std::string disposition = inline_type ? "inline" : "attachment";
               if (!m.name.empty()) disposition += "; filename*=" + ext_value(m.name);
               head.set(http::field::content_disposition, disposition);
-              if (range.what == byte_range::kind::partial) {
-                head.result(http::status::partial_content);
-                head.set(http::field::content_range, "bytes " + std::to_string(range.offset) + "-" +
-                                                         std::to_string(range.offset + range.length - 1) +
-                                                         "/" + std::to_string(size));
-              }
-              head.content_length(range.length);
-              streamed_response res{std::move(head), c->req.method() == http::verb::head ? nullptr : reader,
-                                    range.offset, range.length};
-              finish_stream(ctx, c, std::move(res));
+              answer_bytes(ctx, c, std::move(head), reader, etag);
             });
           });
         });
   });
+}
+
+void answer_bytes(services& ctx, const call_ptr& c, http_response head,
+                  std::shared_ptr<storage::media_reader> reader, const std::string& etag) {
+  auto size = reader->size();
+  byte_range range;
+  range.length = size;
+  auto if_range = header(c, http::field::if_range);
+  if (auto h = header(c, http::field::range); h && (!if_range || protocol::trim_ows(*if_range) == etag))
+    range = parse_range(*h, size);
+  if (range.what == byte_range::kind::unsatisfiable) {
+    auto res = make_error_response(c->req, {error_code::bad_request, "the range is past the end"});
+    res.result(http::status::range_not_satisfiable);
+    res.set(http::field::content_range, "bytes */" + std::to_string(size));
+    return finish(ctx, c, std::move(res));
+  }
+  head.set(http::field::accept_ranges, "bytes");
+  if (range.what == byte_range::kind::partial) {
+    head.result(http::status::partial_content);
+    head.set(http::field::content_range, "bytes " + std::to_string(range.offset) + "-" +
+                                             std::to_string(range.offset + range.length - 1) + "/" +
+                                             std::to_string(size));
+  }
+  head.content_length(range.length);
+  streamed_response res{std::move(head), c->req.method() == http::verb::head ? nullptr : std::move(reader),
+                        range.offset, range.length};
+  finish_stream(ctx, c, std::move(res));
 }
 
 void get_usage(services& ctx, const call_ptr& c) {

@@ -56,6 +56,10 @@ void begin_upload(services& ctx, const call_ptr& c, upload_ready_fn ready);
 void download_media(services& ctx, const call_ptr& c, std::int64_t id);
 // GET /v1/admin/usage.
 void get_usage(services& ctx, const call_ptr& c);
+// Answers with `reader`'s bytes: 200, or 206 for a Range (honouring If-Range against `etag`), or
+// 416 past the end. `head` carries the status line and the headers already set.
+void answer_bytes(services& ctx, const call_ptr& c, http_response head,
+                  std::shared_ptr<storage::media_reader> reader, const std::string& etag);
 
 // The size limit for an upload declared as `content_type`.
 std::uint64_t media_limit(const config::settings& cfg, std::string_view content_type);
