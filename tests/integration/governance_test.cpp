@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "api_client.hpp"
+#include "cluster.hpp"
 #include "fixture.hpp"
 #include "http_client.hpp"
 #include "ws_client.hpp"
@@ -492,4 +493,36 @@ TEST_CASE("with an encryption key a database dump holds no message text, and key
   CHECK(fx.db.scalar("SELECT split_part(body, ':', 2) FROM messages WHERE seq = 3 AND conv_id = " + conv) !=
         first_id);
   CHECK(run_program(pg_dump, {"--data-only", fx.db.url()}, {}).out.find("quince-5520") == std::string::npos);
+}
+
+TEST_CASE("a deletion on one node refuses the organization on every node at once", "[governance]") {
+  cluster_fixture cl(2);
+  auto owner = cl.org.owner;
+  auto member = cl.org.add_user(owner, "Nia");
+  // An app token, and the member's token verified (and cached) by the second node.
+  api_client admin0{cl.port(0), owner.token};
+  auto app = admin0.ok("POST", "/v1/admin/apps", json::object{{"name", "HR sync"}, {"scopes", json::array{"contacts:read"}}},
+                       201);
+  auto exchanged = http_call(cl.port(1), "POST", "/v1/app/token",
+                             json::serialize(json::object{{"app_id", app.at("app")}, {"secret", app.at("secret")}}),
+                             {{"Content-Type", "application/json"}});
+  REQUIRE(exchanged.status == 200);
+  api_client app1{cl.port(1), str(json::parse(exchanged.body).at("access_token"))};
+  CHECK(app1.call("GET", "/v1/app/users").status == 200);
+  auto ws1 = connect(cl.port(1), member);
+  api_client member1{cl.port(1), member.token};
+  CHECK(member1.call("GET", "/v1/me").status == 200);
+
+  auto name = cl.org.db.scalar("SELECT name FROM orgs WHERE id = " + owner.org);
+  admin0.ok("DELETE", "/v1/admin/org", json::object{{"confirm", name}}, 202);
+  auto kicked = ws1->wait_event("kicked", 10s);
+  REQUIRE(kicked);
+  CHECK(kicked->at("data").at("reason") == "org_deleted");
+  CHECK(ws1->wait_closed(10s) == 4401);
+  CHECK(member1.call("GET", "/v1/me").status == 401);
+  CHECK(app1.call("GET", "/v1/app/users").status == 401);
+  CHECK(http_call(cl.port(1), "POST", "/v1/app/token",
+                  json::serialize(json::object{{"app_id", app.at("app")}, {"secret", app.at("secret")}}),
+                  {{"Content-Type", "application/json"}})
+            .status == 401);
 }
