@@ -291,7 +291,7 @@ const std::vector<key_def>& schema() {
       {"governance", "chunk_pause_ms",
        int_key(&S::governance, &S::governance_section::chunk_pause_ms, 0, 10000)},
       {"governance", "export_ttl_s",
-       int_key(&S::governance, &S::governance_section::export_ttl_s, 60, 365 * 86400)},
+       int_key(&S::governance, &S::governance_section::export_ttl_s, 1, 365 * 86400)},
       {"governance", "reports_per_hour",
        int_key(&S::governance, &S::governance_section::reports_per_hour, 1, 100000)},
       {"storage", "encryption_key",

@@ -104,7 +104,10 @@ export_worker::export_worker(services& ctx, storage::query_deadline deadline)
 void export_worker::tick(pqxx::connection& c) {
   if (std::chrono::steady_clock::now() >= next_expiry_) {
     expire(c);
-    next_expiry_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    // Once a minute, or at the exports' own lifetime when that is shorter.
+    next_expiry_ = std::chrono::steady_clock::now() +
+                   std::min<std::chrono::seconds>(std::chrono::minutes(1),
+                                                  std::chrono::seconds(ctx_.cfg.governance.export_ttl_s));
   }
   while (!stopping()) {
     auto e = storage::export_store::claim(c, lease_s);

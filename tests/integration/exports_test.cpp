@@ -206,3 +206,16 @@ TEST_CASE("exports hold their organization's data, or a member's, and nothing el
       },
       10s));
 }
+
+TEST_CASE("an export's file is deleted once it expires", "[governance]") {
+  org_fixture fx(env{{"SWITCHBOARD_GOVERNANCE_EXPORT_TTL_S", "2"}});
+  api_client admin{fx.port(), fx.owner.token};
+  auto id = str(admin.ok("POST", "/v1/admin/exports", json::object{{"scope", "org"}}, 202).at("export"));
+  auto ready = wait_ready(admin, "/v1/admin/exports/" + id);
+  CHECK(ready.at("expires_at").as_int64() - ready.at("finished_at").as_int64() == 2000);
+  auto file = fx.db.scalar("SELECT file FROM exports WHERE id = " + id);
+  auto path = fx.srv->dir() + "/media/" + file;
+  REQUIRE(std::ifstream(path).good());
+  REQUIRE(eventually([&] { return admin.call("GET", "/v1/admin/exports/" + id).status == 404; }, 20s));
+  CHECK_FALSE(std::ifstream(path).good());
+}
