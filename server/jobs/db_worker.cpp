@@ -2,6 +2,7 @@
 #include "server/jobs/db_worker.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "storage/statements.hpp"
 
@@ -15,7 +16,9 @@ db_worker::db_worker(services& ctx, storage::query_deadline deadline, std::strin
       first_(first),
       tick_(std::move(tick)),
       hooks_{&storage::prepare_all},
-      link_(storage::with_session_guards(ctx.cfg.database.url), hooks_, deadline, ctx.log, name_) {}
+      link_(storage::with_session_guards(
+                storage::with_connect_timeout(ctx.cfg.database.url, ctx.cfg.database.connect_timeout_s)),
+            hooks_, deadline, ctx.log, name_) {}
 
 db_worker::~db_worker() {
   stop();
@@ -30,6 +33,9 @@ void db_worker::stop() {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
+    // A tick blocked in libpq (a stalled database or network) would hold the shutdown forever:
+    // shutting its socket down makes that call fail at once, as the query watchdog does.
+    if (active_fd_ >= 0) ::shutdown(active_fd_, SHUT_RDWR);
   }
   cv_.notify_all();
 }
@@ -67,13 +73,27 @@ void db_worker::loop() {
       woken_ = false;
     }
     next = std::chrono::steady_clock::now() + interval_;
-    try {
-      if (auto* c = link_.get()) tick_(*c);  // no connection: logged by the link, tried next time
-    } catch (const std::exception& e) {
-      ctx_.log->warn("{}: {} (tried again in {} s)", name_, e.what(),
-                     std::chrono::duration_cast<std::chrono::seconds>(interval_).count());
-      link_.drop();
+    auto* c = link_.get();  // none: logged by the link, tried next time
+    if (!c) continue;
+    {
+      std::lock_guard lk(mu_);
+      if (stop_) return;
+      active_fd_ = c->sock();
     }
+    bool failed = false;
+    try {
+      tick_(*c);
+    } catch (const std::exception& e) {
+      failed = true;
+      if (!stopping())
+        ctx_.log->warn("{}: {} (tried again in {} s)", name_, e.what(),
+                       std::chrono::duration_cast<std::chrono::seconds>(interval_).count());
+    }
+    {
+      std::lock_guard lk(mu_);
+      active_fd_ = -1;  // before the link may close the socket
+    }
+    if (failed) link_.drop();
   }
 }
 

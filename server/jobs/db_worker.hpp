@@ -53,6 +53,7 @@ class db_worker {
   std::condition_variable cv_;
   bool stop_ = false;
   bool woken_ = false;
+  int active_fd_ = -1;  // the connection's socket while a tick runs (stop() shuts it down)
 };
 
 }  // namespace switchboard::server
