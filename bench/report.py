@@ -36,6 +36,29 @@ def lat(row, key, q):
     return row.get(key, {}).get(q, 0.0)
 
 
+def cost(c, key):
+    return n(c[key]) if key in c else "–"
+
+
+def costs(row):
+    """Server, PostgreSQL and load-generator CPU and WAL per message (bench/proc_cpu.py)."""
+    c = row.get("cost", {})
+    return " | ".join(cost(c, k) for k in ("server_cpu_us_per_message", "pg_cpu_us_per_message",
+                                             "wal_bytes_per_message", "client_cpu_us_per_message"))
+
+
+def cost_note(row):
+    """The costs in a sentence, for the scenario table."""
+    c = row.get("cost")
+    if not c or "server_cpu_us_per_message" not in c:
+        return ""
+    note = (f"; per send: server {n(c['server_cpu_us_per_message'])} µs, PostgreSQL "
+            f"{n(c['pg_cpu_us_per_message'])} µs CPU, {n(c['wal_bytes_per_message'])} WAL bytes")
+    if "client_cpu_us_per_message" in c:
+        note += f", load generator {n(c['client_cpu_us_per_message'])} µs"
+    return note
+
+
 def ok(row):
     return "yes" if row.get("verified") else "**NO**"
 
@@ -76,9 +99,12 @@ def main():
     if pg:
         out += ["### PostgreSQL ceiling for the message row (pgbench)", "",
                 "`bench/pgbench-insert.sql`: the same row into the real `messages` table, 8 clients, 10 s.", "",
-                "| rows per commit | commits/s | rows/s |", "|---|---|---|"]
+                "| rows per commit | commits/s | rows/s | PostgreSQL CPU µs per row | WAL bytes per row |",
+                "|---|---|---|---|---|"]
         for r in pg:
-            out.append(f"| {r['batch']} | {n(r['tps'])} | {n(r['rows_per_s'])} |")
+            c = r.get("cost", {})
+            out.append(f"| {r['batch']} | {n(r['tps'])} | {n(r['rows_per_s'])} | {cost(c, 'pg_cpu_us_per_message')} "
+                       f"| {cost(c, 'wal_bytes_per_message')} |")
         out.append("")
 
     if steps:
@@ -86,14 +112,16 @@ def main():
                 "100 pairs (200 connections), both members sending, open loop for 10 s at each rate (latency "
                 "counts from each send's scheduled time); the set stops once ack p99 passes 50 ms.", "",
                 "| offered sends/s | acked sends/s | ack p50 | ack p90 | ack p99 | ack p99.9 | ack max | "
-                "delivery p50 | delivery p99 | verified |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "delivery p50 | delivery p99 | server CPU µs/msg | PostgreSQL CPU µs/msg | WAL bytes/msg | "
+                "load CPU µs/msg | verified |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in steps:
             out.append(
                 f"| {n(r['params']['offered_rate'])} | {n(r['sends_per_s'])} | {ms(lat(r, 'ack_latency', 'p50_ms'))} "
                 f"| {ms(lat(r, 'ack_latency', 'p90_ms'))} | {ms(lat(r, 'ack_latency', 'p99_ms'))} "
                 f"| {ms(lat(r, 'ack_latency', 'p999_ms'))} | {ms(lat(r, 'ack_latency', 'max_ms'))} "
-                f"| {ms(lat(r, 'delivery_latency', 'p50_ms'))} | {ms(lat(r, 'delivery_latency', 'p99_ms'))} | {ok(r)} |")
+                f"| {ms(lat(r, 'delivery_latency', 'p50_ms'))} | {ms(lat(r, 'delivery_latency', 'p99_ms'))} "
+                f"| {costs(r)} | {ok(r)} |")
         out += ["", f"![ack and delivery latency against offered load]({os.path.basename(png)})", ""]
 
     out += ["### Scenarios", "",
@@ -102,13 +130,13 @@ def main():
         p = r["params"]
         out.append(
             f"| direct, closed loop | {p['pairs']} pairs, window {p['window']}, {n(p['messages_per_sender'])} msgs "
-            f"per sender | **{n(r['sends_per_s'])} sends/s** | ack p50 {ms(lat(r, 'ack_latency', 'p50_ms'))}, "
+            f"per sender | **{n(r['sends_per_s'])} sends/s**{cost_note(r)} | ack p50 {ms(lat(r, 'ack_latency', 'p50_ms'))}, "
             f"p99 {ms(lat(r, 'ack_latency', 'p99_ms'))} | {ok(r)} |")
     for r in by.get("group", []):
         p = r["params"]
         out.append(
             f"| group | {p['groups']} × {p['members']} members, {p['senders_per_group']} sender(s), window "
-            f"{p['window']} | **{n(r['deliveries_per_s'])} deliveries/s** ({n(r['sends_per_s'])} sends/s) "
+            f"{p['window']} | **{n(r['deliveries_per_s'])} deliveries/s** ({n(r['sends_per_s'])} sends/s{cost_note(r)}) "
             f"| ack p99 {ms(lat(r, 'ack_latency', 'p99_ms'))}, delivery p50 {ms(lat(r, 'delivery_latency', 'p50_ms'))}, "
             f"p99 {ms(lat(r, 'delivery_latency', 'p99_ms'))} | {ok(r)} |")
     for r in by.get("sync", []):

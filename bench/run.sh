@@ -74,9 +74,14 @@ fi
 # ---- The standard set ----
 results=bench/results.jsonl
 : >"$results"
+pg_pid=$(head -1 "$work/pg/data/postmaster.pid")
 run() {  # a run that fails verification is recorded and reported, and the suite goes on
   echo "== $*" >&2
+  local before
+  before=$(bench/proc_cpu.py snapshot "$server_pid" "$pg_pid" "$SB_TEST_DATABASE_URL")
   "$load" "$@" "${common[@]}" --results "$results" | grep -v '^{' >&2 || echo "   (exit $?: see above)" >&2
+  # What the run cost the server and PostgreSQL (CPU, WAL), per message (bench/proc_cpu.py).
+  bench/proc_cpu.py annotate "$results" "$before" "$server_pid" "$pg_pid" "$SB_TEST_DATABASE_URL"
 }
 
 # The machine and the disk's fsync rate (what every durable commit waits for).
@@ -90,9 +95,12 @@ run() {  # a run that fails verification is recorded and reported, and the suite
 # The raw PostgreSQL baseline: the message row alone, through pgbench, 1 and 64 rows a commit.
 psql -qX "$SB_TEST_DATABASE_URL" -c "CREATE SEQUENCE IF NOT EXISTS bench_seq"
 for batch in 1 64; do
-  tps=$(pgbench -n -c 8 -j 2 -T 10 -D batch=$batch -f bench/pgbench-insert.sql "$SB_TEST_DATABASE_URL" 2>/dev/null |
-    sed -nE 's/^tps = ([0-9.]+).*/\1/p')
-  echo "{\"scenario\":\"pgbench\",\"batch\":$batch,\"clients\":8,\"tps\":$tps,\"rows_per_s\":$(awk -v t="$tps" -v b=$batch 'BEGIN{printf "%.0f", t * b}')}" >>"$results"
+  before=$(bench/proc_cpu.py snapshot "" "$pg_pid" "$SB_TEST_DATABASE_URL")
+  pgb=$(pgbench -n -c 8 -j 2 -T 10 -D batch=$batch -f bench/pgbench-insert.sql "$SB_TEST_DATABASE_URL" 2>/dev/null)
+  tps=$(printf '%s\n' "$pgb" | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
+  commits=$(printf '%s\n' "$pgb" | sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p')
+  echo "{\"scenario\":\"pgbench\",\"batch\":$batch,\"clients\":8,\"tps\":$tps,\"rows\":$((commits * batch)),\"rows_per_s\":$(awk -v t="$tps" -v b=$batch 'BEGIN{printf "%.0f", t * b}')}" >>"$results"
+  bench/proc_cpu.py annotate "$results" "$before" "" "$pg_pid" "$SB_TEST_DATABASE_URL"
   echo "== pgbench batch $batch: $tps commits/s" >&2
 done
 psql -qX "$SB_TEST_DATABASE_URL" -c "DELETE FROM messages WHERE org_id = 0" -c "VACUUM ANALYZE messages"

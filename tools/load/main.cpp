@@ -4,6 +4,8 @@
 // loopback source addresses; sends are paced open loop (--rate) or closed loop (--window); every
 // ack'd message is verified delivered exactly once, in order, to every other online member, and
 // a run that loses, duplicates or reorders anything, or gets any error, exits 1.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
@@ -496,8 +498,15 @@ class harness {
       std::printf("error %s: %llu\n", k.c_str(), static_cast<unsigned long long>(v));
   }
 
-  // Prints the line and appends it to --results.
-  void emit(const json::object& l) const {
+  // Prints the line, with the CPU this process used (the load generator must cost less per message
+  // than the server it measures), and appends it to --results.
+  void emit(json::object l) const {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    auto secs = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    l["client_cpu_s"] = secs(ru.ru_utime) + secs(ru.ru_stime);
     auto s = json::serialize(l);
     std::printf("%s\n", s.c_str());
     std::fflush(stdout);
