@@ -73,11 +73,12 @@ if [[ "${BENCH_PG_EXTRA:-}" == *pg_stat_statements* ]]; then
 fi
 python3 - "$results" "$revision" <<'PY'
 import json, sys
+sys.path.insert(0, "bench")
+from doc_block import replace_block
 path, rev = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(path) if l.strip()]
 rows = [r for r in rows if r.get("revision") == rev]
-lines = ["<!-- calls:begin -->",
-         f"`bench/calls.sh` at {rev}: one node, PostgreSQL with fsync on, this 2-core machine; each call is",
+lines = [f"`bench/calls.sh` at {rev}: one node, PostgreSQL with fsync on, this 2-core machine; each call is",
          "invite, accept, 5 signals each way (an offer or answer, then ICE candidates) and hang-up, and",
          "every run is verified (every call set up and ended, every signal once, in order, at the right session).",
          "",
@@ -91,14 +92,5 @@ for r in rows:
     lines.append(f"| {r.get('nodes', 1)} | {r['params']['pairs']} | {r['calls_completed']} | {r['call_setups_per_s']:.0f} | "
                  f"{s['p50_ms']:.2f} / {s['p99_ms']:.2f} | {r['signals_relayed'] / r['seconds']:.0f} | "
                  f"{g['p50_ms']:.2f} / {g['p99_ms']:.2f} | {'yes' if r['verified'] else 'NO'} |")
-lines.append("<!-- calls:end -->")
-block = "\n".join(lines)
-text = open("BENCHMARKS.md").read()
-if "<!-- calls:begin -->" in text:
-    head, rest = text.split("<!-- calls:begin -->", 1)
-    text = head + block + rest.split("<!-- calls:end -->", 1)[1]
-else:
-    text = text.rstrip("\n") + "\n\n## Calls\n" + block + "\n"
-open("BENCHMARKS.md", "w").write(text)
-print(block)
+print(replace_block("BENCHMARKS.md", "calls", lines, "## Calls"))
 PY

@@ -2,9 +2,11 @@
 """Writes bench/cluster.sh's results as the "Clusters" section of BENCHMARKS.md (between the
 cluster markers; appended with them the first time)."""
 import json
+import os
 import sys
 
-BEGIN, END = "<!-- cluster:begin -->", "<!-- cluster:end -->"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from doc_block import replace_block  # noqa: E402
 
 
 def fmt(v, digits=1):
@@ -15,7 +17,7 @@ def main(results_path, doc_path):
     rows = [json.loads(l) for l in open(results_path) if l.strip()]
     by = {r["case"]: r for r in rows}
     rev = rows[0].get("revision", "?") if rows else "?"
-    out = [BEGIN, "## Clusters (bench/cluster.sh)", "",
+    out = ["## Clusters (bench/cluster.sh)", "",
            f"Revision {rev}; every run verified by switchboard-load (no gap, duplicate or reorder unless "
            "the last column says so). Latency is send to the recipient's `message` event, end to end.", "",
            "| case | offered/s | sends/s | deliveries/s | delivery p50 ms | delivery p99 ms | ack p99 ms | verified |",
@@ -27,16 +29,7 @@ def main(results_path, doc_path):
         out.append(f"| {r['case']} | {fmt(offered, 0)} | {fmt(r.get('sends_per_s'), 0)} | "
                    f"{fmt(r.get('deliveries_per_s'), 0)} | {fmt(d.get('p50_ms'), 2)} | {fmt(d.get('p99_ms'), 2)} | "
                    f"{fmt(a.get('p99_ms'), 2)} | {'yes' if r.get('verified') else 'NO'} |")
-    out.append(END)
-    text = open(doc_path).read()
-    section = "\n".join(out)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    open(doc_path, "w").write(text)
+    replace_block(doc_path, "cluster", out)
 
 
 if __name__ == "__main__":

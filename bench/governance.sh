@@ -144,15 +144,7 @@ PY
       for label in plain sealed; do
         key=$([ "$label" = plain ] && echo "" || echo "$sealed_key")
         echo "== send path, bodies $label, round $round"
-        kill -TERM "$server_pid"; wait "$server_pid" || true
-        SWITCHBOARD_STORAGE_ENCRYPTION_KEY=$key SWITCHBOARD_LOGGING_LEVEL=info "$bin" serve 2>"$work/server.log" &
-        server_pid=$!
-        port=""
-        for _ in $(seq 1 200); do
-          port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$work/server.log" | head -1)
-          [ -n "$port" ] && break
-          sleep 0.05
-        done
+        SWITCHBOARD_STORAGE_ENCRYPTION_KEY=$key bench_serve
         c0=$(cpu_ticks)
         open=$(run_direct --rate "$ENC_RATE" --duration 15)
         c1=$(cpu_ticks)

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # The "Data governance" block of BENCHMARKS.md from bench/governance-results.jsonl (bench/governance.sh).
 #   bench/governance_report.py RESULTS REVISION
-import json, sys
+import json, os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from doc_block import replace_block  # noqa: E402
 path, rev = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(path) if l.strip()]
 rows = [r for r in rows if r.get("revision") == rev]
-out = ["<!-- governance:begin -->",
-       f"`bench/governance.sh` at {rev}: one node, PostgreSQL with fsync on, this 2-core machine (server,",
+out = [f"`bench/governance.sh` at {rev}: one node, PostgreSQL with fsync on, this 2-core machine (server,",
        "PostgreSQL and load generator share it). The governed organization's messages are inserted in SQL:",
        "1,000 conversations of equal size, about 100 bytes of text each.", ""]
 for r in rows:
@@ -52,13 +54,4 @@ if enc:
         out += ["", f"Measured alone (`tools/bench/body_cipher_bench`): sealing a {m['body_bytes']}-byte body takes "
                 f"{m['seal_ns']:,.0f} ns and opening it {m['open_ns']:,.0f} ns ({m['stored_bytes']} bytes stored): "
                 f"{100 * m['seal_ns'] / 1000 / pc:.1f}% of the {pc:.0f} µs of server CPU a send costs."]
-out.append("<!-- governance:end -->")
-block = "\n".join(out)
-text = open("BENCHMARKS.md").read()
-if "<!-- governance:begin -->" in text:
-    head, rest = text.split("<!-- governance:begin -->", 1)
-    text = head + block + rest.split("<!-- governance:end -->", 1)[1]
-else:
-    text = text.rstrip("\n") + "\n\n## Data governance\n" + block + "\n"
-open("BENCHMARKS.md", "w").write(text)
-print(block)
+print(replace_block("BENCHMARKS.md", "governance", out, "## Data governance"))

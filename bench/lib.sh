@@ -42,6 +42,13 @@ bench_start() {
   export SWITCHBOARD_LOGGING_LEVEL=warn
   export SWITCHBOARD_MEDIA_DIR=$work/media
   "$bin" migrate >/dev/null
+  bench_serve
+}
+
+# (Re)starts the server with the environment as it is (a running one is stopped first) and waits
+# for its port: sets $server_pid and $port.
+bench_serve() {
+  if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid"; wait "$server_pid" || true; fi
   SWITCHBOARD_LOGGING_LEVEL=info "$bin" serve 2>"$work/server.log" &
   server_pid=$!
   port=""

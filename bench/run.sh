@@ -49,16 +49,7 @@ seed_start=$(date +%s%N)
 seed_s=$(awk -v a="$seed_start" -v b="$(date +%s%N)" 'BEGIN{printf "%.2f", (b - a) / 1e9}')
 
 start_server() {  # a fresh process: memory figures start from an empty heap
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid"; wait "$server_pid" || true; fi
-  SWITCHBOARD_LOGGING_LEVEL=info "$bin" serve 2>"$work/server.log" &
-  server_pid=$!
-  port=""
-  for _ in $(seq 1 200); do
-    port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$work/server.log" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { cat "$work/server.log"; exit 1; }
+  bench_serve
   common=(--port "$port" --tokens "$work/tokens.txt" --server-pid "$server_pid" --revision "$rev")
 }
 rev=$(git describe --always --dirty 2>/dev/null || echo unknown)

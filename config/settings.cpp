@@ -229,8 +229,8 @@ const std::vector<key_def>& schema() {
       {"apps", "requests_per_day", int_key(&S::apps, &S::apps_section::requests_per_day, 1, 1000000000)},
       {"apps", "secret_key",
        [](S& s, const std::string& v) -> std::optional<std::string> {
-         bool hex = v.size() == 64 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
-         if (!v.empty() && !hex) return "must be 64 hex digits (32 bytes; openssl rand -hex 32 makes one)";
+         if (!v.empty() && !is_key_hex(v))
+           return "must be 64 hex digits (32 bytes; openssl rand -hex 32 makes one)";
          s.apps.secret_key = v;
          return std::nullopt;
        }},
@@ -295,13 +295,14 @@ const std::vector<key_def>& schema() {
       {"governance", "reports_per_hour",
        int_key(&S::governance, &S::governance_section::reports_per_hour, 1, 100000)},
       {"storage", "encryption_key",
-       [](S& s, const std::string& v) -> std::
-                                          optional<std::string> {
-                                            if (!v.empty() && !is_key_hex(v))
-                                              return "must be 64 hex digits (a 256-bit key)";
-                                            s.storage.encryption_key = v;
-                                            return std::nullopt;
-                                          }},
+       [](S& s, const std::string& v)
+           -> std::
+               optional<std::string> {
+                 if (!v.empty() && !is_key_hex(v))
+                   return "must be 64 hex digits (32 bytes; openssl rand -hex 32 makes one)";
+                 s.storage.encryption_key = v;
+                 return std::nullopt;
+               }},
       {"storage", "decryption_keys",
        [](S& s, const std::string& v) -> std::
                                           optional<std::string> {

@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
-#include "protocol/clock.hpp"
 #include "protocol/types.hpp"
 #include "storage/media_store.hpp"
 #include "storage/sql_util.hpp"
@@ -115,9 +114,6 @@ void governance_store::prepare(pqxx::connection& c) {
             "mc.conv_id))"
             "  RETURNING 1"
             ") SELECT (SELECT count(*) FROM dropped), (SELECT count(*) FROM orphaned)");
-  c.prepare("gov_audit_system",
-            "INSERT INTO audit_log (org_id, ts, actor_id, action, target, summary, ip) "
-            "VALUES ($1, $2, 0, $3, $4, $5::jsonb, '')");
   c.prepare("gov_org_lock", "SELECT name, deleted_at IS NOT NULL FROM orgs WHERE id = $1 FOR UPDATE");
   c.prepare(
       "gov_org_mark_deleted",
@@ -203,8 +199,7 @@ std::int64_t governance_store::release_old_media(pqxx::connection& c, std::int64
 void governance_store::audit_system(pqxx::connection& c, std::int64_t org, const std::string& action,
                                     const boost::json::object& summary) {
   pqxx::work w(c);
-  w.exec_prepared("gov_audit_system", org, protocol::now_ms(), action, "org:" + protocol::id_string(org),
-                  boost::json::serialize(summary));
+  audit_store::append(w, actor{org, 0, ""}, action, "org:" + protocol::id_string(org), summary);
   w.commit();
 }
 

@@ -87,7 +87,7 @@ void report_store::prepare(pqxx::connection& c) {
                                "ORDER BY r.id DESC LIMIT $4");
   c.prepare("report_lock", "SELECT " + cols + " FROM reports r WHERE r.org_id = $1 AND r.id = $2 FOR UPDATE");
   c.prepare("report_author",
-            "SELECT sender_id, type FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq = $3");
+            "SELECT sender_id FROM messages WHERE org_id = $1 AND conv_id = $2 AND seq = $3");
   c.prepare("report_resolve",
             "UPDATE reports r SET state = 'resolved', action = $3, resolved_by = $4, resolved_at = now() "
             "WHERE r.org_id = $1 AND r.id = $2 RETURNING " +

@@ -54,7 +54,7 @@ void governance::retention(pqxx::connection& c) {
   }
 }
 
-std::int64_t governance::retention_of(pqxx::connection& c, const storage::retention_policy& p) {
+void governance::retention_of(pqxx::connection& c, const storage::retention_policy& p) {
   using storage::governance_store;
   const auto& g = ctx_.cfg.governance;
   auto cutoff = protocol::now_ms() - p.days * day_ms;
@@ -64,7 +64,7 @@ std::int64_t governance::retention_of(pqxx::connection& c, const storage::retent
     for (auto conv : page.due) {
       ++convs;
       for (bool more = true; more;) {
-        if (!pause(std::chrono::milliseconds(g.chunk_pause_ms))) return messages;
+        if (!pause(std::chrono::milliseconds(g.chunk_pause_ms))) return;
         auto chunk = governance_store::delete_old_messages(c, p.org, conv, cutoff, g.retention_chunk);
         messages += chunk.messages;
         reports += chunk.reports;
@@ -95,7 +95,6 @@ std::int64_t governance::retention_of(pqxx::connection& c, const storage::retent
                                     {"app_events", events},
                                     {"media_references", media}});
   }
-  return messages;
 }
 
 void governance::reclamation(pqxx::connection& c) {

@@ -33,7 +33,7 @@ class governance {
   void run(pqxx::connection& c);
   bool run_once(pqxx::connection& c);  // false: another node holds the run
   void retention(pqxx::connection& c);
-  std::int64_t retention_of(pqxx::connection& c, const storage::retention_policy& p);
+  void retention_of(pqxx::connection& c, const storage::retention_policy& p);
   void reclamation(pqxx::connection& c);
   void purges(pqxx::connection& c);
   bool pause(std::chrono::milliseconds d) { return worker_.pause(d); }

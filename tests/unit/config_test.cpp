@@ -141,6 +141,15 @@ TEST_CASE("values out of range or of the wrong type are rejected with the reason
       {"[calls]\nmax_parties = 1\n", "calls.max_parties", "from 2"},
       {"[calls]\nturn_uris = http://turn.example.com\n", "calls.turn_uris", "turn:"},
       {"[calls]\nturn_uris = turn:turn.example.com:3478\n", "calls.turn_secret", "required"},
+      {"[governance]\ninterval_s = 0\n", "governance.interval_s", "from 1"},
+      {"[governance]\nretention_chunk = 0\n", "governance.retention_chunk", "from 1"},
+      {"[governance]\norg_purge_delay_s = -1\n", "governance.org_purge_delay_s", "from 0"},
+      {"[governance]\nreports_per_hour = 0\n", "governance.reports_per_hour", "from 1"},
+      {"[storage]\nencryption_key = 0123\n", "storage.encryption_key", "64 hex digits"},
+      {"[storage]\nencryption_key = " + std::string(64, 'g') + "\n", "storage.encryption_key",
+       "64 hex digits"},
+      {"[storage]\ndecryption_keys = " + std::string(64, 'a') + ", beef\n", "storage.decryption_keys",
+       "64 hex digits"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -165,6 +174,21 @@ TEST_CASE("the calls section: defaults, and TURN servers as a list") {
         std::vector<std::string>{"turn:a.example.com:3478?transport=udp", "turns:a.example.com:5349"});
   CHECK(s.calls.ring_timeout_s == 30);
   CHECK(s.calls.reconnect_grace_s == 5);
+}
+
+TEST_CASE("the governance and storage sections: defaults, and keys as a list") {
+  auto d = load_ok("");
+  CHECK(d.governance.interval_s == 3600);
+  CHECK(d.governance.org_purge_delay_s == 604800);
+  CHECK(d.governance.export_ttl_s == 604800);
+  CHECK(d.storage.encryption_key.empty());
+  CHECK(d.storage.decryption_keys.empty());
+  const std::string a(64, 'a'), b(64, 'B');
+  auto s = load_ok("[storage]\nencryption_key = " + a + "\ndecryption_keys = " + a + " , " + b + "\n",
+                   {{"SWITCHBOARD_GOVERNANCE_ORG_PURGE_DELAY_S", "0"}});
+  CHECK(s.storage.encryption_key == a);
+  CHECK(s.storage.decryption_keys == std::vector<std::string>{a, b});
+  CHECK(s.governance.org_purge_delay_s == 0);
 }
 
 TEST_CASE("every key has an environment variable that works") {
