@@ -19,6 +19,7 @@ class frame_queue {
   bool empty() const { return head_ == v_.size(); }
   std::size_t size() const { return v_.size() - head_; }
   const frame_ptr& front() const { return v_[head_]; }
+  const frame_ptr& operator[](std::size_t i) const { return v_[head_ + i]; }
   const frame_ptr& back() const { return v_.back(); }
   void push_back(frame_ptr f) { v_.push_back(std::move(f)); }
   void pop_front() {

@@ -360,7 +360,7 @@ void http_session::upgrade(http_request req) {
   ws_connection::stream ws = std::visit(
       [](auto& s) -> ws_connection::stream {
         using S = std::decay_t<decltype(s)>;
-        return ws_connection::stream(std::in_place_type<beast::websocket::stream<S>>, std::move(s));
+        return ws_connection::stream(std::in_place_type<beast::websocket::stream<gated_stream<S>>>, std::move(s));
       },
       stream_);
   handler_.upgrade(std::move(req),

@@ -18,6 +18,8 @@ namespace {
 // 10 s a phone may stop reading while its app goes to the background: a client that resumes
 // within that still receives the close frame (4429) that explains why it was dropped.
 constexpr auto close_deadline = std::chrono::seconds(15);
+// The most bytes one write gathers from the queue (a single larger frame still goes, alone).
+constexpr std::size_t max_batch_bytes = 256 * 1024;
 }  // namespace
 
 ws_connection::ws_connection(stream&& ws, transport& net, std::shared_ptr<void> conn_slot,
@@ -44,6 +46,7 @@ beast::tcp_stream& ws_connection::lowest() {
 
 void ws_connection::run(beast::http::request<beast::http::string_body> req, std::shared_ptr<handler> h) {
   handler_ = std::move(h);
+  deflate_ = net_.cfg.server.permessage_deflate;
   net_.connections.add(shared_from_this());
   std::visit(
       [&](auto& ws) {
@@ -67,6 +70,7 @@ void ws_connection::run(beast::http::request<beast::http::string_body> req, std:
 
 void ws_connection::on_accept(beast::error_code ec) {
   if (ec) return teardown();
+  std::visit([](auto& ws) { ws.next_layer().frames_started(); }, ws_);
   handler_->on_open();
   start_heartbeat();
   do_read();
@@ -140,7 +144,7 @@ void ws_connection::send(frame_ptr frame) {
   outq_.push_back(std::move(frame));
   if (out_bytes_ > static_cast<std::size_t>(net_.cfg.limits.outbound_queue_bytes)) {
     // Slow consumer: drop what it has not taken; it catches up with sync after reconnecting.
-    while (outq_.size() > (writing_ ? 1u : 0u)) {
+    while (outq_.size() > (writing_ ? batch_frames_ : 0u)) {
       out_bytes_ -= outq_.back()->size();
       outq_.pop_back();
     }
@@ -156,21 +160,42 @@ void ws_connection::do_write() {
     return;
   }
   writing_ = true;
+  if (deflate_) {
+    batch_frames_ = 1;
+    return std::visit(
+        [&](auto& ws) {
+          ws.text(true);
+          ws.async_write(asio::buffer(*outq_.front()),
+                         beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+        },
+        ws_);
+  }
+  // Everything queued (up to max_batch_bytes) in one write: one system call, one TCP segment.
+  std::size_t n = 0, bytes = 0;
+  while (n < outq_.size() && (n == 0 || bytes + outq_[n]->size() <= max_batch_bytes)) {
+    bytes += outq_[n]->size() + 10;
+    ++n;
+  }
+  batch_.reserve(bytes);
+  for (std::size_t i = 0; i < n; ++i) append_text_frame(batch_, *outq_[i]);
+  batch_frames_ = n;
+  net_.stats.ws_batch(n);
   std::visit(
       [&](auto& ws) {
-        ws.text(true);
-        ws.async_write(asio::buffer(*outq_.front()),
-                       beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+        ws.next_layer().async_write_frames(asio::buffer(batch_),
+                                           beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
       },
       ws_);
 }
 
 void ws_connection::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  if (!outq_.empty()) {
+  for (; batch_frames_ > 0 && !outq_.empty(); --batch_frames_) {
     out_bytes_ -= outq_.front()->size();
     outq_.pop_front();
   }
+  batch_frames_ = 0;
+  std::string().swap(batch_);  // an idle connection keeps no write buffer
   if (ec) return teardown();
   do_write();
 }

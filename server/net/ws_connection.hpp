@@ -16,6 +16,7 @@
 
 #include "server/net/connection_registry.hpp"
 #include "server/net/frame_queue.hpp"
+#include "server/net/gated_stream.hpp"
 #include "server/net/tls.hpp"
 #include "server/net/transport.hpp"
 #include "server/net/ws_close_state.hpp"
@@ -25,8 +26,9 @@ namespace switchboard::server {
 class ws_connection : public closable, public std::enable_shared_from_this<ws_connection> {
  public:
   // The WebSocket over plain TCP or over TLS.
-  using stream = std::variant<boost::beast::websocket::stream<boost::beast::tcp_stream>,
-                              boost::beast::websocket::stream<tls_stream>>;
+  // Beneath Beast, the gate through which the connection writes its batches of frames.
+  using stream = std::variant<boost::beast::websocket::stream<gated_stream<boost::beast::tcp_stream>>,
+                              boost::beast::websocket::stream<gated_stream<tls_stream>>>;
 
   // What the frames mean. Called on the connection's strand only.
   class handler {
@@ -85,7 +87,10 @@ class ws_connection : public closable, public std::enable_shared_from_this<ws_co
   boost::asio::steady_timer close_timer_;
   frame_queue outq_;
   std::size_t out_bytes_ = 0;
+  std::string batch_;             // the frames of the write in flight, encoded; empty between writes
+  std::size_t batch_frames_ = 0;  // how many of outq_'s frames the write in flight carries
   bool writing_ = false;
+  bool deflate_ = false;  // permessage-deflate: Beast compresses and writes each frame itself
   ws_close_state close_;
   int unanswered_pings_ = 0;
   bool ping_in_flight_ = false;

@@ -77,6 +77,13 @@ class metrics {
   std::atomic<std::int64_t> ws_connections{0};
   std::atomic<std::uint64_t> connections_accepted_total{0};
   std::atomic<std::uint64_t> connections_rejected_total{0};
+  // WebSocket writes and the frames they carried (a write gathers every frame queued).
+  std::atomic<std::uint64_t> ws_writes_total{0};
+  std::atomic<std::uint64_t> ws_frames_written_total{0};
+  void ws_batch(std::size_t frames) {
+    ws_writes_total.fetch_add(1, std::memory_order_relaxed);
+    ws_frames_written_total.fetch_add(frames, std::memory_order_relaxed);
+  }
   // Integration apps' event callbacks: attempts answered 2xx, attempts that failed, and events
   // given up on after callbacks.max_age_s.
   std::atomic<std::uint64_t> callbacks_delivered_total{0};
