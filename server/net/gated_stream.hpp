@@ -112,10 +112,9 @@ class gated_stream {
       if (batch && s.close_sent_) {
         // Completed through the executor, never inside the initiating call.
         s.busy_ = true;
-        return boost::asio::post(s.next_.get_executor(),
-                                 [self = std::move(self)]() mutable {
-                                   self(boost::beast::websocket::error::closed, std::size_t{0});
-                                 });
+        return boost::asio::post(s.next_.get_executor(), [self = std::move(self)]() mutable {
+          self(boost::beast::websocket::error::closed, std::size_t{0});
+        });
       }
       if (!batch && s.frames_ && is_close(buffers)) s.close_sent_ = true;
       s.busy_ = true;

@@ -182,8 +182,8 @@ void ws_connection::do_write() {
   net_.stats.ws_batch(n);
   std::visit(
       [&](auto& ws) {
-        ws.next_layer().async_write_frames(asio::buffer(batch_),
-                                           beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+        ws.next_layer().async_write_frames(
+            asio::buffer(batch_), beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
       },
       ws_);
 }

@@ -231,7 +231,8 @@ std::string metrics::render(const storage::pool_stats& pool, const storage::writ
          "WebSocket writes of queued frames (each gathers every frame queued at the time).");
   line(out, "switchboard_ws_writes_total", "", ws_writes_total.load(std::memory_order_relaxed));
   header(out, "switchboard_ws_frames_written_total", "counter", "WebSocket frames those writes carried.");
-  line(out, "switchboard_ws_frames_written_total", "", ws_frames_written_total.load(std::memory_order_relaxed));
+  line(out, "switchboard_ws_frames_written_total", "",
+       ws_frames_written_total.load(std::memory_order_relaxed));
   header(out, "switchboard_writer_batches_total", "counter", "Group-commit batches written.");
   line(out, "switchboard_writer_batches_total", "", writers.batches);
   header(out, "switchboard_writer_messages_total", "counter", "Messages written by group commit.");

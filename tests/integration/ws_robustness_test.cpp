@@ -3,10 +3,12 @@
 
 #include <boost/json.hpp>
 #include <random>
+#include <thread>
 
 #include "fixture.hpp"
 #include "http_client.hpp"
 #include "ws_client.hpp"
+#include "ws_replies.hpp"
 
 using namespace sbtest;
 namespace json = boost::json;
@@ -96,4 +98,65 @@ TEST_CASE("thousands of random and mutated frames get replies and never take the
   bad_utf8.send_text("{\"id\":\"1\",\"op\":\"ping\",\"data\":{\"s\":\"\xff\xfe\"}}");
   CHECK(bad_utf8.wait_closed() == 1007);
   CHECK(http_get(fx.port(), "/healthz").status == 200);
+}
+
+TEST_CASE("queued frames go out many to a write, whole and in order, with pings answered among them") {
+  org_fixture fx(env{{"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100000"},
+                     {"SWITCHBOARD_LIMITS_SEND_BURST", "100000"},
+                     {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
+                     {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});
+  auto bob = fx.add_user(fx.owner, "Bob");
+  ws_client a(fx.port()), b(fx.port());
+  ok_data(a.hello(fx.owner.token));
+  ok_data(b.hello(bob.token));
+  auto conv = str(ok_data(a.call("open_direct", {{"user", bob.id}})).at("conv").at("conv"));
+  long writes_before = metric_value(fx.port(), "switchboard_ws_writes_total");
+  long frames_before = metric_value(fx.port(), "switchboard_ws_frames_written_total");
+
+  // Sends without waiting for acks, so Bob's session has many deliveries queued at once. Texts of
+  // every length up to the limit: frames with the 2-byte and the 7-bit length forms (the acks).
+  constexpr int n = 400;
+  auto text_of = [](int i) {
+    return std::to_string(i) + ":" + std::string(static_cast<std::size_t>(i * 97 % 8000), 'x');
+  };
+  std::thread pinger([&] {
+    for (int i = 0; i < 150; ++i) b.send_ping();  // each pong is written between two batches
+  });
+  for (int i = 0; i < n; ++i) {
+    json::object req{{"id", "s" + std::to_string(i)},
+                     {"op", "send"},
+                     {"data", text_send(conv, "m" + std::to_string(i), text_of(i))}};
+    a.send_text(json::serialize(req));
+  }
+  pinger.join();
+
+  std::int64_t last_seq = 0;
+  for (int i = 0; i < n; ++i) {
+    auto ev = b.wait_event("message", 15s);
+    REQUIRE(ev);
+    const auto& m = ev->at("data").as_object();
+    CHECK(str(m.at("body").at("text")) == text_of(i));
+    CHECK(m.at("seq").as_int64() == last_seq + 1);
+    last_seq = m.at("seq").as_int64();
+  }
+  for (int acks = 0; acks < n;) {
+    auto f = a.next_frame(15s);
+    REQUIRE(f);
+    auto v = json::parse(*f).as_object();
+    if (v.contains("ev")) continue;  // conv_update (created)
+    INFO(*f);
+    CHECK(v.at("ok").as_bool());
+    ++acks;
+  }
+  // A history page over 64 KiB: one frame with the 8-byte length form.
+  auto page = ok_data(b.call("history", {{"conv", conv}, {"limit", 100}})).at("messages").as_array();
+  CHECK(page.size() == 100);
+  CHECK(json::serialize(page).size() > 65536);
+  CHECK(ok_data(b.call("ping")).empty());
+
+  // The deliveries shared writes: fewer writes than frames.
+  long writes = metric_value(fx.port(), "switchboard_ws_writes_total") - writes_before;
+  long frames = metric_value(fx.port(), "switchboard_ws_frames_written_total") - frames_before;
+  CHECK(frames >= 2 * n);
+  CHECK(writes < frames);
 }

@@ -98,6 +98,15 @@ void ws_client::send_binary(const std::string& bytes) {
   impl_->write(bytes, true);
 }
 
+void ws_client::send_ping() {
+  auto& i = *impl_;
+  std::promise<beast::error_code> done;
+  asio::post(i.ioc, [&] { i.ws.async_ping({}, [&](beast::error_code ec) { done.set_value(ec); }); });
+  auto f = done.get_future();
+  if (f.wait_for(10s) != std::future_status::ready) throw std::runtime_error("websocket ping timed out");
+  if (auto ec = f.get()) throw std::runtime_error("websocket ping failed: " + ec.message());
+}
+
 std::optional<std::string> ws_client::next_frame(std::chrono::milliseconds timeout) {
   auto& i = *impl_;
   std::unique_lock lk(i.mu);

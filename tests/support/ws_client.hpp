@@ -27,6 +27,8 @@ class ws_client {
 
   void send_text(const std::string& text);
   void send_binary(const std::string& bytes);
+  // A WebSocket ping control frame (the server's Beast stream answers it with a pong).
+  void send_ping();
 
   // Sends {"id":..,"op":op,"data":data} and waits for its reply; events meanwhile are kept.
   boost::json::object call(const std::string& op, const boost::json::object& data = {},
