@@ -162,6 +162,7 @@ void ws_connection::do_write() {
   writing_ = true;
   if (deflate_) {
     batch_frames_ = 1;
+    net_.stats.ws_batch(1);
     return std::visit(
         [&](auto& ws) {
           ws.text(true);
