@@ -7,7 +7,8 @@ postmaster's cutime/cstime when reaped) and WAL bytes written, between two snaps
   proc_cpu.py annotate RESULTS SNAPSHOT SERVER_PID PG_PID URL    adds the costs since SNAPSHOT to the
                                                                  last line of RESULTS (a switchboard-load
                                                                  line, or a pgbench one)
-Per message: `sends` (durable messages) when the line has them, else `rows`.
+Per message: `sends` (durable messages) when the line has them, else `rows` (pgbench), else `opened`
+(the connect storm's hellos: the costs are then per hello).
 """
 import json, os, subprocess, sys
 
@@ -63,7 +64,7 @@ def main():
     cost = {"server_cpu_s": after["server_cpu_s"] - before["server_cpu_s"],
             "pg_cpu_s": after["pg_cpu_s"] - before["pg_cpu_s"],
             "wal_bytes": after["wal_lsn"] - before["wal_lsn"]}
-    messages = line.get("sends") or line.get("rows") or 0
+    messages = line.get("sends") or line.get("rows") or line.get("opened") or 0
     if messages:
         cost["server_cpu_us_per_message"] = cost["server_cpu_s"] * 1e6 / messages
         cost["pg_cpu_us_per_message"] = cost["pg_cpu_s"] * 1e6 / messages
