@@ -92,17 +92,21 @@ class gated_stream {
         s.parked_ = std::make_unique<parked_op<Self>>(std::move(self));
         return;
       }
+      s.busy_ = true;
       start(self);
     }
+    // The write before finished and handed the gate to this one (busy_ stayed set): a write
+    // initiated meanwhile parks behind it instead of overtaking it.
     template <class Self>
     void operator()(Self& self, resumed) {
       start(self);
     }
     template <class Self>
     void operator()(Self& self, boost::beast::error_code ec, std::size_t n) {
-      s.busy_ = false;
       if (auto p = std::move(s.parked_)) {
         boost::asio::post(s.next_.get_executor(), [p = std::move(p)]() mutable { p->resume(); });
+      } else {
+        s.busy_ = false;
       }
       self.complete(ec, n);
     }
@@ -111,13 +115,11 @@ class gated_stream {
     void start(Self& self) {
       if (batch && s.close_sent_) {
         // Completed through the executor, never inside the initiating call.
-        s.busy_ = true;
         return boost::asio::post(s.next_.get_executor(), [self = std::move(self)]() mutable {
           self(boost::beast::websocket::error::closed, std::size_t{0});
         });
       }
       if (!batch && s.frames_ && is_close(buffers)) s.close_sent_ = true;
-      s.busy_ = true;
       boost::asio::async_write(s.next_, buffers, std::move(self));
     }
 

@@ -105,6 +105,7 @@ TEST_CASE("queued frames go out many to a write, whole and in order, with pings 
   const bool deflate = GENERATE(false, true);
   INFO("permessage_deflate " << deflate);
   org_fixture fx(env{{"SWITCHBOARD_SERVER_PERMESSAGE_DEFLATE", deflate ? "true" : "false"},
+                     {"SWITCHBOARD_LIMITS_OUTBOUND_QUEUE_BYTES", "16777216"},
                      {"SWITCHBOARD_LIMITS_SENDS_PER_SECOND", "100000"},
                      {"SWITCHBOARD_LIMITS_SEND_BURST", "100000"},
                      {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
@@ -118,14 +119,25 @@ TEST_CASE("queued frames go out many to a write, whole and in order, with pings 
   long frames_before = metric_value(fx.port(), "switchboard_ws_frames_written_total");
 
   // Sends without waiting for acks, so Bob's session has many deliveries queued at once. Texts of
-  // every length up to the limit: frames with the 2-byte and the 7-bit length forms (the acks).
+  // up to 2,000 bytes: frames with the 2-byte and the 7-bit length forms (the acks).
   constexpr int n = 400;
   auto text_of = [](int i) {
-    return std::to_string(i) + ":" + std::string(static_cast<std::size_t>(i * 97 % 8000), 'x');
+    return std::to_string(i) + ":" + std::string(static_cast<std::size_t>(i * 97 % 2000), 'x');
   };
+  std::string ping_error;
   std::thread pinger([&] {
-    for (int i = 0; i < 150; ++i) b.send_ping();  // each pong is written between two batches
+    try {
+      for (int i = 0; i < 150; ++i) b.send_ping();  // each pong is written between two batches
+    } catch (const std::exception& e) {
+      ping_error = e.what();
+    }
   });
+  struct joiner {
+    std::thread& t;
+    ~joiner() {
+      if (t.joinable()) t.join();
+    }
+  } join_pinger{pinger};
   for (int i = 0; i < n; ++i) {
     json::object req{{"id", "s" + std::to_string(i)},
                      {"op", "send"},
@@ -133,6 +145,7 @@ TEST_CASE("queued frames go out many to a write, whole and in order, with pings 
     a.send_text(json::serialize(req));
   }
   pinger.join();
+  CHECK(ping_error.empty());
 
   std::int64_t last_seq = 0;
   for (int i = 0; i < n; ++i) {
