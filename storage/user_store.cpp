@@ -101,6 +101,14 @@ void user_store::prepare(pqxx::connection& c) {
   c.prepare("token_resolve", token_cols + token_from);
   // hello: the token and its user in one round trip.
   c.prepare("token_resolve_user", token_cols + ", " + user_columns("u.") + token_from);
+  // The same for many hashes ($1: a text[] of hex hashes); each row ends with its hash.
+  c.prepare(
+      "tokens_resolve_users",
+      token_cols + ", " + user_columns("u.") +
+          ", encode(t.hash, 'hex') FROM tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id "
+          "WHERE t.hash IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h) "
+          "AND t.revoked_at IS NULL AND t.expires_at > now() "
+          "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = t.org_id AND o.deleted_at IS NOT NULL)");
   c.prepare("token_revoke",
             "UPDATE tokens SET revoked_at = now() WHERE hash = decode($1, 'hex') AND revoked_at IS NULL");
   c.prepare("tokens_revoke_user",
@@ -186,6 +194,17 @@ std::optional<std::pair<token_info, protocol::user>> user_store::resolve_token_w
   auto r = n.exec_prepared("token_resolve_user", hash);
   if (r.empty()) return std::nullopt;
   return std::make_pair(read_token_info(r[0]), read_user(r[0], 5));
+}
+
+std::unordered_map<std::string, std::pair<token_info, protocol::user>> user_store::resolve_tokens_with_users(
+    pqxx::connection& c, const std::vector<std::string>& hashes) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec_prepared("tokens_resolve_users", text_array(hashes));
+  std::unordered_map<std::string, std::pair<token_info, protocol::user>> out;
+  for (const auto& row : r)
+    out.emplace(row[static_cast<int>(row.size()) - 1].as<std::string>(),
+                std::make_pair(read_token_info(row), read_user(row, 5)));
+  return out;
 }
 
 void user_store::revoke_token(pqxx::connection& c, const std::string& hash) {

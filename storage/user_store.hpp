@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -84,6 +85,10 @@ class user_store {
   // resolve_token and the user it belongs to, in one round trip (hello).
   static std::optional<std::pair<token_info, protocol::user>> resolve_token_with_user(
       pqxx::connection& c, const std::string& hash);
+  // resolve_token_with_user for many tokens in one round trip (concurrent hellos): the live ones,
+  // by hash; a hash missing from the answer is unknown, revoked or expired.
+  static std::unordered_map<std::string, std::pair<token_info, protocol::user>> resolve_tokens_with_users(
+      pqxx::connection& c, const std::vector<std::string>& hashes);
   static void revoke_token(pqxx::connection& c, const std::string& hash);
 
   // Creates a user, audited as `a`'s action. `conflict` when the mobile is taken in the org,

@@ -19,6 +19,7 @@
 #include "server/core/session_registry.hpp"
 #include "server/core/sms_sink.hpp"
 #include "server/core/token_cache.hpp"
+#include "server/core/token_lookup.hpp"
 #include "server/net/transport.hpp"
 #include "storage/db_health.hpp"
 #include "storage/db_pool.hpp"
@@ -61,6 +62,8 @@ struct services : transport {
   cluster_link& cluster;  // presence, admin changes and shared limits (local_link on a single node)
   // Calls (set by the node once built: the service needs these services first).
   call_service* calls = nullptr;
+  // Hellos' first-seen tokens, looked up in batches (set by the node).
+  token_lookup* hello_tokens = nullptr;
   // An export was requested here: the node's export worker starts it now (set by the node).
   std::function<void()> wake_exports = [] {};
 };

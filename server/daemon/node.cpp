@@ -84,6 +84,7 @@ struct node::impl {
   member_cache members;
   token_cache tokens;
   policy_cache policies;
+  token_lookup hello_tokens{db, log};
   asio::thread_pool cpu{2};
   asio::thread_pool files{2};
   // Opened in serve(), once the database is ready.
@@ -173,6 +174,7 @@ struct node::impl {
         router(ctx) {
     if (clustered) presence.on_watch_change([this](std::int64_t u, bool on) { clustered->watching(u, on); });
     ctx.calls = &calls;
+    ctx.hello_tokens = &hello_tokens;
     ctx.wake_exports = [this] { exports.wake(); };
   }
 

@@ -2,10 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
+#include <memory>
+#include <vector>
 
 #include "fixture.hpp"
 #include "http_client.hpp"
 #include "ws_client.hpp"
+#include "ws_replies.hpp"
 
 using namespace sbtest;
 namespace json = boost::json;
@@ -139,4 +142,43 @@ TEST_CASE("sign-up is refused unless enabled, and creates an org with its owner 
        {"admin", json::object{{"name", "N"}, {"mobile", "+8613912345679"}, {"password", "short"}}}});
   CHECK(weak.status == 400);
   CHECK_THAT(weak.body, Catch::Contains("admin.password"));
+}
+
+TEST_CASE("hellos with tokens seen for the first time, many at once, each get their own answer") {
+  org_fixture fx;
+  constexpr int n = 12;
+  std::vector<account> users;
+  for (int i = 0; i < n; ++i) users.push_back(fx.add_user(fx.owner, "User " + std::to_string(i)));
+  std::vector<std::unique_ptr<ws_client>> good, bad;
+  for (int i = 0; i < n; ++i) {
+    good.push_back(std::make_unique<ws_client>(fx.port()));
+    bad.push_back(std::make_unique<ws_client>(fx.port()));
+  }
+  // Every hello is sent before any answer is read, so they are looked up together.
+  for (int i = 0; i < n; ++i) {
+    auto frame = [&](const std::string& token) {
+      json::object data{
+          {"token", token},
+          {"device", {{"id", "dev-" + std::to_string(i)}, {"platform", "web"}, {"version", "1.0.0"}}}};
+      return json::serialize(json::object{{"id", "h"}, {"op", "hello"}, {"data", data}});
+    };
+    good[i]->send_text(frame(users[i].token));
+    bad[i]->send_text(frame("no-such-token-" + std::to_string(i)));
+  }
+  for (int i = 0; i < n; ++i) {
+    auto f = good[i]->next_frame(10s);
+    REQUIRE(f);
+    auto reply = json::parse(*f).as_object();
+    CHECK(str(ok_data(reply).at("user").at("user")) == users[i].id);
+    CHECK(ok_data(good[i]->call("ping")).empty());
+  }
+  for (int i = 0; i < n; ++i) {
+    auto f = bad[i]->next_frame(10s);
+    REQUIRE(f);
+    CHECK(error_code_of(json::parse(*f).as_object()) == "unauthorized");
+    CHECK(bad[i]->wait_closed() == 4401);
+  }
+  // A token already verified answers from the cache, the same user.
+  ws_client again(fx.port(), {}, 0);
+  CHECK(str(ok_data(again.hello(users[0].token, "dev-2")).at("user").at("user")) == users[0].id);
 }
