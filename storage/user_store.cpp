@@ -99,8 +99,6 @@ void user_store::prepare(pqxx::connection& c) {
       "WHERE t.hash = decode($1, 'hex') AND t.revoked_at IS NULL AND t.expires_at > now() "
       "AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = t.org_id AND o.deleted_at IS NOT NULL)";
   c.prepare("token_resolve", token_cols + token_from);
-  // hello: the token and its user in one round trip.
-  c.prepare("token_resolve_user", token_cols + ", " + user_columns("u.") + token_from);
   // The same for many hashes ($1: a text[] of hex hashes); each row ends with its hash.
   c.prepare(
       "tokens_resolve_users",
@@ -186,14 +184,6 @@ std::optional<token_info> user_store::resolve_token(pqxx::connection& c, const s
   auto r = n.exec_prepared("token_resolve", hash);
   if (r.empty()) return std::nullopt;
   return read_token_info(r[0]);
-}
-
-std::optional<std::pair<token_info, protocol::user>> user_store::resolve_token_with_user(
-    pqxx::connection& c, const std::string& hash) {
-  pqxx::nontransaction n(c);
-  auto r = n.exec_prepared("token_resolve_user", hash);
-  if (r.empty()) return std::nullopt;
-  return std::make_pair(read_token_info(r[0]), read_user(r[0], 5));
 }
 
 std::unordered_map<std::string, std::pair<token_info, protocol::user>> user_store::resolve_tokens_with_users(

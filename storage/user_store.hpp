@@ -82,11 +82,8 @@ class user_store {
                            std::int64_t expires_at_ms);
   // A live token: not revoked, not expired. The user's role and status come with it.
   static std::optional<token_info> resolve_token(pqxx::connection& c, const std::string& hash);
-  // resolve_token and the user it belongs to, in one round trip (hello).
-  static std::optional<std::pair<token_info, protocol::user>> resolve_token_with_user(
-      pqxx::connection& c, const std::string& hash);
-  // resolve_token_with_user for many tokens in one round trip (concurrent hellos): the live ones,
-  // by hash; a hash missing from the answer is unknown, revoked or expired.
+  // resolve_token and each token's user, for many tokens in one round trip (concurrent hellos):
+  // the live ones, by hash; a hash missing from the answer is unknown, revoked or expired.
   static std::unordered_map<std::string, std::pair<token_info, protocol::user>> resolve_tokens_with_users(
       pqxx::connection& c, const std::vector<std::string>& hashes);
   static void revoke_token(pqxx::connection& c, const std::string& hash);

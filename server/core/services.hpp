@@ -63,7 +63,7 @@ struct services : transport {
   // Calls (set by the node once built: the service needs these services first).
   call_service* calls = nullptr;
   // Hellos' first-seen tokens, looked up in batches (set by the node).
-  token_lookup* hello_tokens = nullptr;
+  token_lookup* hello_tokens = nullptr;  // never null once the node is built
   // An export was requested here: the node's export worker starts it now (set by the node).
   std::function<void()> wake_exports = [] {};
 };

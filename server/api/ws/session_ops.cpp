@@ -76,7 +76,7 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
     }
     finish_hello(s, req, hash, device_id, version, r.value());
   };
-  if (!cached && ctx.hello_tokens) {
+  if (!cached) {
     // First seen here: looked up together with the other hellos arriving meanwhile.
     ctx.hello_tokens->resolve(hash, [hash, &ctx, ex = s->executor(), finish](
                                         pqxx::connection* c, result<token_lookup::found> found) mutable {
@@ -95,27 +95,20 @@ void hello(session_ptr s, ws_request req, const json::object& data) {
           ctx.log->debug("hello: policy not loaded: {}", e.what());
         }
       }
-      boost::asio::post(ex, [finish = std::move(finish), r = std::move(r)]() mutable { finish(std::move(r)); });
+      boost::asio::post(ex,
+                        [finish = std::move(finish), r = std::move(r)]() mutable { finish(std::move(r)); });
     });
     return;
   }
-  // The token, its user, and the org's policy (for min_client_version), in one storage job.
+  // A token verified before: its user (who may have changed) and the org's policy, in one job.
   db_call<hello_t>(
       ctx, s->executor(),
-      [hash, cached, &ctx](pqxx::connection& c) -> result<hello_t> {
+      [cached, &ctx](pqxx::connection& c) -> result<hello_t> {
         hello_t out;
-        if (cached) {
-          auto user = storage::user_store::get(c, cached->org_id, cached->user_id);
-          if (!user) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-          out.info = *cached;
-          out.user = std::move(*user);
-        } else {
-          auto both = storage::user_store::resolve_token_with_user(c, hash);  // one round trip
-          if (!both) return error{error_code::unauthorized, "unknown, expired or revoked token"};
-          ctx.tokens.put(hash, both->first);
-          out.info = std::move(both->first);
-          out.user = std::move(both->second);
-        }
+        auto user = storage::user_store::get(c, cached->org_id, cached->user_id);
+        if (!user) return error{error_code::unauthorized, "unknown, expired or revoked token"};
+        out.info = *cached;
+        out.user = std::move(*user);
         out.policy = ctx.policies.load(c, out.info.org_id);
         return out;
       },
