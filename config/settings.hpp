@@ -29,7 +29,7 @@ struct settings {
     std::vector<std::string> trusted_proxies;
     int hello_timeout_ms = 10000;     // spec default: the first request must be hello within 10 s
     int heartbeat_s = 30;             // spec default: WebSocket ping period
-    bool permessage_deflate = false;  // WebSocket compression: costs CPU and memory per connection
+    bool permessage_deflate = false;  // WebSocket compression: costs CPU per message
   } server;
   struct tls_section {
     bool enabled = false;

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
-  libssl-dev libpqxx-dev libpq-dev libspdlog-dev libsystemd-dev libarchive-dev catch2
+  libssl-dev libpqxx-dev libpq-dev libspdlog-dev libsystemd-dev libarchive-dev zlib1g-dev catch2
   postgresql-15 postgresql-client-15
   libnats-dev nats-server haproxy coturn
   systemd curl python3

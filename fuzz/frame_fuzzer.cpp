@@ -1,41 +1,37 @@
-// libFuzzer target: raw bytes from a client, after a valid WebSocket upgrade, through Beast's
-// frame decoder with the server's settings (65,536-byte messages, masking required), each
-// message then through the request parser. Beast runs on an in-memory stream (beast::test).
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/_experimental/test/stream.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
+// libFuzzer target: raw bytes from a client after the WebSocket upgrade, through the server's frame
+// decoder (protocol/ws_frames.cpp) with its settings (65,536-byte messages, masking required),
+// each message then through the request parser: once without compression and whole, once with
+// compression agreed and fed in pieces of growing size, as reads from a socket would deliver it.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "protocol/json_util.hpp"
+#include "protocol/ws_frames.hpp"
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+namespace {
+struct sink : switchboard::protocol::ws_decoder::events {
+  void on_text(std::string_view text) override { (void)switchboard::protocol::parse_untrusted_json(text); }
+  void on_ping(std::string_view) override {}
+  void on_pong() override {}
+  void on_close(std::uint16_t, std::string_view) override {}
+  void on_error(std::uint16_t, std::string_view) override {}
+};
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  boost::asio::io_context ioc;
-  beast::test::stream client(ioc), server_side(ioc);
-  client.connect(server_side);
-  websocket::stream<beast::test::stream&> ws(server_side);
-  ws.read_message_max(65536);
-  // The upgrade, then the fuzzed frames, then the end of the stream.
-  std::string upgrade =
-      "GET /v1/ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-  server_side.append(upgrade);
-  server_side.append(beast::string_view(reinterpret_cast<const char*>(data), size));
-  client.close();  // once the input is read, the server sees the end of the stream
-  beast::error_code ec;
-  ws.accept(ec);
-  if (ec) return 0;
-  for (int i = 0; i < 1000; ++i) {
-    beast::flat_buffer buf;
-    ws.read(buf, ec);
-    if (ec) break;
-    auto d = buf.data();
-    (void)switchboard::protocol::parse_untrusted_json(
-        std::string_view(static_cast<const char*>(d.data()), d.size()));
+  for (bool deflate : {false, true}) {
+    std::vector<char> bytes(data, data + size);
+    switchboard::protocol::ws_decoder d(65536, deflate);
+    sink s;
+    // Whole, or pieces of 1, 2, 3, ... bytes and then the rest (split headers and payloads).
+    std::size_t pos = 0, piece = 1;
+    while (pos < bytes.size() && !d.done()) {
+      std::size_t n = deflate && piece < 64 ? std::min(piece, bytes.size() - pos) : bytes.size() - pos;
+      d.feed(bytes.data() + pos, n, s);
+      pos += n;
+      ++piece;
+    }
   }
   return 0;
 }

@@ -5,8 +5,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server/net/ws_connection.hpp"
 
@@ -355,16 +354,29 @@ void http_session::upgrade(http_request req) {
     closing_ = true;
     return send(make_error_response(req, {protocol::error_code::forbidden, "origin not allowed"}));
   }
+  auto hs = answer_upgrade(req, net_.cfg.server.permessage_deflate);
+  if (!hs.accepted) {
+    closing_ = true;
+    auto res = make_error_response(req, hs.refusal);
+    if (hs.refusal.code == protocol::error_code::upgrade_required)
+      res.set(http::field::sec_websocket_version, "13");
+    return send(std::move(res));
+  }
   net_.connections.remove(this);
   lowest().expires_never();
+  // From here the WebSocket has the socket: plain TCP without Beast's timeouts (the connection
+  // keeps its own), or the TLS stream as it is.
   ws_connection::stream ws = std::visit(
       [](auto& s) -> ws_connection::stream {
         using S = std::decay_t<decltype(s)>;
-        return ws_connection::stream(std::in_place_type<beast::websocket::stream<gated_stream<S>>>, std::move(s));
+        if constexpr (std::is_same_v<S, beast::tcp_stream>)
+          return ws_connection::stream(std::in_place_type<asio::ip::tcp::socket>, s.release_socket());
+        else
+          return ws_connection::stream(std::in_place_type<tls_stream>, std::move(s));
       },
       stream_);
-  handler_.upgrade(std::move(req),
-                   std::make_shared<ws_connection>(std::move(ws), net_, std::move(conn_slot_), tls_));
+  handler_.upgrade(std::move(req), std::make_shared<ws_connection>(std::move(ws), net_, std::move(hs),
+                                                                   std::move(conn_slot_), tls_));
 }
 
 void http_session::send(http_response res) {

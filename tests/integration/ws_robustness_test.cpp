@@ -1,6 +1,11 @@
 // The WebSocket endpoint against hostile input: Origin rules, random frames, repeated hello.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
 #include <boost/json.hpp>
 #include <random>
 #include <thread>
@@ -22,7 +27,168 @@ std::map<std::string, std::string> upgrade_headers(const std::string& origin) {
   if (!origin.empty()) h["Origin"] = origin;
   return h;
 }
+
+// A client frame, masked unless told otherwise.
+std::string client_frame(unsigned first_byte, std::string_view payload, bool masked = true) {
+  std::string out{static_cast<char>(first_byte)};
+  const char m = masked ? static_cast<char>(0x80) : 0;
+  if (payload.size() < 126) {
+    out.push_back(static_cast<char>(m | static_cast<char>(payload.size())));
+  } else {
+    out.push_back(static_cast<char>(m | 126));
+    out.push_back(static_cast<char>(payload.size() >> 8));
+    out.push_back(static_cast<char>(payload.size() & 0xff));
+  }
+  const char key[4] = {0x11, 0x22, 0x33, 0x44};
+  if (masked) out.append(key, 4);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    out.push_back(masked ? payload[i] ^ key[i % 4] : payload[i]);
+  return out;
+}
+
+// A WebSocket client that writes bytes as they are given and reads server frames one by one,
+// on a plain blocking socket with a receive timeout.
+class raw_ws {
+ public:
+  raw_ws(int port, const std::string& version = "13") {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    send(
+        "GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: " +
+        version + "\r\n\r\n");
+    while (in_.find("\r\n\r\n") == std::string::npos)
+      if (!fill()) break;
+    auto end = in_.find("\r\n\r\n");
+    head = in_.substr(0, end == std::string::npos ? in_.size() : end + 4);
+    in_.erase(0, head.size());
+  }
+  ~raw_ws() { ::close(fd_); }
+  void send(const std::string& bytes) {
+    REQUIRE(::write(fd_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  }
+  struct frame {
+    unsigned opcode;
+    std::string payload;
+    int close_code() const {
+      return payload.size() >= 2
+                 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                 : 0;
+    }
+  };
+  // The next frame the server sent, or nullopt at the end of the stream (or after 5 s).
+  std::optional<frame> next() {
+    while (true) {
+      if (in_.size() >= 2) {
+        std::size_t len = static_cast<unsigned char>(in_[1]) & 0x7f, pos = 2;
+        if (len == 126 && in_.size() >= 4) {
+          len = (static_cast<unsigned char>(in_[2]) << 8) | static_cast<unsigned char>(in_[3]);
+          pos = 4;
+        }
+        REQUIRE(len != 127);  // (the frames these tests expect are short)
+        REQUIRE((static_cast<unsigned char>(in_[1]) & 0x80) == 0);  // server frames are unmasked
+        if (pos != 2 || len < 126) {
+          if (in_.size() >= pos + len) {
+            frame f{static_cast<unsigned char>(in_[0]) & 0x0fu, in_.substr(pos, len)};
+            CHECK((static_cast<unsigned char>(in_[0]) & 0x80) != 0);  // and whole
+            in_.erase(0, pos + len);
+            return f;
+          }
+        }
+      }
+      if (!fill()) return std::nullopt;
+    }
+  }
+  // True when the server ends the TCP connection (within 5 s) with nothing more sent.
+  bool ended() {
+    char c;
+    return in_.empty() && ::recv(fd_, &c, 1, 0) == 0;
+  }
+  std::string head;
+
+ private:
+  bool fill() {
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    in_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string in_;
+};
 }  // namespace
+
+TEST_CASE(
+    "WebSocket frames on the wire: fragments, pings between them, pongs, the close handshake, protocol "
+    "errors") {
+  org_fixture fx;
+  {
+    raw_ws ws(fx.port());
+    CHECK(ws.head.rfind("HTTP/1.1 101", 0) == 0);
+    CHECK(ws.head.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != std::string::npos);
+    // A hello in three fragments, split mid-header, with a ping between the fragments.
+    std::string hello = R"({"id":"h","op":"hello","data":{"token":")" + fx.owner.token +
+                        R"(","device":{"id":"raw","platform":"linux","version":"1.0.0"}}})";
+    std::string bytes = client_frame(0x01, hello.substr(0, 20)) + client_frame(0x89, "are you there") +
+                        client_frame(0x00, hello.substr(20, 30)) + client_frame(0x80, hello.substr(50));
+    ws.send(bytes.substr(0, 5));
+    std::this_thread::sleep_for(50ms);
+    ws.send(bytes.substr(5, 40));
+    std::this_thread::sleep_for(50ms);
+    ws.send(bytes.substr(45));
+    auto pong = ws.next();
+    REQUIRE(pong);
+    CHECK(pong->opcode == 0xA);
+    CHECK(pong->payload == "are you there");
+    auto reply = ws.next();
+    REQUIRE(reply);
+    CHECK(reply->opcode == 0x1);
+    auto v = json::parse(reply->payload).as_object();
+    CHECK(str(v.at("id")) == "h");
+    CHECK(v.at("ok").as_bool());
+    // The client closes: the server answers with the same code, then ends the connection.
+    ws.send(client_frame(0x88, std::string("\x0f\xa0"
+                                           "bye",
+                                           5)));
+    std::optional<raw_ws::frame> f;
+    while ((f = ws.next()) && f->opcode != 0x8) {
+    }
+    REQUIRE(f);
+    CHECK(f->close_code() == 4000);
+    CHECK(ws.ended());
+  }
+  {
+    raw_ws ws(fx.port());
+    ws.send(client_frame(0x81, R"({"id":"1","op":"ping"})", false));  // unmasked
+    auto f = ws.next();
+    REQUIRE(f);
+    CHECK(f->opcode == 0x8);
+    CHECK(f->close_code() == 1002);
+    CHECK(ws.ended());
+  }
+  {
+    raw_ws ws(fx.port());
+    ws.send(client_frame(0x82, "\x01\x02"));  // binary
+    auto f = ws.next();
+    REQUIRE(f);
+    CHECK(f->close_code() == 1003);
+    CHECK(ws.ended());
+  }
+  {
+    raw_ws ws(fx.port(), "12");
+    CHECK(ws.head.rfind("HTTP/1.1 426", 0) == 0);
+    CHECK(ws.head.find("Sec-WebSocket-Version: 13") != std::string::npos);
+  }
+  CHECK(http_get(fx.port(), "/healthz").status == 200);
+}
 
 TEST_CASE("the WebSocket upgrade honours server.allowed_origins, no Origin is allowed") {
   org_fixture fx(
@@ -101,7 +267,7 @@ TEST_CASE("thousands of random and mutated frames get replies and never take the
 }
 
 TEST_CASE("queued frames go out many to a write, whole and in order, with pings answered among them") {
-  // With permessage-deflate configured, Beast writes (and would compress) each frame itself.
+  // With permessage-deflate agreed, frames of 128 bytes and more go compressed, in the same batches.
   const bool deflate = GENERATE(false, true);
   INFO("permessage_deflate " << deflate);
   org_fixture fx(env{{"SWITCHBOARD_SERVER_PERMESSAGE_DEFLATE", deflate ? "true" : "false"},
@@ -111,7 +277,11 @@ TEST_CASE("queued frames go out many to a write, whole and in order, with pings 
                      {"SWITCHBOARD_LIMITS_REQUESTS_PER_SECOND", "100000"},
                      {"SWITCHBOARD_LIMITS_REQUEST_BURST", "100000"}});
   auto bob = fx.add_user(fx.owner, "Bob");
-  ws_client a(fx.port()), b(fx.port());
+  ws_client a(fx.port(), {}, 0, deflate), b(fx.port(), {}, 0, deflate);
+  CHECK(b.extensions().rfind(
+            deflate ? "permessage-deflate; server_no_context_takeover; client_no_context_takeover" : "", 0) ==
+        0);
+  if (!deflate) CHECK(b.extensions().empty());
   ok_data(a.hello(fx.owner.token));
   ok_data(b.hello(bob.token));
   auto conv = str(ok_data(a.call("open_direct", {{"user", bob.id}})).at("conv").at("conv"));
@@ -175,8 +345,5 @@ TEST_CASE("queued frames go out many to a write, whole and in order, with pings 
   long writes = metric_value(fx.port(), "switchboard_ws_writes_total") - writes_before;
   long frames = metric_value(fx.port(), "switchboard_ws_frames_written_total") - frames_before;
   CHECK(frames >= 2 * n);
-  if (deflate)
-    CHECK(writes == frames);
-  else
-    CHECK(writes < frames);
+  CHECK(writes < frames);
 }

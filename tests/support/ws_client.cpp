@@ -26,6 +26,7 @@ struct ws_client::impl {
   std::deque<json::object> events;  // events seen while waiting for a reply
   bool closed = false;
   int close_code = 0;
+  std::string extensions;  // the server's Sec-WebSocket-Extensions
   std::atomic<bool> paused{false};
   bool reading = false;  // a read is in flight (io thread only)
   // Keeps the io thread running while no read is in flight (paused).
@@ -62,7 +63,8 @@ struct ws_client::impl {
   }
 };
 
-ws_client::ws_client(int port, const std::map<std::string, std::string>& headers, int receive_buffer_bytes)
+ws_client::ws_client(int port, const std::map<std::string, std::string>& headers, int receive_buffer_bytes,
+                     bool offer_deflate)
     : impl_(std::make_unique<impl>()) {
   auto& i = *impl_;
   if (receive_buffer_bytes > 0) {
@@ -76,7 +78,15 @@ ws_client::ws_client(int port, const std::map<std::string, std::string>& headers
     for (const auto& [k, v] : headers) req.set(k, v);
   }));
   i.ws.read_message_max(64 * 1024 * 1024);
-  i.ws.handshake("127.0.0.1", "/v1/ws");
+  if (offer_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    pmd.msg_size_threshold = 64;
+    i.ws.set_option(pmd);
+  }
+  websocket::response_type res;
+  i.ws.handshake(res, "127.0.0.1", "/v1/ws");
+  i.extensions = std::string(res[beast::http::field::sec_websocket_extensions]);
   i.read_loop();
   i.thread = std::thread([&i] { i.ioc.run(); });
 }
@@ -89,6 +99,10 @@ ws_client::~ws_client() {
   });
   i.work.reset();
   i.thread.join();
+}
+
+std::string ws_client::extensions() const {
+  return impl_->extensions;
 }
 
 void ws_client::send_text(const std::string& text) {

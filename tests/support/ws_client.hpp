@@ -19,16 +19,19 @@ using namespace std::chrono_literals;
 
 class ws_client {
  public:
+  // `offer_deflate`: offers permessage-deflate (and compresses what it sends if it is agreed).
   explicit ws_client(int port, const std::map<std::string, std::string>& headers = {},
-                     int receive_buffer_bytes = 0);
+                     int receive_buffer_bytes = 0, bool offer_deflate = false);
   ~ws_client();
   ws_client(const ws_client&) = delete;
   ws_client& operator=(const ws_client&) = delete;
 
   void send_text(const std::string& text);
   void send_binary(const std::string& bytes);
-  // A WebSocket ping control frame (the server's Beast stream answers it with a pong).
+  // A WebSocket ping control frame (the server answers it with a pong).
   void send_ping();
+  // The server's Sec-WebSocket-Extensions in its handshake answer ("" when none).
+  std::string extensions() const;
 
   // Sends {"id":..,"op":op,"data":data} and waits for its reply; events meanwhile are kept.
   boost::json::object call(const std::string& op, const boost::json::object& data = {},

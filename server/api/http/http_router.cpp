@@ -61,9 +61,8 @@ bool http_router::is_websocket_endpoint(const http_request& req, bool metrics_on
   return r && r->body == body_kind::websocket;
 }
 
-void http_router::upgrade(http_request req, std::shared_ptr<ws_connection> conn) {
-  auto client = std::make_shared<ws_client>(ctx_, conn);
-  conn->run(std::move(req), std::move(client));
+void http_router::upgrade(http_request, std::shared_ptr<ws_connection> conn) {
+  conn->run(std::make_shared<ws_client>(ctx_, conn));
 }
 
 void http_router::begin_upload(http_request head, const boost::asio::ip::address& remote,
