@@ -313,6 +313,7 @@ const std::vector<key_def>& schema() {
                                             s.storage.decryption_keys = std::move(keys);
                                             return std::nullopt;
                                           }},
+      {"web", "enabled", bool_key(&S::web, &S::web_section::enabled)},
   };
   return defs;
 }

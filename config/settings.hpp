@@ -155,6 +155,10 @@ struct settings {
     std::string encryption_key;                // 64 hex digits: bodies are sealed with AES-256-GCM
     std::vector<std::string> decryption_keys;  // earlier keys (64 hex digits each), still read
   } storage;
+  // The web app (PROTOCOL.md "Web app"), built into the binary and served at / on the main listener.
+  struct web_section {
+    bool enabled = true;
+  } web;
 };
 
 struct config_error {

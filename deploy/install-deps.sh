@@ -3,7 +3,9 @@
 # Used by the quickstart, the test command, CI and new users. Safe to run again.
 # --bench adds what bench/run.sh needs besides: gnuplot (the plot). python3 is in the base set: the
 # tests run the example integration in deploy/examples/ (a shell script that uses it for JSON, and
-# a Python receiver).
+# a Python receiver). The web app is built with Node.js and npm (Debian's, unless a Node.js is
+# already installed: NodeSource's package carries its own npm), and its browser tests drive
+# Debian's chromium.
 set -euo pipefail
 
 packages=(
@@ -14,7 +16,9 @@ packages=(
   libnats-dev nats-server haproxy coturn
   systemd curl python3
   clang libclang-rt-14-dev
+  chromium
 )
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${1:-}" = "--bench" ]; then packages+=(gnuplot-nox); fi
 
 missing=()

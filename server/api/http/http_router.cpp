@@ -7,6 +7,7 @@
 #include "server/api/http/api_common.hpp"
 #include "server/api/http/media_handlers.hpp"
 #include "server/api/http/routes.hpp"
+#include "server/api/http/web_assets.hpp"
 #include "server/api/ws/ws_client.hpp"
 #include "server/api/ws/ws_ops.hpp"
 
@@ -39,6 +40,7 @@ bool served(const api::route& r, const void* arg) {
 std::vector<std::string> http_router::route_names() {
   auto names = api::route_names();
   names.push_back("http unmatched");
+  names.push_back("web app");
   for (auto& n : ws_ops::op_names()) names.push_back(n);
   return names;
 }
@@ -94,7 +96,15 @@ void http_router::route(http_request req, const boost::asio::ip::address& remote
       api_call{std::move(req), path, remote, ex,
                one_answer{std::move(respond), std::move(stream), version, keep_alive, ctx_.log},
                std::string(r ? r->name : "http unmatched"), started, r && r->scope ? r->scope : ""});
-  if (!found.path_route) return api::fail(ctx_, c, {protocol::error_code::not_found, "no route for " + path});
+  if (!found.path_route) {
+    // The web app: GET and HEAD of any path the API does not use, on the main listener.
+    const bool read = c->req.method() == http::verb::get || c->req.method() == http::verb::head;
+    if (read && !metrics_only && ctx_.cfg.web.enabled && path.rfind("/v1/", 0) != 0) {
+      c->op = "web app";
+      return api::serve_web(ctx_, c);
+    }
+    return api::fail(ctx_, c, {protocol::error_code::not_found, "no route for " + path});
+  }
   if (!found.hit) {
     // The path exists, the method does not: 405 with the methods the table lists for it.
     auto res = make_error_response(c->req, {protocol::error_code::bad_request, "method not allowed"});

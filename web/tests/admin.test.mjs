@@ -1,0 +1,91 @@
+// The console: an admin imports members and suspends one; a member is refused the console.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { serverAndBrowser, signIn } from './harness.mjs';
+
+const shared = serverAndBrowser();
+
+test('an admin imports a CSV and sees each row\'s result, the bad rows with their errors', async () => {
+  const { server, browser: b } = shared;
+  const A = await signIn(b, server, server.admin);
+  await A.page.getByRole('link', { name: 'Console' }).click();
+  await A.page.getByRole('link', { name: 'Import' }).click();
+  const csv = [
+    'name,mobile,department,title',
+    'Erin Eng,+8613800000011,Sales/East,Rep',
+    'No Number,,Sales,Rep',
+    'Frank Fu,12345,Sales,Rep',
+    'Gina Gao,+8613800000012,Support,Lead',
+  ].join('\n');
+  await A.page.getByLabel('CSV rows').fill(csv);
+  await A.page.getByRole('button', { name: 'Import' }).click();
+  const summary = A.page.locator('.report .summary');
+  await summary.waitFor();
+  assert.match(await summary.textContent(), /2 created, 0 updated, 2 failed/);
+  assert.equal(await A.page.locator('tr[data-row="1"]').getAttribute('class'), 'created');
+  for (const row of ['2', '3']) {
+    const tr = A.page.locator(`tr[data-row="${row}"]`);
+    assert.equal(await tr.getAttribute('class'), 'error');
+    assert.match(await tr.textContent(), /mobile/);
+  }
+  assert.equal(await A.page.locator('tr[data-row="4"]').getAttribute('class'), 'created');
+  // They are members now, with their departments made.
+  assert.equal(server.sql("SELECT count(*) FROM users WHERE name IN ('Erin Eng', 'Gina Gao')"), '2');
+  await A.context.close();
+});
+
+test('suspending a member signs their open page out, and they cannot sign in again', async () => {
+  const { server, browser: b } = shared;
+  const hank = await server.member('Hank Hu', '+8613800000021');
+  const H = await signIn(b, server, hank);
+  const A = await signIn(b, server, server.admin);
+  await A.page.getByRole('link', { name: 'Console' }).click();
+  A.page.once('dialog', (d) => d.accept('left the company'));
+  await A.page.locator('tr', { hasText: 'Hank Hu' }).getByRole('button', { name: 'Suspend' }).click();
+  await A.page.locator('tr', { hasText: 'Hank Hu' }).locator('td.status', { hasText: 'suspended' }).waitFor();
+  // Hank's page is back at the sign-in form, saying why.
+  await H.page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+  await H.page.getByRole('alert').filter({ hasText: 'suspended' }).waitFor();
+  await H.page.getByLabel('Password').fill(hank.password);
+  await H.page.getByRole('button', { name: 'Sign in' }).click();
+  await H.page.locator('.error').waitFor();
+  assert.match(await H.page.locator('.error').textContent(), /suspended/);
+  await A.context.close();
+  await H.context.close();
+});
+
+test('the console refuses a member', async () => {
+  const { server, browser: b } = shared;
+  const ivy = await server.member('Ivy Ito', '+8613800000031');
+  const I = await signIn(b, server, ivy);
+  assert.equal(await I.page.getByRole('link', { name: 'Console' }).count(), 0);
+  await I.page.goto(server.url + '/#/admin/members');
+  await I.page.getByRole('alert').filter({ hasText: 'administrators' }).waitFor();
+  // And the API behind it says no as well.
+  const res = await fetch(server.url + '/v1/admin/policy', { headers: { Authorization: 'Bearer ' + ivy.token } });
+  assert.equal(res.status, 403);
+  await I.context.close();
+});
+
+test('the page is served with a strict Content-Security-Policy, compressed and cached by ETag', async () => {
+  const { server, browser: b } = shared;
+  const res = await fetch(server.url + '/', { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(res.status, 200);
+  const csp = res.headers.get('content-security-policy');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(res.headers.get('content-encoding'), 'gzip');
+  const html = await res.text();  // fetch inflates it
+  const script = html.match(/src="(\/assets\/[^"]+\.js)"/)[1];
+  const etag = res.headers.get('etag');
+  const again = await fetch(server.url + '/', { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+  const js = await fetch(server.url + script);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('cache-control'), /immutable/);
+  assert.equal((await fetch(server.url + '/assets/nope.js')).status, 404);
+  assert.equal((await fetch(server.url + '/v1/nope')).status, 404);
+  // A deep link of the app is the app.
+  assert.equal((await fetch(server.url + '/chats')).status, 200);
+});

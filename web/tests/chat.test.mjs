@@ -1,0 +1,131 @@
+// Two members chat in two browser contexts against the real server and PostgreSQL.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import { serverAndBrowser, signIn } from './harness.mjs';
+
+const shared = serverAndBrowser();
+
+// A real PNG of w x h pixels (the server checks that the bytes are what the type says, the
+// browser decodes it).
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;  // bit depth
+  ihdr[9] = 2;  // RGB
+  const rows = [];
+  for (let y = 0; y < h; y++) rows.push(Buffer.from([0, ...Array(w * 3).fill(0).map((_, i) => (i % 3 === 2 ? 220 : 60))]));
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+}
+const PNG = png(40, 30);
+
+test('two members chat: text, typing, read receipts, presence, an image and a file', async () => {
+  const { server, browser: b } = shared;
+  const bob = await server.member('Bob Builder', '+8613800000002');
+  const alice = { ...server.admin };
+  const A = await signIn(b, server, alice);
+  const B = await signIn(b, server, bob);
+
+  // Alice finds Bob in the directory and writes to him.
+  await A.page.getByRole('link', { name: 'Directory' }).click();
+  await A.page.locator('tr', { hasText: 'Bob Builder' }).getByRole('button', { name: 'Message' }).click();
+  await A.page.getByRole('heading', { name: 'Bob Builder' }).waitFor();
+  const composer = A.page.getByLabel('Message', { exact: true });
+  await composer.fill('Hello Bob, lunch at noon?');
+  await composer.press('Enter');
+  await A.page.locator('.msg.mine[data-seq="1"]', { hasText: 'Hello Bob, lunch at noon?' }).waitFor();
+
+  // Bob's list shows the conversation with one unread message, live.
+  const entry = B.page.locator('.conv', { hasText: 'Alice Admin' });
+  await entry.locator('.badge', { hasText: '1' }).waitFor();
+  // Alice is online for Bob once he opens the chat (presence), and he sees the message.
+  await entry.click();
+  await B.page.locator('.msg[data-seq="1"]', { hasText: 'Hello Bob, lunch at noon?' }).waitFor();
+  await B.page.locator('.convview .sub', { hasText: 'online' }).waitFor();
+  // Opening it read it: Alice sees the receipt.
+  await A.page.locator('.msg.mine[data-seq="1"] .read').waitFor();
+
+  // Bob types: Alice sees it; then he answers.
+  const bobComposer = B.page.getByLabel('Message', { exact: true });
+  await bobComposer.pressSequentially('Sure', { delay: 20 });
+  await A.page.locator('.typing', { hasText: 'Bob Builder is typing' }).waitFor();
+  await bobComposer.press('Enter');
+  await A.page.locator('.msg[data-seq="2"]', { hasText: 'Sure' }).waitFor();
+
+  // Alice sends an image and a file; Bob sees the picture and the file's name.
+  await A.page.locator('.composer input[type=file]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
+  await B.page.locator('.msg[data-seq="3"] img.image').waitFor();
+  const shown = await B.page.locator('.msg[data-seq="3"] img.image').evaluate((img) => img.complete && img.naturalWidth);
+  assert.equal(shown, 40);
+  await A.page.locator('.composer input[type=file]').setInputFiles({ name: 'minutes.txt', mimeType: 'text/plain', buffer: Buffer.from('the minutes') });
+  await B.page.locator('.msg[data-seq="4"] .file', { hasText: 'minutes.txt' }).waitFor();
+
+  // Every message is in the database once, in order.
+  const rows = server.sql("SELECT string_agg(seq::text || ':' || type, ',' ORDER BY seq) FROM messages");
+  assert.equal(rows, '1:text,2:text,3:image,4:file');
+  await A.context.close();
+  await B.context.close();
+});
+
+test('a reconnect after the network drops shows every message once, and sends what was written offline once', async () => {
+  const { server, browser: b } = shared;
+  const carol = await server.member('Carol Chen', '+8613800000003');
+  const dave = await server.member('Dave Du', '+8613800000004');
+  const C = await signIn(b, server, carol);
+  const D = await signIn(b, server, dave);
+  await C.page.getByRole('link', { name: 'Directory' }).click();
+  await C.page.locator('tr', { hasText: 'Dave Du' }).getByRole('button', { name: 'Message' }).click();
+  const cc = C.page.getByLabel('Message', { exact: true });
+  await cc.fill('before the drop');
+  await cc.press('Enter');
+  await D.page.locator('.conv', { hasText: 'Carol Chen' }).click();
+  await D.page.locator('.msg', { hasText: 'before the drop' }).waitFor();
+
+  // Dave's network goes away: his page says so, and what he writes waits.
+  await D.context.setOffline(true);
+  await D.page.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor();
+  const dc = D.page.getByLabel('Message', { exact: true });
+  await dc.fill('written offline');
+  await dc.press('Enter');
+  await D.page.locator('.msg.pending', { hasText: 'written offline' }).waitFor();
+  for (const t of ['while away 1', 'while away 2', 'while away 3']) {
+    await cc.fill(t);
+    await cc.press('Enter');
+    await C.page.locator('.msg.mine', { hasText: t }).waitFor();
+  }
+
+  // Back online: the missed messages arrive once each, and the waiting one is sent once.
+  await D.context.setOffline(false);
+  await D.page.getByRole('status').filter({ hasText: 'Online' }).waitFor({ timeout: 20000 });
+  for (const t of ['while away 1', 'while away 2', 'while away 3']) await D.page.locator('.msg', { hasText: t }).waitFor();
+  await D.page.locator('.msg.mine:not(.pending)', { hasText: 'written offline' }).waitFor();
+  await C.page.locator('.msg', { hasText: 'written offline' }).waitFor();
+  const texts = await D.page.locator('.messages .msg .text').allTextContents();
+  assert.deepEqual(texts.filter((t) => t.startsWith('while away') || t === 'before the drop' || t === 'written offline').sort(),
+    ['before the drop', 'while away 1', 'while away 2', 'while away 3', 'written offline']);
+  const seqs = await D.page.locator('.messages .msg[data-seq]').evaluateAll((els) => els.map((e) => e.dataset.seq));
+  assert.equal(new Set(seqs).size, seqs.length, 'no seq shown twice');
+  assert.equal(server.sql("SELECT count(*) FROM messages WHERE body::text LIKE '%written offline%'"), '1');
+  await C.context.close();
+  await D.context.close();
+});
