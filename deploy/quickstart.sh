@@ -62,7 +62,20 @@ export SWITCHBOARD_APPS_SECRET_KEY=${SWITCHBOARD_APPS_SECRET_KEY:-$(cat "$state/
 # A local development server: callbacks may go to http:// receivers on this machine.
 export SWITCHBOARD_CALLBACKS_ALLOW_HTTP=${SWITCHBOARD_CALLBACKS_ALLOW_HTTP:-true}
 export SWITCHBOARD_CALLBACKS_ALLOW_PRIVATE=${SWITCHBOARD_CALLBACKS_ALLOW_PRIVATE:-true}
-echo "Demo organization admin login (POST /v1/auth/login): $(cat "$state/demo-login.json")"
+demo_org=$(sed -E 's/.*"org":"([0-9]+)".*/\1/' "$state/demo-login.json")
+demo_mobile=$(sed -E 's/.*"mobile":"([^"]+)".*/\1/' "$state/demo-login.json")
+demo_password=$(sed -E 's/.*"password":"([^"]+)".*/\1/' "$state/demo-login.json")
+cat <<EOF
+
+  Open http://$SWITCHBOARD_SERVER_LISTEN/ in a browser and sign in as the demo organization's admin:
+    Organization ID  $demo_org
+    Mobile number    $demo_mobile
+    Password         $demo_password
+  (the same login works for POST /v1/auth/login; it is kept in $state/demo-login.json)
+  In the console (Console > Members) create a second member, sign in as them in a private
+  window, and chat between the two.
+
+EOF
 [ "$SWITCHBOARD_SMS_SINK" = file ] && echo "SMS verification codes are appended to $SWITCHBOARD_SMS_PATH"
 echo "Starting switchboard on http://$SWITCHBOARD_SERVER_LISTEN (Ctrl-C stops it)"
 exec "$bin" serve

@@ -24,12 +24,13 @@ export function saveSession(s) {
   else localStorage.removeItem(KEY);
 }
 
-// This browser's device id for hello: one per browser profile.
+// This tab's device id for hello: each tab is a device of its own (so two tabs do not replace each
+// other's session); a reload keeps it.
 export function deviceId() {
-  let id = localStorage.getItem('switchboard.device');
+  let id = sessionStorage.getItem('switchboard.device');
   if (!id) {
     id = 'web-' + crypto.randomUUID();
-    localStorage.setItem('switchboard.device', id);
+    sessionStorage.setItem('switchboard.device', id);
   }
   return id;
 }

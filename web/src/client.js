@@ -15,7 +15,7 @@ export class ChatClient {
     this.session = session;
     this.me = session.user;
     this.onSignedOut = onSignedOut;
-    this.state = 'connecting';  // connecting, online, offline
+    this.state = 'connecting';  // connecting, online, offline, replaced (by another tab)
     this.convs = new Map();  // conv id -> Conv
     this.messages = new Map();  // conv id -> Map(seq -> Message)
     this.older = new Map();  // conv id -> whether older history exists (undefined: not loaded)
@@ -108,13 +108,20 @@ export class ChatClient {
       this.onSignedOut && this.onSignedOut(code === 4403 ? 'Your account was suspended or removed.' : 'Your session ended. Sign in again.');
       return;
     }
+    // Another tab with this tab's device id took over (a duplicated tab): stay out of its way.
+    if (this.kickedReason === 'replaced') {
+      this.state = 'replaced';
+      this.changed();
+      return;
+    }
     const delay = Math.min(10000, 500 * 2 ** this.attempt++) * (0.75 + Math.random() / 2);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
-  // Connects again now rather than after the backoff (the network is back).
+  // Connects again now rather than after the backoff (the network is back, or the user asked).
   reconnectNow() {
     if (this.closed) return;
+    this.kickedReason = null;
     clearTimeout(this.retryTimer);
     this.attempt = 0;
     if (this.ws && this.ws.readyState <= 1) this.ws.close();  // its close event reconnects

@@ -120,7 +120,7 @@ function Members({ client }) {
               <td>{u.title}</td>
               <td>{u.role}</td>
               <td class={'status ' + (u.status || 'active')}>{u.status || 'active'}</td>
-              <td class="actions">
+              <td><div class="actions">
                 {u.role !== 'owner' && u.user !== client.me.user && (
                   <>
                     {u.status === 'suspended' ? (
@@ -135,7 +135,7 @@ function Members({ client }) {
                     <button class="danger" onClick={() => confirm('Remove ' + u.name + '?') && act('Removed ' + u.name, () => api('DELETE', `/v1/admin/users/${u.user}`))}>Remove</button>
                   </>
                 )}
-              </td>
+              </div></td>
             </tr>
           ))}
         </tbody>
@@ -267,7 +267,7 @@ function Departments() {
           {sorted.map((d) => (
             <tr key={d.department}>
               <td>{pathOf(d)}</td>
-              <td class="actions">
+              <td><div class="actions">
                 <button onClick={() => { const n = prompt('New name', d.name); if (n) act(() => api('PATCH', '/v1/admin/departments/' + d.department, { name: n.trim() })); }}>Rename</button>
                 <select aria-label={'Move ' + d.name} value="" onChange={(e) => e.target.value && act(() => api('PATCH', '/v1/admin/departments/' + d.department, { parent: e.target.value === 'root' ? null : e.target.value }))}>
                   <option value="">Move under…</option>
@@ -275,7 +275,7 @@ function Departments() {
                   {sorted.filter((p) => p.department !== d.department).map((p) => <option key={p.department} value={p.department}>{pathOf(p)}</option>)}
                 </select>
                 <button class="danger" onClick={() => confirm('Delete ' + d.name + '? Its members and sub-departments move to its parent.') && act(() => api('DELETE', '/v1/admin/departments/' + d.department + '?cascade=move_to_parent'))}>Delete</button>
-              </td>
+              </div></td>
             </tr>
           ))}
         </tbody>
@@ -410,11 +410,11 @@ function Apps() {
               <td>{a.name}</td>
               <td>{(a.scopes || []).join(', ')}</td>
               <td>{a.callback_url || ''}</td>
-              <td class="actions">
+              <td><div class="actions">
                 <button onClick={() => act(async () => { const r = await api('POST', `/v1/admin/apps/${a.app}/rotate`, {}); setSecret(a.app + ': ' + r.secret); })}>Rotate secret</button>
                 <button onClick={() => { const url = prompt('Callback URL', a.callback_url || 'https://'); if (url) act(() => api('PUT', `/v1/admin/apps/${a.app}/callback`, { url })); }}>Callback URL</button>
                 <button class="danger" onClick={() => confirm('Delete ' + a.name + '?') && act(() => api('DELETE', '/v1/admin/apps/' + a.app))}>Delete</button>
-              </td>
+              </div></td>
             </tr>
           ))}
         </tbody>

@@ -67,8 +67,9 @@ function Shell({ session, onSignOut }) {
         {admin && <a href="#/admin" class={section === 'admin' ? 'on' : ''}>Console</a>}
         <div class="grow" />
         <div class={'conn ' + client.state} role="status" title={'Connection: ' + client.state}>
-          {client.state === 'online' ? 'Online' : client.state === 'connecting' ? 'Connecting…' : 'Offline'}
+          {{ online: 'Online', connecting: 'Connecting…', offline: 'Offline', replaced: 'Open in another tab' }[client.state]}
         </div>
+        {client.state === 'replaced' && <button class="link" onClick={() => client.reconnectNow()}>Use here</button>}
         <div class="me" title={me.mobile}>{me.name}</div>
         <button class="link" onClick={logout}>Sign out</button>
       </nav>

@@ -194,7 +194,7 @@ function MediaFile({ id, name, size }) {
   };
   return (
     <a class="file" href={url || '#'} download={name} onClick={open}>
-      <span class="icon" aria-hidden="true">📄</span> <span class="fname">{name}</span> <span class="size">{formatBytes(size || 0)}</span>
+      <svg class="icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18"><path d="M6 2h8l5 5v15H6z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" /><path d="M14 2v5h5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" /></svg> <span class="fname">{name}</span> <span class="size">{formatBytes(size || 0)}</span>
     </a>
   );
 }
@@ -256,7 +256,7 @@ function Composer({ client, conv }) {
   return (
     <form class="composer" onSubmit={send}>
       <label class="button attach" title="Attach an image or a file">
-        <span aria-hidden="true">＋</span><span class="sr">Attach a file</span>
+        <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path d="M20 11.5l-8.2 8.2a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" /></svg><span class="sr">Attach a file</span>
         <input type="file" ref={file} onChange={attach} hidden />
       </label>
       <textarea
