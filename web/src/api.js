@@ -39,6 +39,9 @@ let token = null;
 export function setToken(t) {
   token = t;
 }
+export function currentToken() {
+  return token;
+}
 
 // One JSON call. Errors become ApiError with the protocol's code.
 export async function api(method, path, body, opts = {}) {

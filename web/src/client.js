@@ -4,6 +4,7 @@
 // and an outbox whose sends keep their client_msg_id across retries, so a flaky network never
 // sends a message twice.
 import { deviceId } from './api.js';
+import { Calls } from './calls.js';
 
 const VERSION = '1.0.0';
 const TYPING_SHOWN_MS = 6000;
@@ -32,6 +33,7 @@ export class ChatClient {
     this.attempt = 0;
     this.closed = false;
     this.version = 0;
+    this.calls = new Calls(this);
     // The browser knows first when the network goes: drop the connection (it may linger half-open
     // for minutes) and come back as soon as the network does.
     this.onOffline = () => this.ws && this.ws.readyState <= 1 && this.ws.close();
@@ -84,6 +86,7 @@ export class ChatClient {
         device: { id: deviceId(), platform: 'web', version: VERSION },
       });
       this.me = r.user;
+      this.sessionId = r.session_id;
       this.attempt = 0;
       this.state = 'online';
       this.changed();
@@ -134,6 +137,7 @@ export class ChatClient {
     clearInterval(this.heartbeat);
     removeEventListener('offline', this.onOffline);
     removeEventListener('online', this.onOnline);
+    this.calls.stop();
     if (this.ws) this.ws.close(1000);
   }
 
@@ -226,9 +230,16 @@ export class ChatClient {
         break;
       case 'notice':
         this.notices.unshift(d);
+        this.unseenNotices = (this.unseenNotices || 0) + 1;
         break;
       case 'kicked':
         this.kickedReason = d.reason;
+        break;
+      case 'call_incoming':
+      case 'call_update':
+      case 'call_signal':
+      case 'call_ended':
+        this.calls.event(ev, d);
         break;
       case 'resync':
         this.catchUp().catch(() => {});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import { serverAndBrowser, signIn } from './harness.mjs';
+import { openDirect, serverAndBrowser, signIn } from './harness.mjs';
 
 const shared = serverAndBrowser();
 
@@ -47,9 +47,7 @@ test('two members chat: text, typing, read receipts, presence, an image and a fi
   const B = await signIn(b, server, bob);
 
   // Alice finds Bob in the directory and writes to him.
-  await A.page.getByRole('link', { name: 'Directory' }).click();
-  await A.page.locator('tr', { hasText: 'Bob Builder' }).getByRole('button', { name: 'Message' }).click();
-  await A.page.getByRole('heading', { name: 'Bob Builder' }).waitFor();
+  await openDirect(A.page, 'Bob Builder');
   const composer = A.page.getByLabel('Message', { exact: true });
   await composer.fill('Hello Bob, lunch at noon?');
   await composer.press('Enter');
@@ -93,8 +91,7 @@ test('a reconnect after the network drops shows every message once, and sends wh
   const dave = await server.member('Dave Du', '+8613800000004');
   const C = await signIn(b, server, carol);
   const D = await signIn(b, server, dave);
-  await C.page.getByRole('link', { name: 'Directory' }).click();
-  await C.page.locator('tr', { hasText: 'Dave Du' }).getByRole('button', { name: 'Message' }).click();
+  await openDirect(C.page, 'Dave Du');
   const cc = C.page.getByLabel('Message', { exact: true });
   await cc.fill('before the drop');
   await cc.press('Enter');
@@ -128,4 +125,28 @@ test('a reconnect after the network drops shows every message once, and sends wh
   assert.equal(server.sql("SELECT count(*) FROM messages WHERE body::text LIKE '%written offline%'"), '1');
   await C.context.close();
   await D.context.close();
+});
+
+test('a voice call: it rings, is accepted, the media connects, a hang-up ends it for both, the summary is in the history', async () => {
+  const { server, browser: b } = shared;
+  const erin = await server.member('Erin Eng', '+8613800000005');
+  const fay = await server.member('Fay Fan', '+8613800000006');
+  const E = await signIn(b, server, erin);
+  const F = await signIn(b, server, fay);
+  await openDirect(E.page, 'Fay Fan');
+  await E.page.getByRole('button', { name: 'Voice call' }).click();
+  const ring = F.page.getByRole('alertdialog', { name: 'Incoming call from Erin Eng' });
+  await ring.waitFor();
+  await ring.getByRole('button', { name: 'Accept' }).click();
+  // Both ends: the call is active and the peer connection reaches "connected".
+  await E.page.locator('.incall[data-state="active"] .peer[data-peer-state="connected"]').waitFor({ timeout: 20000 });
+  await F.page.locator('.incall[data-state="active"] .peer[data-peer-state="connected"]').waitFor({ timeout: 20000 });
+  const live = await F.page.locator('.incall audio').evaluate((a) => a.srcObject && a.srcObject.getAudioTracks().length);
+  assert.equal(live, 1);
+  await E.page.getByRole('button', { name: 'Hang up' }).click();
+  await F.page.getByRole('status').filter({ hasText: 'Call ended (hangup' }).waitFor();
+  await E.page.locator('.system', { hasText: 'Voice call' }).waitFor();
+  assert.equal(server.sql("SELECT state FROM calls ORDER BY id DESC LIMIT 1"), 'ended');
+  await E.context.close();
+  await F.context.close();
 });

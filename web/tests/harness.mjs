@@ -52,6 +52,8 @@ export class Server {
     const created = JSON.parse(execFileSync(BINARY, ['org', 'create', '--name', 'Acme', '--admin-name', 'Alice Admin',
       '--admin-mobile', '+8613800000001', '--admin-password', 'alice-password'], { env: this.env }).toString());
     this.org = created.org;
+    // Call minutes, so that calls can be placed.
+    execFileSync(BINARY, ['org', 'credit-minutes', '--org', this.org, '--minutes', '600', '--ref', 'browser tests'], { env: this.env });
     this.proc = spawn(BINARY, ['serve'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
     this.port = await new Promise((resolve, reject) => {
@@ -129,7 +131,9 @@ export async function browser() {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync',
+      // Calls: a fake camera and microphone, granted without asking, and media that plays at once.
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
   });
 }
 
@@ -159,4 +163,11 @@ export function serverAndBrowser(env = {}) {
     await shared.server?.stop();
   });
   return shared;
+}
+
+// Opens (or starts) the direct conversation with `name` through the directory.
+export async function openDirect(page, name) {
+  await page.getByRole('link', { name: 'Directory' }).click();
+  await page.locator('tr', { hasText: name }).getByRole('button', { name: 'Message' }).click();
+  await page.getByRole('heading', { name }).waitFor();
 }

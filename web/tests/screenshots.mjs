@@ -3,7 +3,7 @@
 // each screen at desktop size, and the chat at phone width.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, browser, signIn } from './harness.mjs';
+import { Server, browser, openDirect, signIn } from './harness.mjs';
 
 const out = process.argv[2];
 if (!out) throw new Error('usage: node screenshots.mjs OUTPUT_DIR');
@@ -35,8 +35,7 @@ try {
   // A conversation between Alice and Bob, and a group.
   const A = await signIn(b, server, admin, { width: 1200, height: 760 });
   const B = await signIn(b, server, bob, { width: 1200, height: 760 });
-  await A.page.getByRole('link', { name: 'Directory' }).click();
-  await A.page.locator('tr', { hasText: 'Bob Builder' }).getByRole('button', { name: 'Message' }).click();
+  await openDirect(A.page, 'Bob Builder');
   const say = async (P, text) => {
     const c = P.page.getByLabel('Message', { exact: true });
     await c.fill(text);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, apiAll } from '../api.js';
+import { api, apiAll, currentToken } from '../api.js';
 import { formatBytes } from './hooks.js';
 
 // The console for owners and admins: every page speaks the HTTP API of PROTOCOL.md.
@@ -10,8 +10,13 @@ const PAGES = [
   ['invitations', 'Invitations'],
   ['policy', 'Policy'],
   ['apps', 'Apps'],
+  ['announcements', 'Announcements'],
+  ['reports', 'Reports'],
+  ['calls', 'Calls'],
+  ['exports', 'Exports'],
   ['audit', 'Audit log'],
   ['usage', 'Usage'],
+  ['organization', 'Organization'],
 ];
 
 export function Admin({ client, page }) {
@@ -31,6 +36,11 @@ export function Admin({ client, page }) {
         {page === 'apps' && <Apps />}
         {page === 'audit' && <Audit />}
         {page === 'usage' && <Usage />}
+        {page === 'announcements' && <Announcements />}
+        {page === 'reports' && <Reports client={client} />}
+        {page === 'calls' && <Calls client={client} />}
+        {page === 'exports' && <Exports />}
+        {page === 'organization' && <Organization client={client} />}
       </div>
     </div>
   );
@@ -457,5 +467,174 @@ function Usage() {
         ))}
       </dl>
     </section>
+  );
+}
+
+function Announcements() {
+  const [items, error, reload] = useLoad(() => apiAll('/v1/notices', 200));
+  const [title, setTitle] = useState('');
+  const [body, setBody] = useState('');
+  const [err, act] = useAction(reload);
+  const post = (e) => {
+    e.preventDefault();
+    act(async () => {
+      await api('POST', '/v1/admin/notices', { title: title.trim(), body: body.trim() });
+      setTitle('');
+      setBody('');
+    });
+  };
+  return (
+    <section aria-labelledby="ann-title">
+      <h2 id="ann-title">Announcements</h2>
+      <form class="card" onSubmit={post}>
+        <label>Title<input value={title} onInput={(e) => setTitle(e.target.value)} required /></label>
+        <label>Text<textarea rows="3" value={body} onInput={(e) => setBody(e.target.value)} required /></label>
+        <button type="submit" class="primary">Announce to everyone</button>
+      </form>
+      {(err || error) && <p class="error" role="alert">{err || error}</p>}
+      <ul class="notices">
+        {(items || []).map((n) => <li key={n.notice_id}><strong>{n.title}</strong> <span class="when">{new Date(n.ts).toLocaleString()}</span><p>{n.body}</p></li>)}
+      </ul>
+    </section>
+  );
+}
+
+function Reports({ client }) {
+  const [state, setState] = useState('open');
+  const [items, error, reload] = useLoad(() => apiAll('/v1/admin/reports?state=' + state, 500), [state]);
+  const [err, act] = useAction(reload);
+  const resolve = (r, action) => {
+    const body = { action };
+    if (action === 'warn') {
+      const text = prompt('Warning to send to the sender', 'Please keep to the workplace guidelines.');
+      if (!text) return;
+      body.text = text;
+    }
+    if (action === 'restrict') body.features = ['send'];
+    act(() => api('POST', `/v1/admin/reports/${r.report}/resolve`, body));
+  };
+  return (
+    <section aria-labelledby="rep-title">
+      <h2 id="rep-title">Reports</h2>
+      <div class="tabs">
+        {['open', 'resolved'].map((s2) => <button key={s2} class={state === s2 ? 'on' : ''} onClick={() => setState(s2)}>{s2}</button>)}
+      </div>
+      {(err || error) && <p class="error" role="alert">{err || error}</p>}
+      <table class="list">
+        <thead><tr><th scope="col">Reported message</th><th scope="col">Reason</th><th scope="col">Reporter</th><th scope="col">{state === 'open' ? 'Resolve' : 'Action'}</th></tr></thead>
+        <tbody>
+          {(items || []).map((r) => (
+            <tr key={r.report}>
+              <td>{r.message ? `${client.name(r.message.from)}: ${r.message.recalled ? '(recalled)' : r.message.body?.text || r.message.type}` : `#${r.seq}`}</td>
+              <td>{r.reason}</td>
+              <td>{client.name(r.reporter)}</td>
+              <td>{state === 'open' ? (
+                <div class="actions">
+                  {['dismiss', 'remove_message', 'warn', 'restrict', 'suspend'].map((a) => <button key={a} class={a === 'suspend' ? 'danger' : ''} onClick={() => resolve(r, a)}>{a.replace('_', ' ')}</button>)}
+                </div>
+              ) : r.action}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Calls({ client }) {
+  const [minutes, error1] = useLoad(() => api('GET', '/v1/admin/call_minutes'));
+  const [calls, error2] = useLoad(() => apiAll('/v1/admin/calls', 500));
+  return (
+    <section aria-labelledby="calls-title">
+      <h2 id="calls-title">Calls</h2>
+      {(error1 || error2) && <p class="error" role="alert">{error1 || error2}</p>}
+      {minutes && (
+        <dl class="stats">
+          <div><dt>Minutes left</dt><dd>{minutes.balance_minutes}</dd></div>
+          <div><dt>Credited</dt><dd>{minutes.credited_minutes}</dd></div>
+          <div><dt>Used</dt><dd>{minutes.used_minutes}</dd></div>
+        </dl>
+      )}
+      <table class="list">
+        <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">Media</th><th scope="col">Ended</th><th scope="col">Minutes billed</th></tr></thead>
+        <tbody>
+          {(calls || []).map((c) => (
+            <tr key={c.call}>
+              <td>{new Date(c.created_at).toLocaleString()}</td><td>{client.name(c.initiator)}</td><td>{c.media}</td>
+              <td>{c.end_reason || (c.ended_at ? 'ended' : 'live')}</td><td>{c.billed_minutes}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Exports() {
+  const [items, error, reload] = useLoad(() => apiAll('/v1/admin/exports', 100));
+  const [err, act] = useAction(reload);
+  // While an export runs, its progress is polled.
+  useEffect(() => {
+    if (!(items || []).some((x) => x.state === 'pending' || x.state === 'running')) return;
+    const t = setTimeout(reload, 1000);
+    return () => clearTimeout(t);
+  }, [items]);
+  const download = (x) => act(async () => {
+    const res = await fetch(`/v1/admin/exports/${x.export}/download`, { headers: { Authorization: 'Bearer ' + currentToken() } });
+    if (!res.ok) throw new Error('download failed: ' + res.status);
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `export-${x.export}.tar.gz`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  });
+  return (
+    <section aria-labelledby="exp-title">
+      <h2 id="exp-title">Exports</h2>
+      <p>A tar of JSON Lines files with every member, conversation and message, and the media.</p>
+      <div><button class="primary" onClick={() => act(() => api('POST', '/v1/admin/exports', { scope: 'org' }))}>Export the organization</button></div>
+      {(err || error) && <p class="error" role="alert">{err || error}</p>}
+      <table class="list">
+        <thead><tr><th scope="col">Export</th><th scope="col">Started</th><th scope="col">State</th><th scope="col">Progress</th><th /></tr></thead>
+        <tbody>
+          {(items || []).map((x) => (
+            <tr key={x.export}>
+              <td>{x.export} ({x.scope})</td>
+              <td>{new Date(x.created_at).toLocaleString()}</td>
+              <td>{x.state}</td>
+              <td><progress max="1" value={x.progress || 0} aria-label="Export progress" /> {Math.round((x.progress || 0) * 100)}%</td>
+              <td>{x.state === 'ready' && <button onClick={() => download(x)}>Download{x.size ? ' (' + formatBytes(x.size) + ')' : ''}</button>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Organization({ client }) {
+  const [confirmName, setConfirmName] = useState('');
+  const [err, setErr] = useState('');
+  const [done, setDone] = useState(null);
+  if (client.me.role !== 'owner') return <p class="empty">Only the organization's owner may delete it.</p>;
+  const del = async (e) => {
+    e.preventDefault();
+    setErr('');
+    try {
+      setDone(await api('DELETE', '/v1/admin/org', { confirm: confirmName }));
+    } catch (e2) {
+      setErr(e2.message);
+    }
+  };
+  return (
+    <form class="card danger-zone" onSubmit={del} aria-labelledby="org-title">
+      <h2 id="org-title">Delete the organization</h2>
+      <p>Every session ends, every login is refused, and all data is purged after the grace period. Type the organization's name to confirm.</p>
+      <label>Organization name<input value={confirmName} onInput={(e) => setConfirmName(e.target.value)} required /></label>
+      {err && <p class="error" role="alert">{err}</p>}
+      {done && <p class="info" role="status">Deletion under way; data purged after {new Date(done.purge_after).toLocaleString()}.</p>}
+      <button type="submit" class="danger">Delete the organization</button>
+    </form>
   );
 }

@@ -2,10 +2,12 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, apiAll, loadSession, saveSession, setToken } from '../api.js';
 import { ChatClient } from '../client.js';
 import { Admin } from './Admin.jsx';
+import { CallBar } from './CallBar.jsx';
 import { Chat } from './Chat.jsx';
 import { Directory } from './Directory.jsx';
 import { go, useClient, useRoute } from './hooks.js';
 import { Login } from './Login.jsx';
+import { Notices } from './Notices.jsx';
 
 export function App() {
   const [session, setSession] = useState(loadSession);
@@ -64,6 +66,9 @@ function Shell({ session, onSignOut }) {
           Chats{unread > 0 && <span class="badge" aria-label={unread + ' unread'}>{unread}</span>}
         </a>
         <a href="#/directory" class={section === 'directory' ? 'on' : ''}>Directory</a>
+        <a href="#/notices" class={section === 'notices' ? 'on' : ''}>
+          Notices{client.unseenNotices > 0 && <span class="badge" aria-label={client.unseenNotices + ' new'}>{client.unseenNotices}</span>}
+        </a>
         {admin && <a href="#/admin" class={section === 'admin' ? 'on' : ''}>Console</a>}
         <div class="grow" />
         <div class={'conn ' + client.state} role="status" title={'Connection: ' + client.state}>
@@ -74,8 +79,10 @@ function Shell({ session, onSignOut }) {
         <button class="link" onClick={logout}>Sign out</button>
       </nav>
       <main class="main">
+        <CallBar client={client} />
         {section === 'chats' && <Chat client={client} conv={route[1]} />}
         {section === 'directory' && <Directory client={client} />}
+        {section === 'notices' && <Notices client={client} />}
         {section === 'admin' && (admin ? <Admin client={client} page={route[1] || 'members'} /> :
           <div class="empty" role="alert">The console is for the organization's administrators.</div>)}
       </main>

@@ -91,6 +91,8 @@ function ConvView({ client, conv }) {
               c.kind === 'group' ? c.member_count + ' members' : presence ? (presence.online ? 'online' : 'offline') : ''}
           </div>
         </div>
+        <button onClick={() => client.calls.invite(conv, 'audio')} disabled={!!client.calls.call} aria-label="Voice call">Call</button>
+        <button onClick={() => client.calls.invite(conv, 'video')} disabled={!!client.calls.call} aria-label="Video call">Video</button>
         {c.kind === 'group' && <button onClick={() => setPanel(!panel)} aria-expanded={panel}>Members</button>}
       </header>
       {panel && <GroupPanel client={client} conv={c} onClose={() => setPanel(false)} />}
