@@ -1,7 +1,7 @@
 // The console: an admin imports members and suspends one; a member is refused the console.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { serverAndBrowser, signIn } from './harness.mjs';
+import { openDirect, serverAndBrowser, signIn } from './harness.mjs';
 
 const shared = serverAndBrowser();
 
@@ -88,4 +88,61 @@ test('the page is served with a strict Content-Security-Policy, compressed and c
   assert.equal((await fetch(server.url + '/v1/nope')).status, 404);
   // A deep link of the app is the app.
   assert.equal((await fetch(server.url + '/chats')).status, 200);
+});
+
+test('the quickstart\'s path: the admin creates a member in the console, and the two chat from two windows', async () => {
+  const { server, browser: b } = shared;
+  const A = await signIn(b, server, server.admin);
+  await A.page.getByRole('link', { name: 'Console' }).click();
+  const form = A.page.getByRole('form', { name: 'Create a member' });
+  await form.getByLabel('Name').fill('Quinn Qi');
+  await form.getByLabel('Mobile').fill('+8613800000041');
+  await form.getByLabel('Password').fill('quinn-password');
+  await form.getByRole('button', { name: 'Create member' }).click();
+  await A.page.getByRole('status').filter({ hasText: 'Created Quinn Qi' }).waitFor();
+  await A.page.locator('tr', { hasText: 'Quinn Qi' }).waitFor();
+  const Q = await signIn(b, server, { mobile: '+8613800000041', password: 'quinn-password' });
+  await openDirect(A.page, 'Quinn Qi');
+  const a = A.page.getByLabel('Message', { exact: true });
+  await a.fill('Welcome aboard, Quinn!');
+  await a.press('Enter');
+  await Q.page.locator('.conv', { hasText: 'Alice Admin' }).click();
+  await Q.page.locator('.msg', { hasText: 'Welcome aboard, Quinn!' }).waitFor();
+  const q = Q.page.getByLabel('Message', { exact: true });
+  await q.fill('Thanks, glad to be here');
+  await q.press('Enter');
+  await A.page.locator('.msg', { hasText: 'Thanks, glad to be here' }).waitFor();
+  await A.context.close();
+  await Q.context.close();
+});
+
+test('groups from the directory: created, renamed, a member added and removed, each change shown to members', async () => {
+  const { server, browser: b } = shared;
+  const ray = await server.member('Ray Ren', '+8613800000051');
+  await server.member('Sue Song', '+8613800000052');
+  await server.member('Tim Tang', '+8613800000053');
+  const A = await signIn(b, server, server.admin);
+  const R = await signIn(b, server, ray);
+  await A.page.getByRole('link', { name: 'Directory' }).click();
+  await A.page.getByRole('checkbox', { name: 'Pick Ray Ren' }).check();
+  await A.page.getByRole('checkbox', { name: 'Pick Sue Song' }).check();
+  await A.page.getByPlaceholder('Group name').fill('Launch team');
+  await A.page.getByRole('button', { name: 'Create group' }).click();
+  await A.page.getByRole('heading', { name: 'Launch team' }).waitFor();
+  await A.page.getByRole('button', { name: 'Members' }).click();
+  const panel = A.page.getByRole('dialog', { name: 'Group members' });
+  await panel.getByLabel('Group name').fill('Launch crew');
+  await panel.getByRole('button', { name: 'Rename' }).click();
+  await panel.getByLabel('Add a member').selectOption({ label: 'Tim Tang' });
+  await panel.getByRole('button', { name: 'Add', exact: true }).click();
+  await panel.locator('li', { hasText: 'Tim Tang' }).waitFor();
+  await panel.locator('li', { hasText: 'Sue Song' }).getByRole('button', { name: 'Remove' }).click();
+  await panel.locator('li', { hasText: 'Sue Song' }).waitFor({ state: 'detached' });
+  // Ray sees the group under its new name, with the changes as system messages.
+  await R.page.locator('.conv', { hasText: 'Launch crew' }).click();
+  await R.page.locator('.system', { hasText: 'renamed the group to “Launch crew”' }).waitFor();
+  await R.page.locator('.system', { hasText: 'added Tim Tang' }).waitFor();
+  await R.page.locator('.system', { hasText: 'removed Sue Song' }).waitFor();
+  await A.context.close();
+  await R.context.close();
 });

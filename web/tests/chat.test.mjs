@@ -150,3 +150,27 @@ test('a voice call: it rings, is accepted, the media connects, a hang-up ends it
   await E.context.close();
   await F.context.close();
 });
+
+test('history pages in as the conversation is scrolled up', async () => {
+  const { server, browser: b } = shared;
+  const gus = await server.member('Gus Gu', '+8613800000007');
+  const hal = await server.member('Hal He', '+8613800000008');
+  const G = await signIn(b, server, gus);
+  await openDirect(G.page, 'Hal He');
+  const composer = G.page.getByLabel('Message', { exact: true });
+  for (let i = 1; i <= 60; i++) {
+    await composer.fill('note ' + i);
+    await composer.press('Enter');
+  }
+  await G.page.locator('.msg.mine[data-seq="60"]').waitFor();
+  const H = await signIn(b, server, hal);
+  await H.page.locator('.conv', { hasText: 'Gus Gu' }).click();
+  await H.page.locator('.msg[data-seq="60"]').waitFor();
+  assert.equal(await H.page.locator('.messages .msg').count(), 50);  // the newest page
+  await H.page.locator('.messages').evaluate((el) => (el.scrollTop = 0));
+  await H.page.locator('.msg[data-seq="1"]', { hasText: 'note 1' }).waitFor();
+  const seqs = await H.page.locator('.messages .msg').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
+  assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1));
+  await G.context.close();
+  await H.context.close();
+});
