@@ -174,3 +174,29 @@ test('history pages in as the conversation is scrolled up', async () => {
   await G.context.close();
   await H.context.close();
 });
+
+test('a voice message: recorded from the microphone, sent, and playable on the other side', async () => {
+  const { server, browser: b } = shared;
+  const ida = await server.member('Ida Ip', '+8613800000009');
+  const jon = await server.member('Jon Jiang', '+8613800000010');
+  const I = await signIn(b, server, ida);
+  const J = await signIn(b, server, jon);
+  await openDirect(I.page, 'Jon Jiang');
+  await I.page.getByRole('button', { name: 'Record voice' }).click();
+  await I.page.waitForTimeout(1500);
+  await I.page.getByRole('button', { name: 'Stop and send' }).click();
+  await I.page.locator('.msg.mine:not(.pending) .voice').waitFor();
+  await J.page.locator('.conv', { hasText: 'Ida Ip' }).click();
+  const audio = J.page.locator('.msg .voice audio');
+  await audio.waitFor();
+  // The recording decodes: the browser reads a duration from it.
+  const duration = await audio.evaluate((a) => new Promise((resolve) => {
+    if (a.readyState >= 1) return resolve(a.duration);
+    a.onloadedmetadata = () => resolve(a.duration);
+    a.onerror = () => resolve(-1);
+  }));
+  assert.ok(duration > 0.5 || duration === Infinity, 'duration ' + duration);
+  assert.equal(server.sql("SELECT type FROM messages m JOIN users u ON u.id = m.sender_id AND u.org_id = m.org_id WHERE u.name = 'Ida Ip'"), 'voice');
+  await I.context.close();
+  await J.context.close();
+});

@@ -255,12 +255,51 @@ function Composer({ client, conv }) {
     }
   };
 
+  // Voice messages: recorded in a type the server takes (Ogg/Opus in Firefox, MP4 in Chromium).
+  const [recording, setRecording] = useState(null);
+  const voiceType = typeof MediaRecorder !== 'undefined' && ['audio/ogg;codecs=opus', 'audio/mp4'].find((t) => MediaRecorder.isTypeSupported(t));
+  const record = async () => {
+    if (recording) return recording.stop();
+    setError('');
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const rec = new MediaRecorder(stream, { mimeType: voiceType });
+      const chunks = [];
+      const started = Date.now();
+      rec.ondataavailable = (e) => e.data.size && chunks.push(e.data);
+      rec.onstop = async () => {
+        stream.getTracks().forEach((t) => t.stop());
+        setRecording(null);
+        const type = voiceType.split(';')[0];
+        const f = new File(chunks, 'voice.' + (type === 'audio/ogg' ? 'ogg' : 'm4a'), { type });
+        setProgress(0);
+        try {
+          const r = await upload(f, setProgress);
+          client.send(conv, 'voice', { media_id: r.media_id, duration_ms: Math.max(1, Date.now() - started) });
+        } catch (err) {
+          setError(err.message);
+        } finally {
+          setProgress(null);
+        }
+      };
+      rec.start();
+      setRecording(rec);
+    } catch (err) {
+      setError('Cannot record: ' + err.message);
+    }
+  };
+
   return (
     <form class="composer" onSubmit={send}>
       <label class="button attach" title="Attach an image or a file">
         <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path d="M20 11.5l-8.2 8.2a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" /></svg><span class="sr">Attach a file</span>
         <input type="file" ref={file} onChange={attach} hidden />
       </label>
+      {voiceType && (
+        <button type="button" class={'voice-rec' + (recording ? ' on' : '')} onClick={record} aria-pressed={!!recording}>
+          {recording ? 'Stop and send' : 'Record voice'}
+        </button>
+      )}
       <textarea
         rows="1"
         placeholder="Write a message"
