@@ -146,3 +146,32 @@ test('groups from the directory: created, renamed, a member added and removed, e
   await A.context.close();
   await R.context.close();
 });
+
+test('signing in with an SMS code, and an announcement reaching a signed-in member live', async () => {
+  const { server, browser: b } = shared;
+  await server.member('Uma Uy', '+8613800000061');
+  const context = await b.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + '/');
+  await page.getByLabel('Organization ID').fill(server.org);
+  await page.getByLabel('Mobile number').fill('+8613800000061');
+  await page.getByRole('tab', { name: 'SMS code' }).click();
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.locator('.info', { hasText: 'on its way' }).waitFor();
+  const codes = server.smsCodes().match(/\b\d{6}\b/g);
+  assert.ok(codes && codes.length > 0, 'an SMS code was sent');
+  await page.getByLabel('Code').fill(codes[codes.length - 1]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('status').filter({ hasText: 'Online' }).waitFor();
+
+  const A = await signIn(b, server, server.admin);
+  await A.page.goto(server.url + '/#/admin/announcements');
+  await A.page.getByLabel('Title').fill('Office closed Friday');
+  await A.page.getByLabel('Text').fill('The office is closed for maintenance.');
+  await A.page.getByRole('button', { name: 'Announce to everyone' }).click();
+  await page.getByRole('link', { name: /Notices/ }).locator('.badge', { hasText: '1' }).waitFor();
+  await page.getByRole('link', { name: /Notices/ }).click();
+  await page.locator('ul.notices li', { hasText: 'Office closed Friday' }).waitFor();
+  await A.context.close();
+  await context.close();
+});
