@@ -72,6 +72,38 @@ TEST_CASE("with metrics.listen set, /metrics moves to that listener") {
   CHECK_THAT(m.body, Catch::Contains("switchboard_db_ready"));
   CHECK(http_get(mport, "/readyz").status == 200);
   CHECK(http_get(mport, "/v1/ws").status == 404);
+  // The web app is the main listener's only.
+  CHECK(http_get(mport, "/").status == 404);
+  CHECK(http_get(srv.port(), "/").status == 200);
+}
+
+TEST_CASE(
+    "the web app: / is its index.html, HEAD has no body, other paths 404, web.enabled=false turns it off") {
+  fresh_database db;
+  {
+    server srv(db.url());
+    auto page = http_get(srv.port(), "/");
+    REQUIRE(page.status == 200);
+    CHECK(page.headers["content-type"] == "text/html; charset=utf-8");
+    CHECK_THAT(page.headers["content-security-policy"], Catch::Contains("default-src 'none'"));
+    CHECK_THAT(page.body, Catch::Contains("<div id=\"app\">"));
+    CHECK(http_get(srv.port(), "/admin/members").status == 404);  // the app's pages are fragments of /
+    auto head = http_call(srv.port(), "HEAD", "/");
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.headers["content-length"] == std::to_string(page.body.size()));
+    auto gz = http_call(srv.port(), "GET", "/", "", {{"Accept-Encoding", "gzip"}});
+    CHECK(gz.headers["content-encoding"] == "gzip");
+    CHECK(gz.body.size() < page.body.size());
+    CHECK(http_call(srv.port(), "GET", "/", "", {{"If-None-Match", page.headers["etag"]}}).status == 304);
+    CHECK(http_get(srv.port(), "/assets/missing.js").status == 404);
+    CHECK(http_get(srv.port(), "/favicon.ico").status == 404);
+    CHECK(http_call(srv.port(), "POST", "/").status == 404);
+    CHECK(http_get(srv.port(), "/v1/nothing").status == 404);
+  }
+  server off(db.url(), {{"SWITCHBOARD_WEB_ENABLED", "false"}});
+  CHECK(http_get(off.port(), "/").status == 404);
+  CHECK(http_get(off.port(), "/healthz").status == 200);
 }
 
 TEST_CASE("a malformed HTTP request gets 400 and does not disturb the server") {

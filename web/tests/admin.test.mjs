@@ -86,8 +86,8 @@ test('the page is served with a strict Content-Security-Policy, compressed and c
   assert.match(js.headers.get('cache-control'), /immutable/);
   assert.equal((await fetch(server.url + '/assets/nope.js')).status, 404);
   assert.equal((await fetch(server.url + '/v1/nope')).status, 404);
-  // A deep link of the app is the app.
-  assert.equal((await fetch(server.url + '/chats')).status, 200);
+  // The app's pages are fragments of / (#/chats): other paths are not the app.
+  assert.equal((await fetch(server.url + '/chats')).status, 404);
 });
 
 test('the quickstart\'s path: the admin creates a member in the console, and the two chat from two windows', async () => {

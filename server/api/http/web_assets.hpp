@@ -26,8 +26,8 @@ struct web_asset {
 // Every file of the app (generated: web/build.mjs; empty when built with SWITCHBOARD_WEB=OFF).
 const std::vector<web_asset>& web_assets();
 
-// The file a GET of `path` gets: the file itself, or index.html for "/" and the app's own pages
-// (paths without a file extension outside /assets/ and /v1/); nullptr for anything else.
+// The file a GET of `path` gets: index.html for "/", else the file of that path; nullptr when
+// there is none.
 const web_asset* find_web_asset(std::string_view path);
 
 // Answers a GET or HEAD for the web app: 200 (gzipped when the client takes it), 304 for a

@@ -37,19 +37,11 @@ bool etag_matches(const http_request& req, std::string_view etag) {
 }  // namespace
 
 const web_asset* find_web_asset(std::string_view path) {
-  const auto& all = web_assets();
-  auto exact = [&](std::string_view p) -> const web_asset* {
-    for (const auto& a : all)
-      if (a.path == p) return &a;
-    return nullptr;
-  };
-  if (path == "/" || path.empty()) return exact("/index.html");
-  if (const auto* a = exact(path)) return a;
-  // The app's own pages (it routes with the fragment, but a reload of a deep link still works).
-  if (path.rfind("/assets/", 0) == 0 || path.rfind("/v1/", 0) == 0) return nullptr;
-  auto last = path.substr(path.rfind('/') + 1);
-  if (last.find('.') != std::string_view::npos) return nullptr;
-  return exact("/index.html");
+  // The app routes with the URL's fragment (/#/chats/12), so its pages all load "/".
+  if (path == "/" || path.empty()) path = "/index.html";
+  for (const auto& a : web_assets())
+    if (a.path == path) return &a;
+  return nullptr;
 }
 
 void serve_web(services& ctx, const call_ptr& c) {
