@@ -54,6 +54,17 @@ try {
   await shot(A.page, 'chat');
   await B.page.getByLabel('Message', { exact: true }).fill('');
 
+  // A voice call: Bob's ringing bar, then the call.
+  await A.page.getByRole('button', { name: 'Voice call' }).click();
+  const ring = B.page.getByRole('alertdialog', { name: 'Incoming call from Alice Admin' });
+  await ring.waitFor();
+  await shot(B.page, 'call-ringing');
+  await ring.getByRole('button', { name: 'Accept' }).click();
+  await A.page.locator('.incall .peer[data-peer-state="connected"]').waitFor({ timeout: 20000 });
+  await shot(A.page, 'call');
+  await A.page.getByRole('button', { name: 'Hang up' }).click();
+  await B.page.getByRole('status').filter({ hasText: 'Call ended' }).waitFor();
+
   await A.page.getByRole('link', { name: 'Directory' }).click();
   await A.page.locator('tr', { hasText: 'Carol Chen' }).getByRole('checkbox').check();
   await A.page.locator('tr', { hasText: 'Dave Du' }).getByRole('checkbox').check();

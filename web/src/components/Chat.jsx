@@ -297,7 +297,12 @@ function Composer({ client, conv }) {
       </label>
       {voiceType && (
         <button type="button" class={'voice-rec' + (recording ? ' on' : '')} onClick={record} aria-pressed={!!recording}>
-          {recording ? 'Stop and send' : 'Record voice'}
+          {recording ? 'Stop and send' : (
+            <>
+              <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><rect x="9" y="3" width="6" height="11" rx="3" fill="none" stroke="currentColor" stroke-width="1.8" /><path d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" /></svg>
+              <span class="sr">Record voice</span>
+            </>
+          )}
         </button>
       )}
       <textarea
