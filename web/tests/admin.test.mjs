@@ -175,3 +175,17 @@ test('signing in with an SMS code, and an announcement reaching a signed-in memb
   await A.context.close();
   await context.close();
 });
+
+test('the policy page changes what it shows, and only that', async () => {
+  const { server, browser: b } = shared;
+  const A = await signIn(b, server, server.admin);
+  await A.page.goto(server.url + '/#/admin/policy');
+  await A.page.getByLabel('Recall window (seconds)').fill('300');
+  await A.page.getByLabel('Directory visibility').selectOption('department');
+  await A.page.getByRole('button', { name: 'Save policy' }).click();
+  await A.page.getByRole('status').filter({ hasText: 'Policy saved' }).waitFor();
+  const policy = await server.api('GET', '/v1/admin/policy', null, server.admin.token);
+  assert.equal(policy.recall_window_s, 300);
+  assert.equal(policy.directory_visibility, 'department');
+  await A.context.close();
+});

@@ -39,7 +39,7 @@ function png(w, h) {
 }
 const PNG = png(40, 30);
 
-test('two members chat: text, typing, read receipts, presence, an image and a file', async () => {
+test('two members chat: text, typing, read receipts, presence, an image, a file, a recall', async () => {
   const { server, browser: b } = shared;
   const bob = await server.member('Bob Builder', '+8613800000002');
   const alice = { ...server.admin };
@@ -81,6 +81,12 @@ test('two members chat: text, typing, read receipts, presence, an image and a fi
   // Every message is in the database once, in order.
   const rows = server.sql("SELECT string_agg(seq::text || ':' || type, ',' ORDER BY seq) FROM messages");
   assert.equal(rows, '1:text,2:text,3:image,4:file');
+
+  // Alice recalls her first message: it is gone for both, its place kept.
+  await A.page.locator('.msg.mine[data-seq="1"]').getByRole('button', { name: 'Recall' }).click();
+  await B.page.locator('.msg[data-seq="1"] .recalled').waitFor();
+  await A.page.locator('.msg[data-seq="1"] .recalled').waitFor();
+  assert.equal(await B.page.locator('.msg[data-seq="1"]', { hasText: 'lunch at noon' }).count(), 0);
   await A.context.close();
   await B.context.close();
 });

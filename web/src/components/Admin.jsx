@@ -353,6 +353,8 @@ function Policy() {
   const [msg, setMsg] = useState('');
   const [err, setErr] = useState('');
   const p = draft || policy;
+  // Only the keys changed are sent (PUT changes only the keys given): custom visibility rules,
+  // set through the API, stay as they are.
   const save = async (e) => {
     e.preventDefault();
     setErr('');
@@ -360,7 +362,8 @@ function Policy() {
       const body = {};
       for (const [k, , type] of POLICY_FIELDS) {
         const v = p[k];
-        body[k] = type === 'number' ? (v === '' || v === null ? null : Number(v)) : v;
+        const value = type === 'number' ? (v === '' || v === null || v === undefined ? null : Number(v)) : v;
+        if (value !== policy[k]) body[k] = value;
       }
       await api('PUT', '/v1/admin/policy', body);
       setDraft(null);
@@ -378,7 +381,9 @@ function Policy() {
         <label key={k}>{label}
           {k === 'directory_visibility' ? (
             <select value={p[k]} onChange={(e) => setDraft({ ...p, [k]: e.target.value })}>
-              {['all', 'department', 'none'].map((v) => <option key={v} value={v}>{v}</option>)}
+              <option value="all">all: everyone sees everyone</option>
+              <option value="department">department: their departments and the people they talk to</option>
+              {policy.directory_visibility === 'custom' && <option value="custom">custom (rules set through the API)</option>}
             </select>
           ) : (
             <input type={type} value={p[k] === null || p[k] === undefined ? '' : p[k]} onInput={(e) => setDraft({ ...p, [k]: e.target.value })} />
