@@ -189,3 +189,31 @@ test('the policy page changes what it shows, and only that', async () => {
   assert.equal(policy.directory_visibility, 'department');
   await A.context.close();
 });
+
+test('departments made in the console appear in the directory tree; an export runs to ready and downloads', async () => {
+  const { server, browser: b } = shared;
+  const A = await signIn(b, server, server.admin);
+  await A.page.goto(server.url + '/#/admin/departments');
+  await A.page.getByLabel('Department name').fill('Research');
+  await A.page.getByRole('button', { name: 'Create department' }).click();
+  await A.page.getByRole('cell', { name: 'Research', exact: true }).waitFor();
+  await A.page.getByLabel('Department name').fill('Labs');
+  await A.page.getByLabel('Parent').selectOption({ label: 'Research' });
+  await A.page.getByRole('button', { name: 'Create department' }).click();
+  await A.page.getByRole('cell', { name: 'Research / Labs', exact: true }).waitFor();
+  await A.page.getByRole('link', { name: 'Directory' }).click();
+  await A.page.getByRole('complementary', { name: 'Departments' }).locator('li li', { hasText: 'Labs' }).waitFor();
+
+  await A.page.goto(server.url + '/#/admin/exports');
+  await A.page.getByRole('button', { name: 'Export the organization' }).click();
+  const row = A.page.locator('table.list tbody tr').first();
+  await row.locator('td', { hasText: 'ready' }).waitFor({ timeout: 60000 });
+  assert.equal(await row.locator('progress').evaluate((p) => p.value), 1);
+  const [download] = await Promise.all([A.page.waitForEvent('download'), row.getByRole('button', { name: /Download/ }).click()]);
+  const path = await download.path();
+  const { readFileSync } = await import('node:fs');
+  const bytes = readFileSync(path);
+  assert.equal(bytes[0], 0x1f);  // gzip
+  assert.equal(bytes[1], 0x8b);
+  await A.context.close();
+});
