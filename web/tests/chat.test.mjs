@@ -206,3 +206,46 @@ test('a voice message: recorded from the microphone, sent, and playable on the o
   await I.context.close();
   await J.context.close();
 });
+
+test('keyboard only: sign in, reach a conversation with Tab, answer with Enter', async () => {
+  const { server, browser: b } = shared;
+  await server.member('Kim Ko', '+8613800000011');
+  const lee = await server.member('Lee Lu', '+8613800000012');
+  const L = await signIn(b, server, lee);
+  await openDirect(L.page, 'Kim Ko');
+  const lc = L.page.getByLabel('Message', { exact: true });
+  await lc.fill('are you there, Kim?');
+  await lc.press('Enter');
+  await L.page.locator('.msg.mine:not(.pending)', { hasText: 'are you there, Kim?' }).waitFor();
+
+  const context = await b.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + '/');
+  const kb = page.keyboard;
+  // Tab until `pred` holds for the focused element (at most 30 presses).
+  const tabTo = async (pred, arg) => {
+    for (let i = 0; i < 30; i++) {
+      await kb.press('Tab');
+      if (await page.evaluate(pred, arg)) return;
+    }
+    throw new Error('Tab never reached ' + arg);
+  };
+  await tabTo((n) => document.activeElement?.name === n, 'org');
+  await kb.type(server.org);
+  await tabTo((n) => document.activeElement?.name === n, 'mobile');
+  await kb.type('+8613800000011');
+  await tabTo((n) => document.activeElement?.name === n, 'password');
+  await kb.type('member-password');
+  await kb.press('Enter');
+  await page.getByRole('status').filter({ hasText: 'Online' }).waitFor();
+  await page.locator('.conv', { hasText: 'Lee Lu' }).waitFor();
+  await tabTo((t) => document.activeElement?.classList.contains('conv') && document.activeElement.textContent.includes(t), 'Lee Lu');
+  await kb.press('Enter');
+  await page.locator('.msg', { hasText: 'are you there, Kim?' }).waitFor();
+  await tabTo((tag) => document.activeElement?.tagName === tag, 'TEXTAREA');
+  await kb.type('yes, here');
+  await kb.press('Enter');
+  await L.page.locator('.msg', { hasText: 'yes, here' }).waitFor();
+  await context.close();
+  await L.context.close();
+});
