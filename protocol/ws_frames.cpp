@@ -184,27 +184,27 @@ void ws_decoder::parse_header(events& e) {
     pos = 10;
   }
   header_have_ = 0;
-  if ((b0 & 0x30) != 0) return fail(e, ws_close::protocol_error, "reserved bits set");
-  if ((b1 & 0x80) == 0) return fail(e, ws_close::protocol_error, "client frames must be masked");
+  if ((b0 & 0x30) != 0) return fail(e, close_code::protocol_error, "reserved bits set");
+  if ((b1 & 0x80) == 0) return fail(e, close_code::protocol_error, "client frames must be masked");
   std::memcpy(mask_.data(), header_.data() + pos, 4);
-  if (opcode_ == op_binary) return fail(e, ws_close::unsupported_data, "binary frames are not accepted");
+  if (opcode_ == op_binary) return fail(e, close_code::unsupported_data, "binary frames are not accepted");
   if (is_control(opcode_)) {
     if (opcode_ != op_close && opcode_ != op_ping && opcode_ != op_pong)
-      return fail(e, ws_close::protocol_error, "unknown opcode");
-    if (!fin_ || len > 125) return fail(e, ws_close::protocol_error, "control frames are short and whole");
-    if (rsv1) return fail(e, ws_close::protocol_error, "reserved bits set");
+      return fail(e, close_code::protocol_error, "unknown opcode");
+    if (!fin_ || len > 125) return fail(e, close_code::protocol_error, "control frames are short and whole");
+    if (rsv1) return fail(e, close_code::protocol_error, "reserved bits set");
   } else {
     if (opcode_ != op_text && opcode_ != op_continuation)
-      return fail(e, ws_close::protocol_error, "unknown opcode");
+      return fail(e, close_code::protocol_error, "unknown opcode");
     if (opcode_ == op_continuation && !in_message_)
-      return fail(e, ws_close::protocol_error, "continuation frame without a message");
+      return fail(e, close_code::protocol_error, "continuation frame without a message");
     if (opcode_ == op_text && in_message_)
-      return fail(e, ws_close::protocol_error, "new message before the last one ended");
+      return fail(e, close_code::protocol_error, "new message before the last one ended");
     if (rsv1 && (!deflate_ || opcode_ == op_continuation))
-      return fail(e, ws_close::protocol_error, "reserved bits set");
+      return fail(e, close_code::protocol_error, "reserved bits set");
     if (opcode_ == op_text) compressed_ = rsv1;
     if (len > max_message_ || message_.size() + len > max_message_)
-      return fail(e, ws_close::too_big, "message too big");
+      return fail(e, close_code::too_big, "message too big");
   }
   length_ = remaining_ = len;
   in_payload_ = true;
@@ -244,13 +244,14 @@ void ws_decoder::frame_done(events& e) {
     if (opcode_ == op_pong) return e.on_pong();
     // close
     done_ = true;
-    if (payload.empty()) return e.on_close(ws_close::no_status, {});
-    if (payload.size() == 1) return fail(e, ws_close::protocol_error, "close frame with a one-byte payload");
+    if (payload.empty()) return e.on_close(close_code::no_status, {});
+    if (payload.size() == 1)
+      return fail(e, close_code::protocol_error, "close frame with a one-byte payload");
     auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
                                            static_cast<unsigned char>(payload[1]));
     std::string_view reason(payload.data() + 2, payload.size() - 2);
-    if (!valid_close_code(code)) return fail(e, ws_close::protocol_error, "invalid close code");
-    if (!valid_utf8(reason)) return fail(e, ws_close::invalid_payload, "close reason is not UTF-8");
+    if (!valid_close_code(code)) return fail(e, close_code::protocol_error, "invalid close code");
+    if (!valid_utf8(reason)) return fail(e, close_code::invalid_payload, "close reason is not UTF-8");
     return e.on_close(code, reason);
   }
   if (!fin_) {
@@ -268,12 +269,12 @@ void ws_decoder::deliver(std::string_view payload, bool compressed, events& e) {
     std::string text;
     bool too_big = false;
     if (!inflate_message(payload, max_message_, text, too_big))
-      return fail(e, too_big ? ws_close::too_big : ws_close::invalid_payload,
+      return fail(e, too_big ? close_code::too_big : close_code::invalid_payload,
                   too_big ? "message too big" : "corrupt compressed message");
-    if (!valid_utf8(text)) return fail(e, ws_close::invalid_payload, "text is not UTF-8");
+    if (!valid_utf8(text)) return fail(e, close_code::invalid_payload, "text is not UTF-8");
     return e.on_text(text);
   }
-  if (!valid_utf8(payload)) return fail(e, ws_close::invalid_payload, "text is not UTF-8");
+  if (!valid_utf8(payload)) return fail(e, close_code::invalid_payload, "text is not UTF-8");
   e.on_text(payload);
 }
 
@@ -294,7 +295,7 @@ void append_frame(std::string& out, unsigned opcode, std::string_view payload, b
 }
 
 void append_close_frame(std::string& out, std::uint16_t code, std::string_view reason) {
-  if (code == ws_close::no_status) return append_frame(out, op_close, {});
+  if (code == close_code::no_status) return append_frame(out, op_close, {});
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xff));

@@ -17,16 +17,9 @@
 #include <string>
 #include <string_view>
 
-namespace switchboard::protocol {
+#include "protocol/close_codes.hpp"
 
-namespace ws_close {
-constexpr std::uint16_t normal = 1000;
-constexpr std::uint16_t protocol_error = 1002;
-constexpr std::uint16_t unsupported_data = 1003;
-constexpr std::uint16_t no_status = 1005;  // never on the wire: a close frame without a code
-constexpr std::uint16_t invalid_payload = 1007;
-constexpr std::uint16_t too_big = 1009;
-}  // namespace ws_close
+namespace switchboard::protocol {
 
 // True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF).
 bool valid_utf8(std::string_view s);
@@ -61,8 +54,6 @@ class ws_decoder {
   void feed(char* data, std::size_t n, events& e);
   // A close frame or an error was found: nothing more will be decoded.
   bool done() const { return done_; }
-  // Bytes held for a message or frame not yet whole.
-  std::size_t held() const { return message_.capacity() + control_.capacity(); }
 
  private:
   void parse_header(events& e);

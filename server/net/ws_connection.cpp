@@ -14,7 +14,6 @@ namespace switchboard::server {
 namespace beast = boost::beast;
 namespace asio = boost::asio;
 namespace close_code = protocol::close_code;
-namespace ws_close = protocol::ws_close;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -33,6 +32,24 @@ constexpr std::size_t tls_read_bytes = 16 * 1024;
 // Smaller messages go uncompressed even when compression was agreed (RFC 7692 allows either per
 // message): below this deflate saves nothing worth its CPU.
 constexpr std::size_t min_deflate_bytes = 128;
+
+// A message compressed on its own (no context takeover) is the same bytes for every recipient: a
+// fan-out frame is deflated once per run of recipients on a thread, not once per recipient. The
+// last frame is kept (alive, so its address cannot be reused) with its compressed form.
+const std::string& deflated(const frame_ptr& frame, int window_bits) {
+  thread_local struct {
+    frame_ptr frame;
+    int bits = 0;
+    std::string packed;
+  } last;
+  if (last.frame != frame || last.bits != window_bits) {
+    last.frame = frame;
+    last.bits = window_bits;
+    last.packed.clear();
+    protocol::deflate_message(*frame, window_bits, last.packed);
+  }
+  return last.packed;
+}
 
 char* scratch() {
   thread_local std::unique_ptr<char[]> buf(new char[scratch_bytes]);
@@ -170,7 +187,7 @@ void ws_connection::on_close(std::uint16_t code, std::string_view) {
 }
 
 void ws_connection::on_error(std::uint16_t code, std::string_view reason) {
-  if (code == ws_close::too_big) net_.stats.hit(limit::ws_frame_size);
+  if (code == close_code::too_big) net_.stats.hit(limit::ws_frame_size);
   close_with(code, std::string(reason));
   // The connection is failed (RFC 6455 §7.1.7): nothing more is read; it ends once the close
   // frame is written.
@@ -224,10 +241,7 @@ void ws_connection::do_write() {
   for (std::size_t i = 0; i < n; ++i) {
     const std::string& payload = *outq_[i];
     if (deflate_bits_ != 0 && payload.size() >= min_deflate_bytes) {
-      thread_local std::string packed;
-      packed.clear();
-      protocol::deflate_message(payload, deflate_bits_, packed);
-      protocol::append_frame(batch_, 0x1, packed, true);
+      protocol::append_frame(batch_, 0x1, deflated(outq_[i], deflate_bits_), true);
     } else {
       protocol::append_text_frame(batch_, payload);
     }

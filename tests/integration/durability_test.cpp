@@ -63,6 +63,7 @@ TEST_CASE("a message acked before PostgreSQL restarts is there afterwards", "[di
 TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothing", "[disruptive]") {
   org_fixture fx;
   auto bob = fx.add_user(fx.owner, "Bob");
+  auto carol = fx.add_user(fx.owner, "Carol");  // her token is not seen by this node before the outage
   ws_client a(fx.port());
   REQUIRE(a.hello(fx.owner.token).at("ok").as_bool());
   ws_client b(fx.port());
@@ -72,6 +73,15 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
   REQUIRE(b.wait_event("typing").has_value());
 
   cluster_outage outage;
+  {
+    // A hello whose token must be looked up (the batched lookup fails with the database): unavailable,
+    // then close 1001, reconnect and try again.
+    ws_client c(fx.port());
+    auto r = c.hello(carol.token);
+    CHECK_FALSE(r.at("ok").as_bool());
+    CHECK(str(r.at("error").at("code")) == "unavailable");
+    CHECK(c.wait_closed() == 1001);
+  }
   for (int i = 0; i < 3; ++i) {
     auto r = a.call("send", text_send(conv, "down-" + std::to_string(i), "lost?"));
     CHECK_FALSE(r.at("ok").as_bool());
@@ -91,6 +101,13 @@ TEST_CASE("sending while PostgreSQL is down answers unavailable and stores nothi
   ws_client a2(fx.port());
   CHECK(a2.hello(fx.owner.token, "second-device").at("ok").as_bool());
   outage.end();
+  // The lookup that failed left nothing stuck: the same token's hello now succeeds.
+  CHECK(eventually(
+      [&] {
+        ws_client c(fx.port());
+        return c.hello(carol.token).at("ok").as_bool();
+      },
+      15s));
 
   CHECK(fx.db.scalar("SELECT count(*) FROM messages") == "0");
   CHECK(fx.db.scalar("SELECT last_seq FROM conversations WHERE id = " + conv) == "0");

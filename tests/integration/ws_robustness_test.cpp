@@ -347,3 +347,31 @@ TEST_CASE("queued frames go out many to a write, whole and in order, with pings 
   CHECK(frames >= 2 * n);
   CHECK(writes < frames);
 }
+
+TEST_CASE(
+    "with compression agreed, a group's messages reach every member whole (one deflate shared by "
+    "recipients)") {
+  org_fixture fx(env{{"SWITCHBOARD_SERVER_PERMESSAGE_DEFLATE", "true"}});
+  auto bob = fx.add_user(fx.owner, "Bob");
+  auto carol = fx.add_user(fx.owner, "Carol");
+  ws_client a(fx.port(), {}, 0, true), b(fx.port(), {}, 0, true), c(fx.port(), {}, 0, true);
+  ok_data(a.hello(fx.owner.token));
+  ok_data(b.hello(bob.token));
+  ok_data(c.hello(carol.token));
+  auto conv = str(
+      ok_data(a.call("create_group",
+                     {{"name", "g"}, {"members", json::array{json::value(bob.id), json::value(carol.id)}}}))
+          .at("conv")
+          .at("conv"));
+  auto text_of = [](int i) {
+    return std::to_string(i) + ":" + std::string(static_cast<std::size_t>(200 + i * 37), 'z');
+  };
+  for (int i = 0; i < 20; ++i) ok_data(a.call("send", text_send(conv, "g" + std::to_string(i), text_of(i))));
+  for (auto* member : {&b, &c}) {
+    for (int i = 0; i < 20; ++i) {
+      auto ev = member->wait_event("message", 10s);
+      REQUIRE(ev);
+      CHECK(str(ev->at("data").at("body").at("text")) == text_of(i));
+    }
+  }
+}

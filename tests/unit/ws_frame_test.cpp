@@ -94,7 +94,7 @@ TEST_CASE("server frames: appended one after another, each whole, and close fram
   p::append_close_frame(close, 4429, "slow consumer");
   CHECK(close == std::string("\x88\x0f\x11\x4dslow consumer"));
   close.clear();
-  p::append_close_frame(close, p::ws_close::no_status, "ignored");
+  p::append_close_frame(close, p::close_code::no_status, "ignored");
   CHECK(close == std::string("\x88\x00", 2));
   close.clear();
   // A long reason is cut to fit 125 bytes, never inside a character.

@@ -217,3 +217,42 @@ test('departments made in the console appear in the directory tree; an export ru
   assert.equal(bytes[1], 0x8b);
   await A.context.close();
 });
+
+test('an invitation made in the console shows its code once, and can be revoked', async () => {
+  const { server, browser: b } = shared;
+  const A = await signIn(b, server, server.admin);
+  await A.page.goto(server.url + '/#/admin/invitations');
+  await A.page.getByLabel('Name').fill('Vic Vo');
+  await A.page.getByLabel('Mobile').fill('+8613800000071');
+  await A.page.getByRole('button', { name: 'Invite' }).click();
+  const code = await A.page.locator('code.secret').textContent();
+  assert.ok(code.length >= 32, 'an invitation code: ' + code);
+  const row = A.page.locator('tr', { hasText: 'Vic Vo' });
+  await row.locator('td', { hasText: 'pending' }).waitFor();
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.locator('td', { hasText: 'revoked' }).waitFor();
+  // A revoked invitation's code no longer signs anyone up.
+  const res = await fetch(server.url + '/v1/invitations/accept', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ code, mobile: '+8613800000071', sms_code: '000000' }),
+  });
+  assert.equal(res.status, 403);
+  await A.context.close();
+});
+
+test('an app made in the console shows its secret once, and a rotation gives a new one', async () => {
+  const { server, browser: b } = shared;
+  const A = await signIn(b, server, server.admin);
+  await A.page.goto(server.url + '/#/admin/apps');
+  await A.page.getByLabel('App name').fill('Payroll bot');
+  await A.page.getByRole('button', { name: 'Create app' }).click();
+  const secret = A.page.locator('code.secret');
+  await secret.waitFor();
+  const first = await secret.textContent();
+  const row = A.page.locator('tr', { hasText: 'Payroll bot' });
+  await row.locator('td', { hasText: 'messages:send' }).waitFor();
+  await row.getByRole('button', { name: 'Rotate secret' }).click();
+  await A.page.waitForFunction((old) => document.querySelector('code.secret')?.textContent !== old, first);
+  assert.notEqual(await secret.textContent(), first);
+  await A.context.close();
+});

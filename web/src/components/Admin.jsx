@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, apiAll, currentToken } from '../api.js';
 import { formatBytes } from './hooks.js';
+import { NoticeList } from './Notices.jsx';
 
 // The console for owners and admins: every page speaks the HTTP API of PROTOCOL.md.
 const PAGES = [
@@ -299,19 +300,15 @@ function Invitations() {
   const [mobile, setMobile] = useState('');
   const [name, setName] = useState('');
   const [code, setCode] = useState('');
-  const [err, setErr] = useState('');
-  const invite = async (e) => {
+  const [err, act] = useAction(reload);
+  const invite = (e) => {
     e.preventDefault();
-    setErr('');
-    try {
+    act(async () => {
       const r = await api('POST', '/v1/admin/invitations', { mobile: mobile.trim(), name: name.trim(), departments: [] });
       setCode(r.code);
       setMobile('');
       setName('');
-      reload();
-    } catch (e2) {
-      setErr(e2.message);
-    }
+    });
   };
   return (
     <section aria-labelledby="inv-title">
@@ -324,12 +321,12 @@ function Invitations() {
       {code && <p class="info" role="status">Invitation code (shown once; the invitee confirms it with an SMS code): <code class="secret">{code}</code></p>}
       {(err || error) && <p class="error" role="alert">{err || error}</p>}
       <table class="list">
-        <thead><tr><th scope="col">Name</th><th scope="col">Mobile</th><th scope="col">State</th><th /></tr></thead>
+        <thead><tr><th scope="col">Name</th><th scope="col">Mobile</th><th scope="col">Status</th><th /></tr></thead>
         <tbody>
           {(list || []).map((i) => (
             <tr key={i.invitation}>
-              <td>{i.name}</td><td>{i.mobile}</td><td>{i.state}</td>
-              <td>{i.state === 'pending' && <button onClick={() => api('DELETE', '/v1/admin/invitations/' + i.invitation).then(reload, (e2) => setErr(e2.message))}>Revoke</button>}</td>
+              <td>{i.name}</td><td>{i.mobile}</td><td>{i.status}</td>
+              <td>{i.status === 'pending' && <button onClick={() => act(() => api('DELETE', '/v1/admin/invitations/' + i.invitation))}>Revoke</button>}</td>
             </tr>
           ))}
         </tbody>
@@ -404,7 +401,7 @@ function Apps() {
   const [secret, setSecret] = useState('');
   const [err, act] = useAction(reload);
   const all = ['contacts:read', 'contacts:write', 'messages:send', 'events'];
-  const apps = list ? list.items || list.apps || [] : [];
+  const apps = list ? list.items : [];
   return (
     <section aria-labelledby="apps-title">
       <h2 id="apps-title">Apps</h2>
@@ -497,9 +494,7 @@ function Announcements() {
         <button type="submit" class="primary">Announce to everyone</button>
       </form>
       {(err || error) && <p class="error" role="alert">{err || error}</p>}
-      <ul class="notices">
-        {(items || []).map((n) => <li key={n.notice_id}><strong>{n.title}</strong> <span class="when">{new Date(n.ts).toLocaleString()}</span><p>{n.body}</p></li>)}
-      </ul>
+      <NoticeList notices={items || []} />
     </section>
   );
 }

@@ -17,14 +17,20 @@ export function Notices({ client }) {
       <h2 id="notices-title">Announcements</h2>
       {error && <p class="error" role="alert">{error}</p>}
       {items && all.length === 0 && <p class="empty">No announcements yet.</p>}
-      <ul class="notices">
-        {all.map((n) => (
-          <li key={n.notice_id}>
-            <strong>{n.title}</strong> <span class="when">{new Date(n.ts).toLocaleString()}</span>
-            <p>{n.body}</p>
-          </li>
-        ))}
-      </ul>
+      <NoticeList notices={all} />
     </section>
+  );
+}
+
+export function NoticeList({ notices }) {
+  return (
+    <ul class="notices">
+      {notices.map((n) => (
+        <li key={n.notice_id}>
+          <strong>{n.title}</strong> <span class="when">{new Date(n.ts).toLocaleString()}</span>
+          <p>{n.body}</p>
+        </li>
+      ))}
+    </ul>
   );
 }
